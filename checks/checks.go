@@ -1,0 +1,162 @@
+// Package checks holds relkit's CI policy checks. Each check reads the
+// workspace and returns a report; Runner runs them at most once per process
+// and prints the merged result.
+package checks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// Func is one check.
+type Func func(ctx context.Context, ws *workspace.Config) *report.Report
+
+// registry lists every check by the name of its mage target (check:<name>).
+var registry = map[string]Func{
+	"versions":    Versions,
+	"dockerfiles": Dockerfiles,
+}
+
+// Names lists the registered checks in a stable order.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Register adds a check; later issues' checks register themselves here.
+func Register(name string, f Func) { registry[name] = f }
+
+// Runner loads the workspace once and runs each check at most once, keeping
+// the reports so check:all can merge them.
+type Runner struct {
+	load    func() (*workspace.Config, error)
+	once    sync.Once
+	ws      *workspace.Config
+	wsErr   error
+	mu      sync.Mutex
+	results map[string]*report.Report
+}
+
+// NewRunner returns a runner over the workspace named by RELKIT_CONFIG or
+// ./relkit.yaml.
+func NewRunner() *Runner { return NewRunnerWith(workspace.LoadDefault) }
+
+// NewRunnerWith returns a runner over the workspace load returns.
+func NewRunnerWith(load func() (*workspace.Config, error)) *Runner {
+	return &Runner{load: load, results: map[string]*report.Report{}}
+}
+
+// Workspace returns the loaded config, loading it on first use.
+func (r *Runner) Workspace() (*workspace.Config, error) {
+	r.once.Do(func() { r.ws, r.wsErr = r.load() })
+	return r.ws, r.wsErr
+}
+
+// Collect runs check name (once) and keeps its report. A problem that stops
+// the check is kept in the report as "could not decide", so Collect only
+// fails for an unknown check name.
+func (r *Runner) Collect(ctx context.Context, name string) error {
+	f, ok := registry[name]
+	if !ok {
+		return fmt.Errorf("unknown check %q; known: %v", name, Names())
+	}
+	r.mu.Lock()
+	_, done := r.results[name]
+	r.mu.Unlock()
+	if done {
+		return nil
+	}
+	var rep *report.Report
+	if ws, err := r.Workspace(); err != nil {
+		rep = report.New(name)
+		rep.Undecided(err)
+	} else {
+		rep = f(ctx, ws)
+	}
+	r.mu.Lock()
+	r.results[name] = rep
+	r.mu.Unlock()
+	return nil
+}
+
+// Report merges the reports of the named checks (which must have been
+// collected).
+func (r *Runner) Report(names ...string) *report.Report {
+	out := report.New()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, n := range names {
+		if rep, ok := r.results[n]; ok {
+			out.Merge(rep)
+		} else {
+			missing := report.New(n)
+			missing.Undecided(fmt.Errorf("check %s did not run", n))
+			out.Merge(missing)
+		}
+	}
+	return out
+}
+
+// Print writes the merged report of the named checks to w in the format
+// RELKIT_FORMAT selects, and returns the exit code with a one-line summary.
+func (r *Runner) Print(w io.Writer, names ...string) (int, string) {
+	rep := r.Report(names...)
+	opts, err := report.OptionsFromEnv(w)
+	if err != nil {
+		return report.ExitUndecided, err.Error()
+	}
+	if ws, err := r.Workspace(); err == nil {
+		opts.RepoDir = ws.RepoDirs()
+	}
+	if err := rep.Write(w, opts); err != nil {
+		return report.ExitUndecided, err.Error()
+	}
+	errs, warns := rep.Counts()
+	code := rep.ExitCode()
+	switch code {
+	case report.ExitUndecided:
+		return code, fmt.Sprintf("could not decide: %v", rep.Err())
+	case report.ExitFindings:
+		return code, fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
+	}
+	return code, ""
+}
+
+// Run collects and prints the named checks: the whole job of a check target
+// outside mage.
+func (r *Runner) Run(ctx context.Context, w io.Writer, names ...string) (int, string) {
+	for _, n := range names {
+		if err := r.Collect(ctx, n); err != nil {
+			return report.ExitUndecided, err.Error()
+		}
+	}
+	return r.Print(w, names...)
+}
+
+// parallel runs fn for every item with bounded concurrency.
+func parallel[T any](ctx context.Context, items []T, fn func(context.Context, T)) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(4, 2*runtime.GOMAXPROCS(0)))
+	for _, it := range items {
+		g.Go(func() error {
+			if gctx.Err() == nil {
+				fn(gctx, it)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}

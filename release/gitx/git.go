@@ -1,0 +1,180 @@
+// Package gitx is relkit's access to git: go-git for fast in-process reads
+// (refs, tags, trees, history walks) and the git CLI, run with a context and
+// a clean environment, for what go-git cannot do (worktrees, cherry-pick,
+// status that honours every ignore file).
+package gitx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Repo is an opened repository.
+type Repo struct {
+	Dir string
+	*git.Repository
+}
+
+// Open opens the git checkout at dir.
+func Open(dir string) (*Repo, error) {
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable git repository: %w", dir, err)
+	}
+	return &Repo{Dir: dir, Repository: r}, nil
+}
+
+// CmdError is a failed git command with its stderr.
+type CmdError struct {
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *CmdError) Error() string {
+	msg := strings.TrimSpace(e.Stderr)
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg)
+}
+
+func (e *CmdError) Unwrap() error { return e.Err }
+
+// ExitCode returns git's exit status, or -1.
+func (e *CmdError) ExitCode() int {
+	var ee *exec.ExitError
+	if errors.As(e.Err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// Env is the environment every git command runs with: no prompts, no
+// pager, stable English messages, no user or system config surprises in
+// what relkit parses.
+func Env(extra ...string) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "LANG", "LC_ALL", "LANGUAGE":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, append([]string{"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_PAGER=cat", "GIT_EDITOR=true"}, extra...)...)
+}
+
+// Git runs the git CLI in dir and returns its stdout.
+func Git(ctx context.Context, dir string, args ...string) (string, error) {
+	return GitEnv(ctx, dir, nil, nil, args...)
+}
+
+// GitEnv runs git with extra environment and optional stdin.
+func GitEnv(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Env = Env(env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return out.String(), ctx.Err()
+		}
+		return out.String(), &CmdError{Args: args, Stderr: errb.String(), Err: err}
+	}
+	return out.String(), nil
+}
+
+// Tags maps every tag name to the hash its ref points at (a tag object for
+// annotated tags, a commit for lightweight ones).
+func (r *Repo) Tags() (map[string]plumbing.Hash, error) {
+	iter, err := r.References()
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]plumbing.Hash{}
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Name().IsTag() && ref.Type() == plumbing.HashReference {
+			tags[ref.Name().Short()] = ref.Hash()
+		}
+		return nil
+	})
+	return tags, err
+}
+
+// Peel follows a tag object (or chain of them) to the commit it names.
+func (r *Repo) Peel(h plumbing.Hash) (plumbing.Hash, error) {
+	for range 10 {
+		obj, err := r.Storer.EncodedObject(plumbing.AnyObject, h)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if obj.Type() != plumbing.TagObject {
+			return h, nil
+		}
+		t, err := object.DecodeTag(r.Storer, obj)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		h = t.Target
+	}
+	return plumbing.ZeroHash, fmt.Errorf("tag chain at %s is too long", h)
+}
+
+// Head returns the commit HEAD points at and the short branch name ("" when
+// detached).
+func (r *Repo) Head() (plumbing.Hash, string, error) {
+	ref, err := r.Repository.Head()
+	if err != nil {
+		return plumbing.ZeroHash, "", fmt.Errorf("%s: reading HEAD: %w", r.Dir, err)
+	}
+	branch := ""
+	if ref.Name().IsBranch() {
+		branch = ref.Name().Short()
+	}
+	return ref.Hash(), branch, nil
+}
+
+// Resolve turns a revision (branch, tag, hash) into a commit hash.
+func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+	h, err := r.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("%s: cannot resolve %q: %w", r.Dir, rev, err)
+	}
+	return *h, nil
+}
+
+// FileAt returns the content of path in commit c, or os.ErrNotExist.
+func (r *Repo) FileAt(c plumbing.Hash, path string) ([]byte, error) {
+	commit, err := r.CommitObject(c)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, err
+	}
+	f, err := tree.File(path)
+	if errors.Is(err, object.ErrFileNotFound) {
+		return nil, fmt.Errorf("%s at %s: %w", path, c.String()[:7], os.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, err := f.Contents()
+	return []byte(s), err
+}

@@ -1,0 +1,517 @@
+// Package workspace loads relkit.yaml, the description of a release
+// workspace: the charts repo, the docs repo, the component repos, the release
+// branch prefix and the image policy.
+package workspace
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultFile is the config file name looked up in the current directory
+// when RELKIT_CONFIG is not set.
+const DefaultFile = "relkit.yaml"
+
+// DefaultMovingTags are the image tags that name no fixed content.
+var DefaultMovingTags = []string{
+	"latest", "master", "main", "stable", "edge", "nightly", "dev", "develop",
+	"devel", "head", "trunk", "canary", "unstable", "testing", "current", "snapshot",
+}
+
+// Kind is the role a repository plays in the release.
+type Kind string
+
+const (
+	KindCharts    Kind = "charts"
+	KindDocs      Kind = "docs"
+	KindComponent Kind = "component"
+	KindBranched  Kind = "branched"
+)
+
+// Repo is one git checkout of the workspace.
+type Repo struct {
+	Kind Kind
+	// Name identifies the repo in reports; unique in the workspace.
+	Name string
+	// Path is the path as written in the config, relative to Root.
+	Path string
+	// Dir is the absolute path of the checkout.
+	Dir         string
+	MainBranch  string
+	VersionFile string
+	// TagPrefix is put before VERSION to make the git tag ("v" -> v1.2.3).
+	TagPrefix string
+	// Images are the image repositories a component builds.
+	Images []string
+	// BuildArgs override Dockerfile ARG defaults, as --build-arg would.
+	BuildArgs map[string]string
+	// Repository is the charts repo's chart repository: an index.yaml URL
+	// or directory, or an oci:// reference.
+	Repository string
+	// ReleaseNotes is the docs repo's release-notes page path; {version} is
+	// replaced by the release version.
+	ReleaseNotes string
+	// Line is the line of the repo's entry in the config file.
+	Line int
+}
+
+// Tag is the git tag for version v of this repo.
+func (r *Repo) Tag(v string) string { return r.TagPrefix + v }
+
+// Waiver lets an image (or Dockerfile parent) through the policy until it
+// expires.
+type Waiver struct {
+	Image   string
+	Tag     string // a path.Match pattern
+	Reason  string
+	Expires time.Time
+	Line    int
+}
+
+// Matches reports whether the waiver covers image repository img with tag.
+func (w Waiver) Matches(img, tag string) bool {
+	if w.Image != img && !strings.HasSuffix(img, "/"+w.Image) {
+		return false
+	}
+	ok, _ := path.Match(w.Tag, tag)
+	return ok
+}
+
+// Expired reports whether the waiver ran out before now (the expiry day
+// itself still counts).
+func (w Waiver) Expired(now time.Time) bool {
+	return now.After(w.Expires.AddDate(0, 0, 1))
+}
+
+// ImagePolicy says which image tags are acceptable.
+type ImagePolicy struct {
+	MovingTags []string
+	// ReleaseTagForms are extra tag forms that count as releases, with
+	// {version} standing for a SemVer release (for example "rel-{version}").
+	// "{version}" and "v{version}" are always accepted.
+	ReleaseTagForms []string
+	Waivers         []Waiver
+}
+
+// IsMoving reports whether tag is in the moving-tag list (case-insensitive).
+func (p ImagePolicy) IsMoving(tag string) bool {
+	return slices.ContainsFunc(p.MovingTags, func(m string) bool { return strings.EqualFold(m, tag) })
+}
+
+// Render holds the settings for rendering charts offline.
+type Render struct {
+	KubeVersion string
+	APIVersions []string
+	// Values maps a chart path (relative to the charts repo) to extra value
+	// files (relative to the charts repo), applied in order.
+	Values map[string][]string
+}
+
+// Config is a loaded workspace.
+type Config struct {
+	// File is the absolute path of the config file; Root its directory.
+	File, Root   string
+	BranchPrefix string
+	Charts       *Repo
+	Docs         *Repo
+	Components   []*Repo
+	// Branched are further repos that get a release branch with each minor
+	// release (a system-tests repo, for example).
+	Branched  []*Repo
+	Images    ImagePolicy
+	Render    Render
+	BuildArgs map[string]string
+	GitAuthor string
+	lines     map[string]int
+}
+
+// Repos lists every repo: charts, docs, components, then branched repos.
+func (c *Config) Repos() []*Repo {
+	var out []*Repo
+	if c.Charts != nil {
+		out = append(out, c.Charts)
+	}
+	if c.Docs != nil {
+		out = append(out, c.Docs)
+	}
+	out = append(out, c.Components...)
+	return append(out, c.Branched...)
+}
+
+// Repo finds a repo by name.
+func (c *Config) Repo(name string) (*Repo, bool) {
+	for _, r := range c.Repos() {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Component finds a component by name.
+func (c *Config) Component(name string) (*Repo, bool) {
+	for _, r := range c.Components {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// ComponentForImage finds the component that builds image repository img
+// (registry and path, no tag).
+func (c *Config) ComponentForImage(img string) (*Repo, bool) {
+	for _, r := range c.Components {
+		for _, i := range r.Images {
+			if i == img {
+				return r, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// ReleaseBranch is the release branch name for minor line "X.Y".
+func (c *Config) ReleaseBranch(minor string) string { return c.BranchPrefix + minor }
+
+// RepoDirs maps each repo name to its path relative to the workspace root,
+// for reports.
+func (c *Config) RepoDirs() map[string]string {
+	m := map[string]string{}
+	for _, r := range c.Repos() {
+		m[r.Name] = r.Path
+	}
+	return m
+}
+
+// Line returns the config line of a key path such as "charts.path", or 0.
+func (c *Config) Line(key string) int { return c.lines[key] }
+
+// Error is a config problem; it always names the file and line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// Locate returns the config path: RELKIT_CONFIG, else relkit.yaml in dir.
+func Locate(dir string) string {
+	if p := os.Getenv("RELKIT_CONFIG"); p != "" {
+		return p
+	}
+	return filepath.Join(dir, DefaultFile)
+}
+
+// LoadDefault loads the config named by RELKIT_CONFIG or ./relkit.yaml.
+func LoadDefault() (*Config, error) {
+	p := Locate(".")
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) && os.Getenv("RELKIT_CONFIG") == "" {
+		return nil, fmt.Errorf("no workspace config: %s does not exist; set RELKIT_CONFIG to your relkit.yaml (see docs/config.md), or run `go tool mage demo` for a demo workspace", p)
+	}
+	return Load(p)
+}
+
+// raw shapes of the file; the key names are the contract.
+type rawConfig struct {
+	BranchPrefix *string         `yaml:"branchPrefix"`
+	Charts       *rawCharts      `yaml:"charts"`
+	Docs         *rawDocs        `yaml:"docs"`
+	Components   []rawComponent  `yaml:"components"`
+	Branched     []rawBranched   `yaml:"branched"`
+	Images       *rawImages      `yaml:"images"`
+	Render       *rawRender      `yaml:"render"`
+	Dockerfiles  *rawDockerfiles `yaml:"dockerfiles"`
+	Git          *rawGit         `yaml:"git"`
+}
+
+type rawCharts struct {
+	Name        string `yaml:"name"`
+	Path        string `yaml:"path"`
+	MainBranch  string `yaml:"mainBranch"`
+	VersionFile string `yaml:"versionFile"`
+	TagPrefix   string `yaml:"tagPrefix"`
+	Repository  string `yaml:"repository"`
+}
+
+type rawDocs struct {
+	Name         string `yaml:"name"`
+	Path         string `yaml:"path"`
+	MainBranch   string `yaml:"mainBranch"`
+	VersionFile  string `yaml:"versionFile"`
+	TagPrefix    string `yaml:"tagPrefix"`
+	ReleaseNotes string `yaml:"releaseNotes"`
+}
+
+type rawComponent struct {
+	Name        string            `yaml:"name"`
+	Path        string            `yaml:"path"`
+	MainBranch  string            `yaml:"mainBranch"`
+	VersionFile string            `yaml:"versionFile"`
+	TagPrefix   string            `yaml:"tagPrefix"`
+	Images      []string          `yaml:"images"`
+	BuildArgs   map[string]string `yaml:"buildArgs"`
+}
+
+type rawBranched struct {
+	Name       string `yaml:"name"`
+	Path       string `yaml:"path"`
+	MainBranch string `yaml:"mainBranch"`
+}
+
+type rawImages struct {
+	MovingTags      []string    `yaml:"movingTags"`
+	ReleaseTagForms []string    `yaml:"releaseTagForms"`
+	Waivers         []rawWaiver `yaml:"waivers"`
+}
+
+type rawWaiver struct {
+	Image   string `yaml:"image"`
+	Tag     string `yaml:"tag"`
+	Reason  string `yaml:"reason"`
+	Expires *Date  `yaml:"expires"`
+}
+
+type rawRender struct {
+	KubeVersion string              `yaml:"kubeVersion"`
+	APIVersions []string            `yaml:"apiVersions"`
+	Values      map[string][]string `yaml:"values"`
+}
+
+type rawDockerfiles struct {
+	BuildArgs map[string]string `yaml:"buildArgs"`
+}
+
+type rawGit struct {
+	Author string `yaml:"author"`
+}
+
+// DefaultKubeVersion is used to render charts when the config names none: a
+// current Kubernetes, not the SDK's old default.
+const DefaultKubeVersion = "v1.34.0"
+
+// Load reads and validates a workspace config.
+func Load(file string) (*Config, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading workspace config: %w", err)
+	}
+	return Parse(abs, data)
+}
+
+// Parse validates config text as if read from file (an absolute path).
+func Parse(file string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return nil, &Error{[]string{fmt.Sprintf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))}}
+	}
+	d := &decoder{file: file, lines: map[string]int{}}
+	var raw rawConfig
+	if len(doc.Content) == 0 {
+		return nil, &Error{[]string{fmt.Sprintf("%s:1: the file is empty; expected at least a charts: section", file)}}
+	}
+	d.decode(doc.Content[0], "", reflect.ValueOf(&raw).Elem())
+	if len(d.errs) > 0 {
+		return nil, &Error{d.errs}
+	}
+	v := &validator{decoder: d, root: filepath.Dir(file)}
+	c := v.build(&raw, doc.Content[0])
+	if len(d.errs) > 0 {
+		return nil, &Error{d.errs}
+	}
+	c.File, c.Root, c.lines = file, v.root, d.lines
+	return c, nil
+}
+
+type validator struct {
+	*decoder
+	root  string
+	names map[string]string
+}
+
+func (v *validator) errorf(key, format string, args ...any) {
+	line := v.lines[key]
+	for line == 0 && key != "" {
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			key = ""
+		} else {
+			key = key[:i]
+		}
+		line = v.lines[key]
+	}
+	if line == 0 {
+		line = 1
+	}
+	v.errs = append(v.errs, fmt.Sprintf("%s:%d: %s", v.file, line, fmt.Sprintf(format, args...)))
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	prefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+)
+
+func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
+	c := &Config{BranchPrefix: "aether-", BuildArgs: map[string]string{}}
+	v.names = map[string]string{}
+	if raw.BranchPrefix != nil {
+		c.BranchPrefix = *raw.BranchPrefix
+		if !prefixRE.MatchString(c.BranchPrefix) || strings.Contains(c.BranchPrefix, "..") {
+			v.errorf("branchPrefix", "branchPrefix: %q cannot start a git branch name; expected something like \"aether-\"", c.BranchPrefix)
+		}
+	}
+	if raw.Charts == nil {
+		v.errs = append(v.errs, fmt.Sprintf("%s:%d: missing key \"charts\": expected the charts repo (charts: {path: ...})", v.file, top.Line))
+	} else {
+		r := raw.Charts
+		c.Charts = v.repo(KindCharts, "charts", r.Name, "charts", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
+		c.Charts.Repository = r.Repository
+	}
+	if raw.Docs != nil {
+		r := raw.Docs
+		c.Docs = v.repo(KindDocs, "docs", r.Name, "docs", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
+		c.Docs.ReleaseNotes = r.ReleaseNotes
+		if r.ReleaseNotes != "" {
+			v.relPath("docs.releaseNotes", r.ReleaseNotes)
+		}
+	}
+	for i, r := range raw.Components {
+		key := fmt.Sprintf("components[%d]", i)
+		if r.Name == "" {
+			v.errorf(key, "%s: missing key \"name\": every component needs a name", key)
+		}
+		repo := v.repo(KindComponent, key, r.Name, "", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
+		repo.Images = r.Images
+		repo.BuildArgs = r.BuildArgs
+		for j, img := range r.Images {
+			if _, err := name.NewRepository(img); err != nil {
+				v.errorf(fmt.Sprintf("%s.images[%d]", key, j), "%s.images[%d]: %q is not an image repository; expected registry/path without tag, such as ghcr.io/org/app", key, j, img)
+			}
+		}
+		c.Components = append(c.Components, repo)
+	}
+	for i, r := range raw.Branched {
+		key := fmt.Sprintf("branched[%d]", i)
+		if r.Name == "" {
+			v.errorf(key, "%s: missing key \"name\"", key)
+		}
+		c.Branched = append(c.Branched, v.repo(KindBranched, key, r.Name, "", r.Path, r.MainBranch, "", ""))
+	}
+	c.Images.MovingTags = DefaultMovingTags
+	if im := raw.Images; im != nil {
+		if im.MovingTags != nil {
+			c.Images.MovingTags = im.MovingTags
+		}
+		for i, f := range im.ReleaseTagForms {
+			if strings.Count(f, "{version}") != 1 {
+				v.errorf(fmt.Sprintf("images.releaseTagForms[%d]", i), "images.releaseTagForms[%d]: %q must contain {version} once, like \"rel-{version}\"", i, f)
+			}
+		}
+		c.Images.ReleaseTagForms = im.ReleaseTagForms
+		for i, w := range im.Waivers {
+			key := fmt.Sprintf("images.waivers[%d]", i)
+			for _, req := range []struct{ name, val string }{{"image", w.Image}, {"tag", w.Tag}, {"reason", w.Reason}} {
+				if req.val == "" {
+					v.errorf(key, "%s: missing key %q: a waiver needs image, tag, reason and expires", key, req.name)
+				}
+			}
+			if _, err := path.Match(w.Tag, ""); err != nil {
+				v.errorf(key+".tag", "%s.tag: %q is not a valid pattern (use * and ?)", key, w.Tag)
+			}
+			wv := Waiver{Image: w.Image, Tag: w.Tag, Reason: w.Reason, Line: v.lines[key]}
+			if w.Expires == nil {
+				v.errorf(key, "%s: missing key \"expires\": a waiver needs an expiry date (YYYY-MM-DD)", key)
+			} else {
+				wv.Expires = w.Expires.Time
+			}
+			c.Images.Waivers = append(c.Images.Waivers, wv)
+		}
+	}
+	c.Render.KubeVersion = DefaultKubeVersion
+	if rr := raw.Render; rr != nil {
+		if rr.KubeVersion != "" {
+			if !regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?$`).MatchString(rr.KubeVersion) {
+				v.errorf("render.kubeVersion", "render.kubeVersion: %q is not a Kubernetes version; expected something like v1.31.0", rr.KubeVersion)
+			}
+			c.Render.KubeVersion = rr.KubeVersion
+		}
+		c.Render.APIVersions = rr.APIVersions
+		c.Render.Values = rr.Values
+		for chart, files := range rr.Values {
+			for i, f := range files {
+				v.relPath(fmt.Sprintf("render.values.%s[%d]", chart, i), f)
+			}
+		}
+	}
+	if raw.Dockerfiles != nil && raw.Dockerfiles.BuildArgs != nil {
+		c.BuildArgs = raw.Dockerfiles.BuildArgs
+	}
+	if raw.Git != nil && raw.Git.Author != "" {
+		if !regexp.MustCompile(`^[^<>]+ <[^<>]+>$`).MatchString(raw.Git.Author) {
+			v.errorf("git.author", "git.author: %q: expected \"Name <email>\"", raw.Git.Author)
+		}
+		c.GitAuthor = raw.Git.Author
+	}
+	return c
+}
+
+// relPath checks that p is relative and stays inside its base.
+func (v *validator) relPath(key, p string) bool {
+	if filepath.IsAbs(p) || p != "" && !filepath.IsLocal(filepath.FromSlash(p)) {
+		v.errorf(key, "%s: %q escapes its base directory; expected a relative path inside it", key, p)
+		return false
+	}
+	return true
+}
+
+func (v *validator) repo(kind Kind, key, name, defName, p, mainBranch, versionFile, tagPrefix string) *Repo {
+	r := &Repo{Kind: kind, Name: name, Path: p, MainBranch: mainBranch, VersionFile: versionFile, TagPrefix: tagPrefix, Line: v.lines[key]}
+	if r.Name == "" {
+		r.Name = defName
+	}
+	if r.MainBranch == "" {
+		r.MainBranch = "master"
+	}
+	if kind != KindBranched && r.VersionFile == "" {
+		r.VersionFile = "VERSION"
+	}
+	if r.Name != "" {
+		if !nameRE.MatchString(r.Name) {
+			v.errorf(key+".name", "%s.name: %q: expected letters, digits, '.', '_' or '-'", key, r.Name)
+		} else if prev, dup := v.names[r.Name]; dup {
+			v.errorf(key+".name", "%s.name: %q is already the name of %s; repo names must be unique", key, r.Name, prev)
+		}
+		v.names[r.Name] = key
+	}
+	if r.VersionFile != "" {
+		v.relPath(key+".versionFile", r.VersionFile)
+	}
+	if p == "" {
+		v.errorf(key, "%s: missing key \"path\": expected the path of a git checkout, relative to %s", key, v.file)
+		return r
+	}
+	if filepath.IsAbs(p) || !filepath.IsLocal(filepath.FromSlash(p)) {
+		v.errorf(key+".path", "%s.path: %q escapes the workspace root %s; expected a path inside it", key, p, v.root)
+		return r
+	}
+	r.Dir = filepath.Join(v.root, filepath.FromSlash(p))
+	if st, err := os.Stat(r.Dir); err != nil || !st.IsDir() {
+		v.errorf(key+".path", "%s.path: %s does not exist; expected a git checkout there", key, r.Dir)
+	} else if _, err := os.Stat(filepath.Join(r.Dir, ".git")); err != nil {
+		v.errorf(key+".path", "%s.path: %s is not a git checkout (no .git)", key, r.Dir)
+	}
+	return r
+}
