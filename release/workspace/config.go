@@ -103,6 +103,10 @@ type ImagePolicy struct {
 	// "{version}" and "v{version}" are always accepted.
 	ReleaseTagForms []string
 	Waivers         []Waiver
+	// Mirrors maps a registry host to the host that serves its content
+	// (a pull-through proxy or an air-gapped copy), used when relkit talks
+	// to registries. Image references in reports keep the original host.
+	Mirrors map[string]string
 }
 
 // IsMoving reports whether tag is in the moving-tag list (case-insensitive).
@@ -269,9 +273,10 @@ type rawBranched struct {
 }
 
 type rawImages struct {
-	MovingTags      []string    `yaml:"movingTags"`
-	ReleaseTagForms []string    `yaml:"releaseTagForms"`
-	Waivers         []rawWaiver `yaml:"waivers"`
+	MovingTags      []string          `yaml:"movingTags"`
+	ReleaseTagForms []string          `yaml:"releaseTagForms"`
+	Waivers         []rawWaiver       `yaml:"waivers"`
+	Mirrors         map[string]string `yaml:"mirrors"`
 }
 
 type rawWaiver struct {
@@ -421,6 +426,7 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 			}
 		}
 		c.Images.ReleaseTagForms = im.ReleaseTagForms
+		c.Images.Mirrors = im.Mirrors
 		for i, w := range im.Waivers {
 			key := fmt.Sprintf("images.waivers[%d]", i)
 			for _, req := range []struct{ name, val string }{{"image", w.Image}, {"tag", w.Tag}, {"reason", w.Reason}} {
