@@ -130,7 +130,9 @@ func releaseTags(tags map[string]plumbing.Hash, prefix string) []*semver.Version
 			s = s[len(prefix):]
 		}
 		if version.IsRelease(s) {
-			out = append(out, semver.MustParse(s))
+			if v, err := semver.StrictNewVersion(s); err == nil {
+				out = append(out, v)
+			}
 		}
 	}
 	return out

@@ -58,6 +58,9 @@ func Parse(data []byte) (File, *Problem) {
 			f.Newline = "\r\n"
 		}
 	}
+	if p := Check(string(first)); p != nil {
+		return f, p
+	}
 	for i, line := range bytes.Split(rest, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) > 0 {
 			return f, &Problem{i + 2, fmt.Sprintf("more than one line: line %d holds %q; expected the version alone on the first line", i+2, strings.TrimRight(string(line), "\r"))}
@@ -66,10 +69,11 @@ func Parse(data []byte) (File, *Problem) {
 			return f, &Problem{i + 2, fmt.Sprintf("white space on line %d after the version; expected nothing after the version but a newline", i+2)}
 		}
 	}
-	if p := Check(string(first)); p != nil {
-		return f, p
+	v, err := semver.StrictNewVersion(f.Raw)
+	if err != nil {
+		return f, &Problem{1, fmt.Sprintf("%q is not usable: %v; expected numbers below 2^64", f.Raw, err)}
 	}
-	f.Version = semver.MustParse(f.Raw)
+	f.Version = v
 	return f, nil
 }
 

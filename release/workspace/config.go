@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -320,8 +321,12 @@ func Load(file string) (*Config, error) {
 // Parse validates config text as if read from file (an absolute path).
 func Parse(file string, data []byte) (*Config, error) {
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, &Error{[]string{fmt.Sprintf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))}}
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := regexp.MustCompile(`^line (\d+): (.*)$`).FindStringSubmatch(msg); m != nil {
+			return nil, &Error{[]string{fmt.Sprintf("%s:%s: YAML syntax: %s", file, m[1], m[2])}}
+		}
+		return nil, &Error{[]string{fmt.Sprintf("%s: YAML syntax: %s", file, msg)}}
 	}
 	d := &decoder{file: file, lines: map[string]int{}}
 	var raw rawConfig

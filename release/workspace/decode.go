@@ -95,7 +95,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.Struct:
 		d.decodeStruct(n, path, v)
 	case reflect.String:
-		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		if n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Tag == "!!bool" {
 			d.fail(n, path, "expected a string, got %s", kindName(n))
 			return
 		}
