@@ -70,12 +70,12 @@ func Parse(s string) (Ref, error) {
 		return r, fmt.Errorf("image reference %q: %v", s, err)
 	}
 	if r.Tag != "" {
-		if _, err := name.NewTag(repo.Name()+":"+r.Tag); err != nil {
+		if _, err := name.NewTag(repo.Name() + ":" + r.Tag); err != nil {
 			return r, fmt.Errorf("image reference %q: tag %q: %v", s, r.Tag, err)
 		}
 	}
 	if r.Digest != "" {
-		if _, err := name.NewDigest(repo.Name()+"@"+r.Digest); err != nil {
+		if _, err := name.NewDigest(repo.Name() + "@" + r.Digest); err != nil {
 			return r, fmt.Errorf("image reference %q: digest %q: %v", s, r.Digest, err)
 		}
 	}
