@@ -1,0 +1,638 @@
+package checks
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/relkit/relkit/checks/chartrepo"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/version"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+const chartsCheck = "charts"
+
+// BaseEnv names the environment variable that sets the base the charts
+// check compares with (CI sets the target branch of the change).
+const BaseEnv = "RELKIT_BASE"
+
+func init() { Register(chartsCheck, Charts) }
+
+// Charts checks every chart of the charts repo against a base commit:
+// the version is strict SemVer, a chart whose packaged files changed since
+// the base has a higher version than at the base, a changed chart's version
+// is not already in the chart repository, and file:// dependencies are
+// pinned to the local chart's current version.
+//
+// The base is, in order:
+//   - RELKIT_BASE=<ref>: the merge base of HEAD and ref (origin/<ref> when
+//     ref names no commit), like chart-testing's --target-branch;
+//   - on release branch <branchPrefix>X.Y: the highest <tagPrefix>X.Y.Z
+//     release tag reachable from HEAD, else the merge base with the main
+//     branch;
+//   - on the main branch: when HEAD holds commits its upstream (or
+//     origin/<main>) does not, the merge base with it, so every unpushed
+//     commit is judged; otherwise HEAD's first parent, so CI after a merge
+//     judges what the merge brought in (and a root commit has no base: every
+//     chart is new);
+//   - on any other branch or a detached HEAD: the merge base of HEAD with the
+//     main branch (the newest of the local branch, its upstream and
+//     origin/<main>), never the branch tip, so work that landed on main after
+//     the branch was cut is not blamed on the branch.
+//
+// Changes are the commits base..HEAD plus uncommitted and untracked
+// (not git-ignored) files of the worktree.
+func Charts(ctx context.Context, ws *workspace.Config) *report.Report {
+	rep := report.New(chartsCheck)
+	if ws.Charts == nil {
+		return rep
+	}
+	findings, errs := checkCharts(ctx, ws, os.Getenv(BaseEnv))
+	rep.Add(findings...)
+	seen := map[string]bool{}
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			rep.Undecided(err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		rep.Undecided(err)
+	}
+	return rep
+}
+
+// chartBase is the commit charts are compared with.
+type chartBase struct {
+	// commit is the full hash; "" means there is no base and every chart is
+	// new.
+	commit string
+	// desc says how the base was chosen, for messages.
+	desc string
+}
+
+func shortHash(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}
+
+// chartRun holds what one run of the charts check works with.
+type chartRun struct {
+	ws   *workspace.Config
+	repo *workspace.Repo
+	base chartBase
+}
+
+func (r *chartRun) finding(rule, file string, line int, subject, format string, args ...any) report.Finding {
+	return report.Finding{Check: chartsCheck, Rule: rule, Severity: report.Error, Repo: r.repo.Name,
+		File: file, Line: line, Subject: subject, Message: fmt.Sprintf(format, args...)}
+}
+
+func chartSubject(c charts.Chart) string {
+	n := c.Name
+	if n == "" {
+		n = path.Base(c.Dir)
+	}
+	return n + "@" + c.Version
+}
+
+func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]report.Finding, []error) {
+	r := &chartRun{ws: ws, repo: ws.Charts}
+	dir := r.repo.Dir
+	list, err := charts.Discover(ctx, dir)
+	if err != nil {
+		return nil, []error{fmt.Errorf("%s: finding charts: %w", r.repo.Name, err)}
+	}
+	var out []report.Finding
+	out = append(out, r.pins(list)...)
+
+	valid := map[string]bool{}
+	for _, c := range list {
+		if version.Valid(c.Version) {
+			valid[c.Dir] = true
+			continue
+		}
+		out = append(out, r.finding("chart-version-invalid", c.File, c.VersionLine, chartSubject(c), "%s", invalidChartVersion(c)))
+	}
+
+	r.base, err = resolveChartBase(ctx, dir, r.repo, ws.BranchPrefix, override)
+	if err != nil {
+		return out, []error{fmt.Errorf("%s: choosing the base to compare charts with: %w", r.repo.Name, err)}
+	}
+	changed, err := r.changedCharts(ctx, list)
+	if err != nil {
+		return out, []error{err}
+	}
+	var changedList []charts.Chart
+	for _, c := range list {
+		if _, ok := changed[c.Dir]; ok && valid[c.Dir] {
+			changedList = append(changedList, c)
+		}
+	}
+	bumps, err := r.bumps(ctx, changedList, changed)
+	out = append(out, bumps...)
+	errs := []error{err}
+
+	if r.repo.Repository != "" && len(changedList) > 0 {
+		pub, perrs := r.published(ctx, changedList)
+		out = append(out, pub...)
+		errs = append(errs, perrs...)
+	}
+	return out, errs
+}
+
+func invalidChartVersion(c charts.Chart) string {
+	if c.VersionLine == 0 {
+		return fmt.Sprintf("%s has no version; expected a SemVer 2.0 version such as 1.2.3", c.File)
+	}
+	reason := "expected MAJOR.MINOR.PATCH such as 1.2.3"
+	if p := version.Check(c.Version); p != nil {
+		reason = strings.ReplaceAll(p.Reason, "the VERSION file holds", "Chart.yaml needs")
+		reason = strings.ReplaceAll(reason, "the first line is empty", "the version is empty")
+	}
+	return fmt.Sprintf("chart version %q is not strict SemVer 2.0: %s", c.Version, reason)
+}
+
+// --- choosing the base ---
+
+// revCommit resolves rev to a commit hash; ok is false when rev names no
+// commit.
+func revCommit(ctx context.Context, dir, rev string) (string, bool, error) {
+	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		var ce *gitx.CmdError
+		if errors.As(err, &ce) && ce.ExitCode() == 1 {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return strings.TrimSpace(out), true, nil
+}
+
+// mergeBase is the best common ancestor of HEAD and the union of refs.
+func mergeBase(ctx context.Context, dir string, refs ...string) (string, error) {
+	out, err := gitx.Git(ctx, dir, append([]string{"merge-base", "HEAD"}, refs...)...)
+	if err != nil {
+		var ce *gitx.CmdError
+		if errors.As(err, &ce) && ce.ExitCode() == 1 {
+			return "", fmt.Errorf("HEAD and %s have no common history; set %s to the branch this change targets", strings.Join(refs, ", "), BaseEnv)
+		}
+		return "", err
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// mainRefs lists the refs that stand for the main branch, existing ones
+// only: the local branch, its upstream and origin/<main>.
+func mainRefs(ctx context.Context, dir, main string) ([]string, error) {
+	var refs []string
+	seen := map[string]bool{}
+	for _, ref := range []string{"refs/heads/" + main, main + "@{upstream}", "refs/remotes/origin/" + main} {
+		h, ok, err := revCommit(ctx, dir, ref)
+		if err != nil {
+			var ce *gitx.CmdError
+			if errors.As(err, &ce) && strings.Contains(ref, "@{") {
+				continue // no upstream configured
+			}
+			return nil, err
+		}
+		if ok && !seen[h] {
+			seen[h] = true
+			refs = append(refs, ref)
+		}
+	}
+	return refs, nil
+}
+
+func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branchPrefix, override string) (chartBase, error) {
+	if _, ok, err := revCommit(ctx, dir, "HEAD"); err != nil || !ok {
+		if err == nil {
+			err = errors.New("HEAD names no commit (empty repository?)")
+		}
+		return chartBase{}, err
+	}
+	if ref := strings.TrimSpace(override); ref != "" {
+		target := ref
+		_, ok, err := revCommit(ctx, dir, ref)
+		if err != nil {
+			return chartBase{}, err
+		}
+		if !ok {
+			target = "refs/remotes/origin/" + ref
+			if _, ok, err = revCommit(ctx, dir, target); err != nil {
+				return chartBase{}, err
+			} else if !ok {
+				return chartBase{}, fmt.Errorf("%s=%s names no commit (neither %s nor origin/%s exists); expected a branch, tag or commit", BaseEnv, ref, ref, ref)
+			}
+		}
+		mb, err := mergeBase(ctx, dir, target)
+		if err != nil {
+			return chartBase{}, err
+		}
+		return chartBase{mb, fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, shortHash(mb))}, nil
+	}
+
+	out, err := gitx.Git(ctx, dir, "symbolic-ref", "--quiet", "--short", "HEAD")
+	branch := strings.TrimSpace(out)
+	if err != nil {
+		var ce *gitx.CmdError
+		if !errors.As(err, &ce) || ce.ExitCode() != 1 {
+			return chartBase{}, err
+		}
+		branch = "" // detached HEAD
+	}
+	main := r.MainBranch
+
+	if m := releaseBranchRE(branchPrefix).FindStringSubmatch(branch); m != nil && branch != main {
+		tag, h, err := lastPointRelease(ctx, dir, r.TagPrefix, m[1], m[2])
+		if err != nil {
+			return chartBase{}, err
+		}
+		if tag != "" {
+			return chartBase{h, fmt.Sprintf("last point release of %s, tag %s, %s", branch, tag, shortHash(h))}, nil
+		}
+		// No point release yet: the branch is judged from where it left main.
+	}
+
+	refs, err := mainRefs(ctx, dir, main)
+	if err != nil {
+		return chartBase{}, err
+	}
+	if branch == main {
+		head, _, err := revCommit(ctx, dir, "HEAD")
+		if err != nil {
+			return chartBase{}, err
+		}
+		var upstream []string
+		for _, ref := range refs {
+			if ref != "refs/heads/"+main {
+				upstream = append(upstream, ref)
+			}
+		}
+		if len(upstream) > 0 {
+			mb, err := mergeBase(ctx, dir, upstream...)
+			if err == nil && mb != head {
+				return chartBase{mb, fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, shortHash(mb))}, nil
+			}
+		}
+		parent, ok, err := revCommit(ctx, dir, "HEAD^1")
+		if err != nil {
+			return chartBase{}, err
+		}
+		if !ok {
+			return chartBase{"", "none: HEAD is the first commit, every chart is new"}, nil
+		}
+		return chartBase{parent, fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, shortHash(parent))}, nil
+	}
+	if len(refs) == 0 {
+		return chartBase{}, fmt.Errorf("neither branch %s nor origin/%s exists to compare with; fetch it or set %s", main, main, BaseEnv)
+	}
+	mb, err := mergeBase(ctx, dir, refs...)
+	if err != nil {
+		return chartBase{}, err
+	}
+	return chartBase{mb, fmt.Sprintf("merge-base of HEAD and %s, %s", main, shortHash(mb))}, nil
+}
+
+func releaseBranchRE(prefix string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+}
+
+// lastPointRelease finds the highest <prefix>X.Y.Z release tag reachable
+// from HEAD and the commit it names ("" when there is none).
+func lastPointRelease(ctx context.Context, dir, prefix, major, minor string) (string, string, error) {
+	out, err := gitx.Git(ctx, dir, "tag", "--merged", "HEAD")
+	if err != nil {
+		return "", "", err
+	}
+	var best *semver.Version
+	bestTag := ""
+	for _, tag := range strings.Split(out, "\n") {
+		tag = strings.TrimSpace(tag)
+		v, ok := strings.CutPrefix(tag, prefix)
+		if !ok || !version.IsRelease(v) {
+			continue
+		}
+		sv := semver.MustParse(v)
+		if strconv.FormatUint(sv.Major(), 10) != major || strconv.FormatUint(sv.Minor(), 10) != minor {
+			continue
+		}
+		if best == nil || sv.GreaterThan(best) {
+			best, bestTag = sv, tag
+		}
+	}
+	if bestTag == "" {
+		return "", "", nil
+	}
+	h, ok, err := revCommit(ctx, dir, "refs/tags/"+bestTag)
+	if err != nil || !ok {
+		return "", "", fmt.Errorf("tag %s names no commit: %v", bestTag, err)
+	}
+	return bestTag, h, nil
+}
+
+// --- what changed ---
+
+// chartChange is what changed in one chart since the base.
+type chartChange struct {
+	// files are the changed files that go into the chart archive, relative
+	// to the chart directory.
+	files []string
+}
+
+// changedCharts maps chart directories to their changes since the base
+// that helm package would put in the archive. Without a base every chart
+// counts as changed (and new).
+func (r *chartRun) changedCharts(ctx context.Context, list []charts.Chart) (map[string]*chartChange, error) {
+	out := map[string]*chartChange{}
+	if r.base.commit == "" {
+		for _, c := range list {
+			out[c.Dir] = &chartChange{}
+		}
+		return out, nil
+	}
+	dir := r.repo.Dir
+	files, err := changedFiles(ctx, dir, r.base.commit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing changes since %s: %w", r.repo.Name, r.base.desc, err)
+	}
+	byDir := map[string]charts.Chart{}
+	for _, c := range list {
+		byDir[c.Dir] = c
+	}
+	rules := map[string]*charts.Ignore{}
+	for _, f := range files {
+		c, rel, ok := owningChart(byDir, f)
+		if !ok {
+			continue
+		}
+		ig, ok := rules[c.Dir]
+		if !ok {
+			ig, err = charts.ReadHelmignore(ctx, dir, c.Dir)
+			if err != nil {
+				return nil, fmt.Errorf("%s: cannot tell which changes of chart %s count: %w", r.repo.Name, c.Dir, err)
+			}
+			rules[c.Dir] = ig
+		}
+		if ig.Ignored(rel) {
+			continue
+		}
+		ch := out[c.Dir]
+		if ch == nil {
+			ch = &chartChange{}
+			out[c.Dir] = ch
+		}
+		ch.files = append(ch.files, rel)
+	}
+	return out, nil
+}
+
+// owningChart finds the chart a repo file belongs to: the deepest chart
+// directory above it, compared path element by path element (so onos does
+// not own onos-progran/x). Subcharts under <chart>/charts/ are not charts of
+// their own (Discover skips them), so their files go to the parent.
+func owningChart(byDir map[string]charts.Chart, file string) (charts.Chart, string, bool) {
+	d := path.Dir(file)
+	for range 1000 {
+		if c, ok := byDir[d]; ok {
+			if d == "." {
+				return c, file, true
+			}
+			return c, file[len(d)+1:], true
+		}
+		if d == "." || d == "/" {
+			break
+		}
+		d = path.Dir(d)
+	}
+	return charts.Chart{}, "", false
+}
+
+// changedFiles lists the files (relative to dir, slash-separated) that
+// differ between the base commit and the worktree: committed and
+// uncommitted changes of tracked files, both sides of renames, and
+// untracked files git does not ignore.
+func changedFiles(ctx context.Context, dir, base string) ([]string, error) {
+	diff, err := gitx.Git(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames",
+		"--no-ext-diff", "--relative", base, "--")
+	if err != nil {
+		return nil, err
+	}
+	untracked, err := gitx.Git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range strings.Split(diff+untracked, "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	slices.Sort(files)
+	return slices.Compact(files), nil
+}
+
+// --- version bumps ---
+
+// baseFiles reads files (relative to dir) as they are at commit base with
+// one git cat-file process; files missing there are absent from the map.
+func baseFiles(ctx context.Context, dir, base string, files []string) (map[string][]byte, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	prefix, err := gitx.Git(ctx, dir, "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, err
+	}
+	prefix = strings.TrimSpace(prefix)
+	var in strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&in, "%s:%s%s\n", base, prefix, f)
+	}
+	out, err := gitx.GitEnv(ctx, dir, nil, []byte(in.String()), "cat-file", "--batch")
+	if err != nil {
+		return nil, err
+	}
+	got := map[string][]byte{}
+	rd := bufio.NewReader(strings.NewReader(out))
+	for _, f := range files {
+		header, err := rd.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("git cat-file: output ended before %s", f)
+		}
+		fields := strings.Fields(header)
+		if len(fields) != 3 {
+			continue // "<name> missing" or "<name> ambiguous"
+		}
+		size, err := strconv.Atoi(fields[2])
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("git cat-file: unexpected header %q for %s", strings.TrimSpace(header), f)
+		}
+		data := make([]byte, size+1)
+		if _, err := io.ReadFull(rd, data); err != nil {
+			return nil, fmt.Errorf("git cat-file: short content for %s", f)
+		}
+		if fields[1] == "blob" {
+			got[f] = data[:size]
+		}
+	}
+	return got, nil
+}
+
+// bumps judges the version of every changed chart (with a valid version)
+// against its version at the base.
+func (r *chartRun) bumps(ctx context.Context, changed []charts.Chart, changes map[string]*chartChange) ([]report.Finding, error) {
+	if r.base.commit == "" || len(changed) == 0 {
+		return nil, nil
+	}
+	files := make([]string, 0, len(changed))
+	for _, c := range changed {
+		files = append(files, c.File)
+	}
+	old, err := baseFiles(ctx, r.repo.Dir, r.base.commit, files)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading Chart.yaml files at %s: %w", r.repo.Name, r.base.desc, err)
+	}
+	var out []report.Finding
+	for _, c := range changed {
+		data, ok := old[c.File]
+		if !ok {
+			continue // a new chart: any valid version will do
+		}
+		meta, err := charts.ParseMeta(data)
+		if err != nil || !version.Valid(meta.Version) {
+			continue // the base version was broken; any valid version is a fix
+		}
+		was, now := semver.MustParse(meta.Version), semver.MustParse(c.Version)
+		what := describeChanges(c.Dir, changes[c.Dir].files)
+		switch cmp := now.Compare(was); {
+		case cmp < 0:
+			out = append(out, r.finding("chart-version-not-increased", c.File, c.VersionLine, chartSubject(c),
+				"version went down from %s to %s while %s; bump version above %s (base %s)",
+				meta.Version, c.Version, what, meta.Version, r.base.desc))
+		case cmp == 0:
+			still := "is still " + c.Version
+			if meta.Version != c.Version {
+				still = fmt.Sprintf("%s ranks the same as %s (SemVer ignores build metadata)", c.Version, meta.Version)
+			}
+			out = append(out, r.finding("chart-not-bumped", c.File, c.VersionLine, chartSubject(c),
+				"%s, but the version %s; bump version above %s (base %s)", what, still, meta.Version, r.base.desc))
+		}
+	}
+	return out, nil
+}
+
+// describeChanges names a few changed files of a chart for a message.
+func describeChanges(dir string, files []string) string {
+	const show = 3
+	if len(files) == 0 {
+		return "the chart changed"
+	}
+	names := files[:min(show, len(files))]
+	s := fmt.Sprintf("%s changed since the base (%s", dir, strings.Join(names, ", "))
+	if len(files) > show {
+		s += fmt.Sprintf(" and %d more", len(files)-show)
+	}
+	return s + ")"
+}
+
+// --- the chart repository ---
+
+func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]report.Finding, []error) {
+	repo, err := chartrepo.Open(r.repo.Repository, chartrepo.Options{BaseDir: r.ws.Root})
+	if err != nil {
+		return nil, []error{fmt.Errorf("%s: %w", r.repo.Name, err)}
+	}
+	var mu sync.Mutex
+	var out []report.Finding
+	var errs []error
+	parallel(ctx, changed, func(ctx context.Context, c charts.Chart) {
+		name := c.Name
+		if name == "" {
+			name = path.Base(c.Dir)
+		}
+		found, err := repo.Has(ctx, name, c.Version)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: chart repository %s: %w", r.repo.Name, repo, err))
+			return
+		}
+		if found {
+			out = append(out, r.finding("chart-version-published", c.File, c.VersionLine, chartSubject(c),
+				"%s %s is already in the chart repository %s, and the chart changed since the base (%s): publishing it would put different content under a released version; bump version to one the repository does not hold",
+				name, c.Version, repo, r.base.desc))
+		}
+	})
+	return out, errs
+}
+
+// --- file:// dependency pins ---
+
+func (r *chartRun) pins(list []charts.Chart) []report.Finding {
+	var out []report.Finding
+	for _, c := range list {
+		for _, d := range c.Dependencies {
+			rel, ok := strings.CutPrefix(d.Repository, "file://")
+			if !ok {
+				continue
+			}
+			target := path.Clean(path.Join(c.Dir, rel))
+			subject := d.Name + "@" + d.Version
+			local, err := charts.ReadChart(r.repo.Dir, target)
+			if errors.Is(err, os.ErrNotExist) {
+				out = append(out, r.finding("dependency-missing", c.DepsFile, d.Line, subject,
+					"dependency %s points to %s, but %s does not exist; expected a chart directory relative to %s",
+					d.Name, d.Repository, path.Join(target, "Chart.yaml"), c.Dir))
+				continue
+			}
+			if err != nil || !version.Valid(local.Version) || strings.TrimSpace(d.Version) == "" {
+				// An unreadable or invalid local chart is reported as itself;
+				// an empty pin takes whatever is there.
+				continue
+			}
+			if msg := pinProblem(d.Version, local.Version); msg != "" {
+				out = append(out, r.finding("dependency-pin-mismatch", c.DepsFile, d.Line, subject,
+					"dependency %s (%s) %s, the version of %s; expected version: %s",
+					d.Name, d.Repository, msg, filepath.ToSlash(local.File), local.Version))
+			}
+		}
+	}
+	return out
+}
+
+// pinProblem says how pin fails to name version, or "".
+func pinProblem(pin, current string) string {
+	pin = strings.TrimSpace(pin)
+	if version.Valid(pin) {
+		if pin != current {
+			return fmt.Sprintf("is pinned to %s but the local chart is at %s", pin, current)
+		}
+		return ""
+	}
+	cons, err := semver.NewConstraint(pin)
+	if err != nil {
+		return fmt.Sprintf("has version %q, which is neither a SemVer version nor a constraint (%v), so it cannot match %s", pin, err, current)
+	}
+	if !cons.Check(semver.MustParse(current)) {
+		return fmt.Sprintf("is constrained to %q, which does not match %s", pin, current)
+	}
+	return ""
+}
