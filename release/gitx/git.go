@@ -9,28 +9,89 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Repo is an opened repository.
 type Repo struct {
 	Dir string
 	*git.Repository
+	storage *filesystem.Storage
 }
 
-// Open opens the git checkout at dir.
+// Open opens the git checkout (or bare repository) at dir. Pack files stay
+// open until Close: reopening a pack per object read made history walks
+// twenty times slower.
 func Open(dir string) (*Repo, error) {
-	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	gitDir, err := findGitDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable git repository: %w", dir, err)
 	}
-	return &Repo{Dir: dir, Repository: r}, nil
+	st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(64*cache.MiByte),
+		filesystem.Options{KeepDescriptors: true, AlternatesFS: osfs.New("/", osfs.WithBoundOS())})
+	var wt billy.Filesystem
+	if filepath.Base(gitDir) == ".git" || gitDir != dir {
+		wt = osfs.New(dir, osfs.WithBoundOS())
+	}
+	r, err := git.Open(st, wt)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("%s: not a readable git repository: %w", dir, err)
+	}
+	return &Repo{Dir: dir, Repository: r, storage: st}, nil
+}
+
+// Close releases the pack files.
+func (r *Repo) Close() error {
+	if r.storage != nil {
+		return r.storage.Close()
+	}
+	return nil
+}
+
+// findGitDir resolves dir's git directory: dir/.git (a directory, or a
+// "gitdir:" file as in worktrees and submodules), or dir itself when bare.
+func findGitDir(dir string) (string, error) {
+	dotgit := filepath.Join(dir, ".git")
+	st, err := os.Stat(dotgit)
+	switch {
+	case err == nil && st.IsDir():
+		return dotgit, nil
+	case err == nil:
+		data, err := os.ReadFile(dotgit)
+		if err != nil {
+			return "", err
+		}
+		target, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir: ")
+		if !ok {
+			return "", fmt.Errorf("%s: expected a \"gitdir: <path>\" line", dotgit)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(dir, target)
+		}
+		if _, err := os.Stat(filepath.Join(target, "HEAD")); err != nil {
+			return "", err
+		}
+		return target, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "objects")); err == nil {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("no .git directory")
 }
 
 // CmdError is a failed git command with its stderr.
@@ -177,4 +238,18 @@ func (r *Repo) FileAt(c plumbing.Hash, path string) ([]byte, error) {
 	}
 	s, err := f.Contents()
 	return []byte(s), err
+}
+
+// BlobContent reads at most limit bytes of a blob.
+func (r *Repo) BlobContent(h plumbing.Hash, limit int64) ([]byte, error) {
+	obj, err := r.Storer.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading blob %s: %w", r.Dir, h, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return io.ReadAll(io.LimitReader(rd, limit))
 }
