@@ -1,0 +1,196 @@
+// Package plan is the model behind relkit's release targets that write to
+// git (release:branch, release:tag): everything a run would do, per repo,
+// worked out before anything is written. A plan prints as text for people
+// and as JSON for tools (a dry run prints it and stops), and is applied
+// step by step: first every repo's local steps (branches, commits, tags),
+// then a check that every remote still holds what the plan read, and only
+// then the pushes, one atomic push per repo.
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Kind is the kind of a step.
+type Kind string
+
+const (
+	// CreateBranch creates local branch Ref at Commit.
+	CreateBranch Kind = "create-branch"
+	// Commit writes Files in the worktree and commits them on Branch,
+	// whose head must be Parent.
+	Commit Kind = "commit"
+	// CreateTag creates annotated tag Ref on Commit with Message.
+	CreateTag Kind = "create-tag"
+	// Fetch copies remote refs that the remote already has right (a tag
+	// made elsewhere) into the local repo.
+	Fetch Kind = "fetch"
+	// Push pushes Updates to Remote in one atomic push, after checking
+	// that every Guard (and every Update) still has its expected value.
+	Push Kind = "push"
+)
+
+// Step is one thing to do in one repo.
+type Step struct {
+	Kind Kind `json:"kind"`
+	// Ref is the full name of the branch or tag to create.
+	Ref string `json:"ref,omitempty"`
+	// Commit is the commit the new branch or tag points at.
+	Commit string `json:"commit,omitempty"`
+	// Branch (short name) and Parent (its head before) of a commit step.
+	Branch string `json:"branch,omitempty"`
+	Parent string `json:"parent,omitempty"`
+	// Message of a commit or an annotated tag.
+	Message string `json:"message,omitempty"`
+	Files   []File `json:"files,omitempty"`
+	// Remote of a fetch or push step.
+	Remote  string      `json:"remote,omitempty"`
+	Updates []RefUpdate `json:"updates,omitempty"`
+	// Guards are remote refs that must still have their expected value
+	// before anything is pushed anywhere.
+	Guards []RefUpdate `json:"guards,omitempty"`
+}
+
+// RefUpdate is one remote ref a push (or fetch) touches.
+type RefUpdate struct {
+	// Ref is the full ref name on the remote.
+	Ref string `json:"ref"`
+	// Local is what is pushed (a local ref or commit), or the local ref a
+	// fetch writes.
+	Local string `json:"local,omitempty"`
+	// Expect is the value the remote ref must have beforehand; empty means
+	// the remote must not have the ref.
+	Expect string `json:"expect,omitempty"`
+	// Note says what the new value is, for people ("the bump commit").
+	Note string `json:"note,omitempty"`
+}
+
+// File is a file a commit step changes.
+type File struct {
+	Path    string   `json:"path"`
+	Changes []Change `json:"changes"`
+	// Old and New are the whole contents before and after.
+	Old []byte `json:"-"`
+	New []byte `json:"-"`
+}
+
+// Change is one value changed in a file.
+type Change struct {
+	Line int `json:"line"`
+	// Field names the value ("version", "dependencies[0].version").
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// Repo is the plan for one repo.
+type Repo struct {
+	Name string `json:"repo"`
+	Kind string `json:"kind,omitempty"`
+	Dir  string `json:"dir"`
+	// Done lists what is already in place, so it is not redone.
+	Done []string `json:"done,omitempty"`
+	// Notes are things worth knowing that change nothing.
+	Notes []string `json:"notes,omitempty"`
+	// Problems are why this repo cannot go on; any problem anywhere stops
+	// the whole run before it writes.
+	Problems []string `json:"problems,omitempty"`
+	Steps    []Step   `json:"steps,omitempty"`
+	// Applied and Error record what an Apply did.
+	Applied []string `json:"applied,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// Problemf records a problem.
+func (r *Repo) Problemf(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// Donef records something already in place.
+func (r *Repo) Donef(format string, args ...any) { r.Done = append(r.Done, fmt.Sprintf(format, args...)) }
+
+// Notef records a note.
+func (r *Repo) Notef(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+
+// Plan is everything a run will do.
+type Plan struct {
+	// Action is the command the plan is for ("release:branch 2.1").
+	Action string `json:"action"`
+	DryRun bool   `json:"dryRun"`
+	// Author is the identity of commits and tags; empty means each repo's
+	// git config.
+	Author string  `json:"author,omitempty"`
+	Repos  []*Repo `json:"repos"`
+}
+
+// Problems lists every problem as "repo: problem".
+func (p *Plan) Problems() []string {
+	var out []string
+	for _, r := range p.Repos {
+		for _, pr := range r.Problems {
+			out = append(out, r.Name+": "+pr)
+		}
+	}
+	return out
+}
+
+// Count counts the steps of kind k.
+func (p *Plan) Count(k Kind) int {
+	n := 0
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind == k {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Empty reports whether the plan has no step at all.
+func (p *Plan) Empty() bool {
+	return !slices.ContainsFunc(p.Repos, func(r *Repo) bool { return len(r.Steps) > 0 })
+}
+
+// Refused is the error of a plan with problems: nothing was written.
+type Refused struct{ Problems []string }
+
+func (e *Refused) Error() string {
+	return fmt.Sprintf("refused, nothing was written: %s", strings.Join(e.Problems, "; "))
+}
+
+// ExitCode is 1: the run was refused.
+func (e *Refused) ExitCode() int { return ExitFailed }
+
+// Undecided is an error that kept relkit from working out what to do (an
+// unreadable repo, an unreachable remote).
+type Undecided struct{ Err error }
+
+func (e *Undecided) Error() string { return "could not decide: " + e.Err.Error() }
+func (e *Undecided) Unwrap() error { return e.Err }
+
+// ExitCode is 3: could not decide.
+func (e *Undecided) ExitCode() int { return ExitUndecided }
+
+// Exit codes of the release targets (mage uses 2 for usage errors).
+const (
+	ExitOK        = 0
+	ExitFailed    = 1
+	ExitUndecided = 3
+)
+
+// ExitCode maps an error to the exit status of a release target: 0 for
+// nil, 3 when it is (or wraps) Undecided, else 1.
+func ExitCode(err error) int {
+	var u *Undecided
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &u):
+		return ExitUndecided
+	}
+	return ExitFailed
+}

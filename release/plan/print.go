@@ -1,0 +1,179 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Format is an output format: "text" or "json".
+type Format string
+
+const (
+	Text Format = "text"
+	JSON Format = "json"
+)
+
+// FormatFromEnv reads RELKIT_FORMAT (text when unset).
+func FormatFromEnv() (Format, error) {
+	switch f := strings.ToLower(strings.TrimSpace(os.Getenv("RELKIT_FORMAT"))); f {
+	case "", "text":
+		return Text, nil
+	case "json":
+		return JSON, nil
+	default:
+		return "", fmt.Errorf("RELKIT_FORMAT=%q: expected text or json", f)
+	}
+}
+
+// WriteJSON writes the plan as one indented JSON document.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// WriteText writes the plan for people: per repo what is already done,
+// then each step with every file change, then any problem.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	mode := ""
+	if p.DryRun {
+		mode = " (dry run: nothing will be written)"
+	}
+	fmt.Fprintf(&b, "Plan for %s%s\n", p.Action, mode)
+	if p.Author != "" {
+		fmt.Fprintf(&b, "Author and committer: %s\n", p.Author)
+	}
+	for _, r := range p.Repos {
+		kind := ""
+		if r.Kind != "" {
+			kind = " (" + r.Kind + ")"
+		}
+		fmt.Fprintf(&b, "\n%s%s  %s\n", r.Name, kind, r.Dir)
+		for _, d := range r.Done {
+			fmt.Fprintf(&b, "  done: %s\n", d)
+		}
+		for _, s := range r.Steps {
+			writeStep(&b, s)
+		}
+		if len(r.Steps) == 0 && len(r.Problems) == 0 {
+			b.WriteString("  nothing to do\n")
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
+		for _, pr := range r.Problems {
+			fmt.Fprintf(&b, "  PROBLEM: %s\n", pr)
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", p.Summary())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeStep(b *strings.Builder, s Step) {
+	switch s.Kind {
+	case CreateBranch:
+		fmt.Fprintf(b, "  create branch %s at %s\n", shortRef(s.Ref), short(s.Commit))
+	case CreateTag:
+		first, _, _ := strings.Cut(s.Message, "\n")
+		fmt.Fprintf(b, "  create tag %s on %s: %q\n", shortRef(s.Ref), short(s.Commit), first)
+	case Commit:
+		first, _, _ := strings.Cut(s.Message, "\n")
+		fmt.Fprintf(b, "  commit on %s (after %s): %q\n", s.Branch, short(s.Parent), first)
+		width := 0
+		for _, f := range s.Files {
+			for _, c := range f.Changes {
+				width = max(width, len(fmt.Sprintf("%s:%d", f.Path, c.Line)))
+			}
+		}
+		for _, f := range s.Files {
+			for _, c := range f.Changes {
+				loc := fmt.Sprintf("%s:%d", f.Path, c.Line)
+				fmt.Fprintf(b, "    %-*s  %s %s -> %s\n", width, loc, c.Field, c.Old, c.New)
+			}
+		}
+	case Fetch:
+		var parts []string
+		for _, u := range s.Updates {
+			parts = append(parts, shortRef(u.Local))
+		}
+		fmt.Fprintf(b, "  fetch from %s: %s (the remote already has it right)\n", s.Remote, strings.Join(parts, ", "))
+	case Push:
+		var parts []string
+		for _, u := range s.Updates {
+			from := "new"
+			if u.Expect != "" {
+				from = short(u.Expect) + " ->"
+			}
+			note := shortRef(u.Local)
+			if u.Note != "" {
+				note = u.Note
+			}
+			parts = append(parts, fmt.Sprintf("%s (%s %s)", shortRef(u.Ref), from, note))
+		}
+		fmt.Fprintf(b, "  push to %s, all or nothing: %s\n", s.Remote, strings.Join(parts, ", "))
+	}
+}
+
+// Summary is one line counting the steps and problems.
+func (p *Plan) Summary() string {
+	probs := len(p.Problems())
+	if p.Empty() && probs == 0 {
+		return fmt.Sprintf("Nothing to do: %s is already complete in all %d repo(s).", p.Action, len(p.Repos))
+	}
+	var parts []string
+	for _, k := range []struct {
+		kind Kind
+		name string
+	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}} {
+		if n := p.Count(k.kind); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.name))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no steps")
+	}
+	s := strings.Join(parts, ", ")
+	if probs > 0 {
+		s += fmt.Sprintf("; %d problem(s): the run is refused and writes nothing", probs)
+	}
+	return s + "."
+}
+
+// Run prints the plan and, unless it is a dry run, is empty or has
+// problems, applies it. Text output shows the plan first and then a line
+// per step as it is done; JSON output is the plan once, after the run,
+// with what was applied and any error per repo.
+func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
+	if f != JSON {
+		if err := p.WriteText(w); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch {
+	case len(p.Problems()) > 0:
+		err = &Refused{p.Problems()}
+	case p.DryRun || p.Empty():
+	default:
+		if f != JSON {
+			fmt.Fprintf(w, "\nApplying:\n")
+			opt.Progress = w
+		}
+		err = p.Apply(ctx, opt)
+		if err == nil && f != JSON {
+			fmt.Fprintf(w, "Done.\n")
+		}
+	}
+	if f == JSON {
+		if werr := p.WriteJSON(w); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return err
+}
