@@ -1,0 +1,265 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/relkit/relkit/checks/dockerfile"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/version"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+const dockerfilesCheck = "dockerfiles"
+
+// Rules of check:dockerfiles.
+const (
+	ruleDockerfileSyntax = "dockerfile-syntax"
+	ruleUnresolvedArg    = "parent-unresolved-arg"
+	ruleUntagged         = "parent-untagged"
+	ruleMovingTag        = "parent-moving-tag"
+	ruleNotPinned        = "parent-not-pinned"
+	ruleWaiverExpired    = "waiver-expired"
+	ruleImageWaived      = "image-waived"
+)
+
+// skippedDirs are never searched for Dockerfiles.
+var skippedDirs = map[string]bool{"vendor": true, ".git": true, "testdata": true, "node_modules": true}
+
+// Dockerfiles checks the parent image of every FROM in every component's
+// Dockerfiles: it must be pinned (a digest, a SemVer tag or a tag leading
+// with a MAJOR.MINOR version), not moving, and known without build args.
+// The policy binds released versions: findings are warnings while the
+// repo's VERSION is a pre-release, unless RELKIT_STRICT=1.
+func Dockerfiles(ctx context.Context, ws *workspace.Config) *report.Report {
+	strict, _ := strconv.ParseBool(os.Getenv("RELKIT_STRICT"))
+	return checkDockerfiles(ctx, ws, time.Now(), strict)
+}
+
+func checkDockerfiles(ctx context.Context, ws *workspace.Config, now time.Time, strict bool) *report.Report {
+	rep := report.New(dockerfilesCheck)
+	parallel(ctx, ws.Components, func(ctx context.Context, r *workspace.Repo) {
+		findings, err := dockerfilesOf(ctx, ws, r, now, strict)
+		rep.Add(findings...)
+		rep.Undecided(err)
+	})
+	if err := ctx.Err(); err != nil {
+		rep.Undecided(err)
+	}
+	return rep
+}
+
+// findDockerfiles lists the repo's Dockerfiles (slash paths relative to dir),
+// skipping vendor/, .git/, testdata/ and node_modules/ at any depth.
+func findDockerfiles(ctx context.Context, dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && skippedDirs[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && dockerfile.IsDockerfile(d.Name()) {
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// dfRepo is what the findings of one repo share.
+type dfRepo struct {
+	ws     *workspace.Config
+	repo   *workspace.Repo
+	now    time.Time
+	sev    report.Severity // of policy findings
+	why    string          // said after a warning that would be an error on a release
+	images dockerfile.Policy
+	opts   dockerfile.Options
+}
+
+func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo, now time.Time, strict bool) ([]report.Finding, error) {
+	if _, err := os.Stat(r.Dir); err != nil {
+		return nil, fmt.Errorf("%s: cannot read the repo: %w", r.Name, err)
+	}
+	files, err := findDockerfiles(ctx, r.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listing Dockerfiles: %w", r.Name, err)
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	d := &dfRepo{ws: ws, repo: r, now: now,
+		images: dockerfile.Policy{IsMoving: ws.Images.IsMoving, ReleaseTagForms: ws.Images.ReleaseTagForms}}
+	d.sev, d.why, err = releaseSeverity(r, strict)
+	if err != nil {
+		return nil, err
+	}
+	args := maps.Clone(ws.BuildArgs)
+	if args == nil {
+		args = map[string]string{}
+	}
+	maps.Copy(args, r.BuildArgs)
+	d.opts = dockerfile.Options{BuildArgs: args}
+
+	var out []report.Finding
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(f)))
+		if err != nil {
+			return out, fmt.Errorf("%s: reading %s: %w", r.Name, f, err)
+		}
+		out = append(out, d.file(f, data)...)
+	}
+	return out, nil
+}
+
+// releaseSeverity is Error when the repo's VERSION is a release (or in
+// strict mode), else Warning with the reason.
+func releaseSeverity(r *workspace.Repo, strict bool) (report.Severity, string, error) {
+	if strict {
+		return report.Error, "", nil
+	}
+	if r.VersionFile == "" {
+		return report.Warning, "the repo has no VERSION file", nil
+	}
+	data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(r.VersionFile)))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return report.Warning, r.VersionFile + " is missing", nil
+	case err != nil:
+		return "", "", fmt.Errorf("%s: reading %s: %w", r.Name, r.VersionFile, err)
+	}
+	vf, prob := version.Parse(data)
+	switch {
+	case prob != nil:
+		return report.Warning, r.VersionFile + " is not a valid version", nil
+	case vf.IsRelease():
+		return report.Error, "", nil
+	}
+	return report.Warning, fmt.Sprintf("%s %s is a pre-release", r.VersionFile, vf.Raw), nil
+}
+
+// policy is a finding of the release policy: an error on a release (or in
+// strict mode), else a warning that says why.
+func (d *dfRepo) policy(file string, line int, rule, subject, msg string) report.Finding {
+	if d.sev == report.Warning {
+		msg += fmt.Sprintf(" (a warning while %s; an error on a release or with RELKIT_STRICT=1)", d.why)
+	}
+	return d.finding(file, line, rule, d.sev, subject, msg)
+}
+
+func (d *dfRepo) finding(file string, line int, rule string, sev report.Severity, subject, msg string) report.Finding {
+	return report.Finding{Check: dockerfilesCheck, Rule: rule, Severity: sev, Repo: d.repo.Name, File: file,
+		Line: line, Subject: subject, Message: msg}
+}
+
+func (d *dfRepo) file(file string, data []byte) []report.Finding {
+	froms, err := dockerfile.Analyze(data, d.opts)
+	var out []report.Finding
+	if err != nil {
+		var se dockerfile.SyntaxErrors
+		if !errors.As(err, &se) {
+			se = dockerfile.SyntaxErrors{{Msg: err.Error()}}
+		}
+		for _, e := range se {
+			out = append(out, d.finding(file, e.Line, ruleDockerfileSyntax, report.Error, "",
+				fmt.Sprintf("docker build would stop here: %s", e.Msg)))
+		}
+	}
+	for _, f := range froms {
+		out = append(out, d.from(file, f)...)
+	}
+	return out
+}
+
+// from judges one FROM.
+func (d *dfRepo) from(file string, f dockerfile.From) []report.Finding {
+	subject := f.Written
+	as := fmt.Sprintf("FROM %s", f.Written)
+	if f.Expanded != f.Written && f.Kind != dockerfile.Unresolved {
+		subject = f.Expanded
+		as = fmt.Sprintf("FROM %s (expands to %s)", f.Written, f.Expanded)
+	}
+	switch f.Kind {
+	case dockerfile.Stage, dockerfile.Scratch:
+		return nil
+	case dockerfile.Unresolved:
+		return []report.Finding{d.policy(file, f.Line, ruleUnresolvedArg, subject, fmt.Sprintf(
+			"%s: the parent image is unknown: %s; expected every variable in FROM to have a value (an ARG default before the first FROM, or dockerfiles.buildArgs / components[].buildArgs in %s)",
+			as, f.Reason, filepath.Base(d.ws.File)))}
+	}
+	v := dockerfile.Classify(f.Expanded, d.images)
+	const expect = "expected a digest, a SemVer tag (1.2.3, v1.2.3) or a tag leading with a version (16.04, 10.3-alpine)"
+	switch v.Class {
+	case dockerfile.Invalid:
+		return []report.Finding{d.finding(file, f.Line, ruleDockerfileSyntax, report.Error, subject,
+			fmt.Sprintf("%s is not an image reference docker build can pull: %s", as, v.Detail))}
+	case dockerfile.Untagged:
+		return []report.Finding{d.policy(file, f.Line, ruleUntagged, subject,
+			fmt.Sprintf("%s: %s; %s", as, v.Detail, expect))}
+	case dockerfile.MovingDigested:
+		return []report.Finding{d.finding(file, f.Line, ruleMovingTag, report.Warning, subject,
+			fmt.Sprintf("%s: %s; expected the version tag the digest belongs to", as, v.Detail))}
+	case dockerfile.Moving:
+		return d.waivable(file, f.Line, ruleMovingTag, subject, v.Ref, fmt.Sprintf("%s: %s; %s", as, v.Detail, expect))
+	case dockerfile.Unversioned:
+		return d.waivable(file, f.Line, ruleNotPinned, subject, v.Ref, fmt.Sprintf("%s: %s; %s", as, v.Detail, expect))
+	}
+	return nil // pinned
+}
+
+// waivable reports a tag problem unless a waiver covers the image and tag:
+// a waiver in force turns it into an image-waived warning; an expired one
+// does not apply and is itself reported.
+func (d *dfRepo) waivable(file string, line int, rule, subject string, ref dockerfile.Ref, msg string) []report.Finding {
+	var expired []workspace.Waiver
+	for _, w := range d.ws.Images.Waivers {
+		if !matchesAny(w, ref) {
+			continue
+		}
+		if w.Expired(d.now) {
+			expired = append(expired, w)
+			continue
+		}
+		return []report.Finding{d.finding(file, line, ruleImageWaived, report.Warning, subject,
+			fmt.Sprintf("%s; waived until %s by %s:%d (image %s, tag %s): %s",
+				msg, w.Expires.Format(time.DateOnly), filepath.Base(d.ws.File), w.Line, w.Image, w.Tag, w.Reason))}
+	}
+	out := []report.Finding{d.policy(file, line, rule, subject, msg)}
+	for _, w := range expired {
+		out = append(out, d.policy(file, line, ruleWaiverExpired, subject,
+			fmt.Sprintf("the waiver at %s:%d (image %s, tag %s: %s) expired on %s and no longer applies; expected the parent pinned, or a new expiry date if the exception still holds",
+				filepath.Base(d.ws.File), w.Line, w.Image, w.Tag, w.Reason, w.Expires.Format(time.DateOnly))))
+	}
+	return out
+}
+
+func matchesAny(w workspace.Waiver, ref dockerfile.Ref) bool {
+	for _, n := range ref.Names() {
+		if w.Matches(n, ref.Tag) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,370 @@
+package checks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+var dfDigest = "sha256:" + strings.Repeat("c", 64)
+
+// dfWorkspace builds real git repos under a temp root (a charts repo and
+// the components, each a map of files committed on master) and parses the
+// config text, which names them.
+func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string) *workspace.Config {
+	t.Helper()
+	root := t.TempDir()
+	comps["charts"] = map[string]string{"VERSION": "2.1.0-dev\n"}
+	for name, files := range comps {
+		r, err := demo.NewRepo(context.Background(), filepath.Join(root, name), "master")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Commit("initial", files)
+		if err := r.Err(); err != nil {
+			t.Fatalf("building %s: %v", name, err)
+		}
+	}
+	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+// dfLines renders findings as "repo file:line rule severity subject".
+func dfLines(rep *report.Report) []string {
+	var out []string
+	for _, f := range rep.Findings() {
+		out = append(out, fmt.Sprintf("%s %s %s %s %s", f.Repo, f.Location(), f.Rule, f.Severity, f.Subject))
+	}
+	return out
+}
+
+func dfWant(t *testing.T, rep *report.Report, want ...string) {
+	t.Helper()
+	if err := rep.Err(); err != nil {
+		t.Fatalf("undecided: %v", err)
+	}
+	got := dfLines(rep)
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
+	}
+}
+
+func dfMessage(t *testing.T, rep *report.Report, repo, loc, rule string) string {
+	t.Helper()
+	for _, f := range rep.Findings() {
+		if f.Repo == repo && f.Location() == loc && f.Rule == rule {
+			return f.Message
+		}
+	}
+	t.Fatalf("no %s finding at %s %s", rule, repo, loc)
+	return ""
+}
+
+const dfConfig = `charts:
+  path: charts
+components:
+  - name: api
+    path: api
+    buildArgs: {TAG: "3.20"}
+  - name: web
+    path: web
+  - name: nover
+    path: nover
+images:
+  releaseTagForms: ["rel-{version}"]
+  waivers:
+    - image: gcr.io/distroless/static
+      tag: nonroot
+      reason: distroless publishes no version tags
+      expires: 2999-12-31
+    - image: ubuntu
+      tag: "master-*"
+      reason: old habit
+      expires: 2020-01-01
+dockerfiles:
+  buildArgs: {TAG: latest, REG: "registry:5000"}
+`
+
+// dfComponents are the repos every end-to-end test starts from: every
+// Dockerfile shape of the field notes, in a release repo (api), a
+// pre-release repo (web) and a repo without VERSION (nover).
+func dfComponents() map[string]map[string]string {
+	return map[string]map[string]string{
+		"api": {
+			"VERSION": "1.2.3\n",
+			// Multi-stage, lowercase as, stage references, platform, global
+			// ARG default, a waived distroless tag.
+			"Dockerfile": "# syntax=docker/dockerfile:1\nARG GO=1.22.5\nFROM --platform=$BUILDPLATFORM golang:${GO}-alpine as build\nRUN go build\n" +
+				"FROM build AS test\nRUN go test\nfrom Build\n  FROM gcr.io/distroless/static:nonroot\nCOPY --from=build /app /app\n",
+			"Dockerfile.dev":                "FROM ubuntu:latest\n",
+			"Dockerfile.dockerignore":       "FROM ubuntu:latest\n*.md\n",
+			"build/ci.Dockerfile":           "ARG REG\nFROM ${REG}/team/app:1.0.0\nFROM \\\n  alpine\n",
+			"docker/Dockerfile.args":        "ARG BASE\nARG TAG\nFROM ${BASE}\nFROM alpine:${TAG}\nFROM scratch\n",
+			"docker/Dockerfile.late":        "FROM alpine:3.20\nARG V=3.19\nFROM alpine:$V\n",
+			"docker/Dockerfile.pinned":      "FROM alpine:latest@" + dfDigest + "\nFROM ubuntu:16.04\nFROM postgres:10.3-alpine\nFROM app:rel-1.2.3\nFROM alpine@" + dfDigest + "\n",
+			"docker/Dockerfile.master":      "FROM ubuntu:master-1.2\nFROM golang:${GO:-1.22}\n",
+			"docker/Dockerfile.broken":      "FROM alpine:3.20\nFORM ubuntu\n",
+			"vendor/x/Dockerfile":           "FROM ubuntu:latest\n",
+			"testdata/Dockerfile":           "FROM ubuntu:latest\n",
+			"web/node_modules/y/Dockerfile": "FROM ubuntu:latest\n",
+			"sub/vendor/z/Dockerfile.inner": "FROM ubuntu:latest\n",
+			"Dockerfiles.md":                "FROM ubuntu:latest\n",
+			"docs/Dockerfile-guide.txt":     "FROM ubuntu:latest\n",
+		},
+		"web": {
+			"VERSION":           "2.0.0-dev\n",
+			"Dockerfile":        "FROM ubuntu:latest\nFROM alpine\nFROM debian:stable-slim\n",
+			"Dockerfile.broken": "FROM\n",
+		},
+		"nover": {
+			"Dockerfile": "FROM node:22\n",
+		},
+	}
+}
+
+func TestDockerfilesEndToEnd(t *testing.T) {
+	ws := dfWorkspace(t, dfComponents(), dfConfig)
+	rep := checkDockerfiles(context.Background(), ws, time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), false)
+	dfWant(t, rep,
+		// api: VERSION 1.2.3 is a release, so policy findings are errors.
+		"api Dockerfile:8 image-waived warning gcr.io/distroless/static:nonroot",
+		"api Dockerfile.dev:1 parent-moving-tag error ubuntu:latest",
+		"api build/ci.Dockerfile:3 parent-untagged error alpine",
+		"api docker/Dockerfile.args:3 parent-unresolved-arg error ${BASE}",
+		"api docker/Dockerfile.late:3 parent-unresolved-arg error alpine:$V",
+		"api docker/Dockerfile.pinned:1 parent-moving-tag warning alpine:latest@"+dfDigest,
+		"api docker/Dockerfile.master:1 parent-not-pinned error ubuntu:master-1.2",
+		"api docker/Dockerfile.master:1 waiver-expired error ubuntu:master-1.2",
+		"api docker/Dockerfile.broken:2 dockerfile-syntax error ",
+		// web: 2.0.0-dev is a pre-release: warnings, but syntax stays an error.
+		"web Dockerfile:1 parent-moving-tag warning ubuntu:latest",
+		"web Dockerfile:2 parent-untagged warning alpine",
+		"web Dockerfile:3 parent-not-pinned warning debian:stable-slim",
+		"web Dockerfile.broken:1 dockerfile-syntax error ",
+		// nover: no VERSION counts as not released.
+		"nover Dockerfile:1 parent-not-pinned warning node:22",
+	)
+
+	// Messages say what was found and what was expected.
+	for _, c := range []struct {
+		repo, loc, rule string
+		parts           []string
+	}{
+		{"api", "Dockerfile.dev:1", "parent-moving-tag", []string{`"latest" is a moving tag`, "expected a digest, a SemVer tag"}},
+		{"api", "docker/Dockerfile.args:3", "parent-unresolved-arg", []string{"ARG BASE (line 1) has no default", "buildArgs"}},
+		{"api", "docker/Dockerfile.late:3", "parent-unresolved-arg", []string{"declared on line 2, inside a stage", "before the first FROM"}},
+		{"api", "docker/Dockerfile.master:1", "parent-not-pinned", []string{`moving word "master"`}},
+		{"api", "docker/Dockerfile.master:1", "waiver-expired", []string{"relkit.yaml:", "expired on 2020-01-01", "old habit"}},
+		{"api", "Dockerfile:8", "image-waived", []string{"waived until 2999-12-31", "distroless publishes no version tags"}},
+		{"api", "docker/Dockerfile.broken:2", "dockerfile-syntax", []string{"unknown instruction", "FORM"}},
+		{"web", "Dockerfile:1", "parent-moving-tag", []string{"VERSION 2.0.0-dev is a pre-release", "RELKIT_STRICT=1"}},
+		{"nover", "Dockerfile:1", "parent-not-pinned", []string{"VERSION is missing", "FROM node:22", `tag "22" names no version`}},
+	} {
+		msg := dfMessage(t, rep, c.repo, c.loc, c.rule)
+		for _, p := range c.parts {
+			if !strings.Contains(msg, p) {
+				t.Errorf("%s %s %s message %q lacks %q", c.repo, c.loc, c.rule, msg, p)
+			}
+		}
+	}
+	// Expansion: the subject is the expanded reference and the message
+	// names both.
+	msg := dfMessage(t, rep, "api", "build/ci.Dockerfile:3", "parent-untagged")
+	if !strings.Contains(msg, "FROM alpine") {
+		t.Errorf("message %q does not quote the FROM", msg)
+	}
+	if got := rep.ExitCode(); got != report.ExitFindings {
+		t.Errorf("exit code %d; want %d", got, report.ExitFindings)
+	}
+}
+
+func TestDockerfilesExpandedSubject(t *testing.T) {
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"app": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu\nARG T=latest\nFROM ${BASE}:${T}\n"},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+	dfWant(t, rep, "app Dockerfile:3 parent-moving-tag error ubuntu:latest")
+	msg := dfMessage(t, rep, "app", "Dockerfile:3", "parent-moving-tag")
+	if !strings.Contains(msg, "FROM ${BASE}:${T} (expands to ubuntu:latest)") {
+		t.Errorf("message %q should name the FROM as written and as expanded", msg)
+	}
+}
+
+func TestDockerfilesStrict(t *testing.T) {
+	ws := dfWorkspace(t, dfComponents(), dfConfig)
+	t.Setenv("RELKIT_STRICT", "1")
+	rep := Dockerfiles(context.Background(), ws)
+	if rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	var warnings []string
+	for _, f := range rep.Findings() {
+		if f.Severity == report.Warning {
+			warnings = append(warnings, f.Repo+" "+f.Location()+" "+f.Rule)
+		}
+		if strings.Contains(f.Message, "a warning while") {
+			t.Errorf("strict finding still says it is a warning: %s", f.Message)
+		}
+	}
+	// Only the two findings that are warnings by nature stay warnings.
+	want := []string{"api Dockerfile:8 image-waived", "api docker/Dockerfile.pinned:1 parent-moving-tag"}
+	slices.Sort(warnings)
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings under RELKIT_STRICT=1: %q; want %q", warnings, want)
+	}
+	errs, _ := rep.Counts()
+	if errs != 12 {
+		t.Errorf("%d errors under RELKIT_STRICT=1; want 12: %q", errs, dfLines(rep))
+	}
+}
+
+func TestDockerfilesStrictOff(t *testing.T) {
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"app": {"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	for _, v := range []string{"0", "", "false"} {
+		t.Setenv("RELKIT_STRICT", v)
+		rep := Dockerfiles(context.Background(), ws)
+		dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
+		if rep.ExitCode() != report.ExitOK {
+			t.Errorf("RELKIT_STRICT=%q: exit %d; warnings only should exit 0", v, rep.ExitCode())
+		}
+	}
+}
+
+func TestDockerfilesBuildArgOverrides(t *testing.T) {
+	comps := map[string]map[string]string{
+		"a": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
+		"b": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
+	}
+	ws := dfWorkspace(t, comps, `charts:
+  path: charts
+components:
+  - name: a
+    path: a
+  - name: b
+    path: b
+    buildArgs: {BASE: "ubuntu:24.04"}
+dockerfiles:
+  buildArgs: {BASE: "alpine:edge"}
+`)
+	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+	// a takes the workspace build arg; b's own wins.
+	dfWant(t, rep, "a Dockerfile:2 parent-moving-tag error alpine:edge")
+}
+
+func TestDockerfilesUnreadableRepoIsUndecided(t *testing.T) {
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"gone": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
+		"here": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: gone\n    path: gone\n  - name: here\n    path: here\n")
+	gone, _ := ws.Component("gone")
+	if err := os.RemoveAll(gone.Dir); err != nil {
+		t.Fatal(err)
+	}
+	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+	if err := rep.Err(); err == nil || !strings.Contains(err.Error(), "gone") {
+		t.Errorf("Err() = %v; want an error naming repo gone", err)
+	}
+	if rep.ExitCode() != report.ExitUndecided {
+		t.Errorf("exit %d; want %d", rep.ExitCode(), report.ExitUndecided)
+	}
+	// The other repo is still checked.
+	if got := dfLines(rep); !slices.Equal(got, []string{"here Dockerfile:1 parent-moving-tag error ubuntu:latest"}) {
+		t.Errorf("findings %q; want the readable repo's finding", got)
+	}
+}
+
+func TestDockerfilesCancelled(t *testing.T) {
+	ws := dfWorkspace(t, dfComponents(), dfConfig)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep := checkDockerfiles(ctx, ws, time.Now(), false)
+	if rep.ExitCode() != report.ExitUndecided {
+		t.Errorf("cancelled run exit %d; want %d (could not decide)", rep.ExitCode(), report.ExitUndecided)
+	}
+}
+
+func TestDockerfilesRegisteredAndRun(t *testing.T) {
+	if !slices.Contains(Names(), "dockerfiles") {
+		t.Fatalf("dockerfiles not in %v", Names())
+	}
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"app": {"VERSION": "1.0.0\n", "Dockerfile": "FROM alpine:3.20 AS b\nFROM b\n"},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	t.Setenv("RELKIT_FORMAT", "json")
+	var out strings.Builder
+	code, _ := NewRunnerWith(func() (*workspace.Config, error) { return ws, nil }).Run(context.Background(), &out, "dockerfiles")
+	if code != report.ExitOK {
+		t.Errorf("clean workspace: exit %d; output %s", code, out.String())
+	}
+}
+
+// BenchmarkDockerfiles runs the check over 600 Dockerfiles in 6 repos.
+func BenchmarkDockerfiles(b *testing.B) {
+	shapes := []string{
+		"ARG GO=1.22.5\nFROM --platform=$BUILDPLATFORM golang:${GO}-alpine AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app ./cmd/%[1]d\n" +
+			"FROM build AS test\nRUN go test ./...\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /app /app\nENTRYPOINT [\"/app\"]\n",
+		"FROM ubuntu:22.04\nRUN apt-get update && \\\n    apt-get install -y \\\n      curl ca-certificates && \\\n    rm -rf /var/lib/apt/lists/*\nCMD [\"svc-%[1]d\"]\n",
+		"ARG BASE\nARG TAG=3.20\nFROM ${BASE}\nFROM alpine:${TAG}\nRUN <<EOF\necho %[1]d\nEOF\nFROM registry:5000/team/app:1.0.%[1]d\n",
+		"FROM node:22-alpine AS web\nCOPY package.json .\nRUN npm ci\nFROM nginx:latest\nCOPY --from=web /dist /usr/share/nginx/html\n# %[1]d\n",
+	}
+	comps := map[string]map[string]string{}
+	for r := range 6 {
+		files := map[string]string{"VERSION": "1.2.3\n"}
+		for i := range 100 {
+			name := fmt.Sprintf("svc%02d/Dockerfile", i)
+			if i%3 == 1 {
+				name = fmt.Sprintf("docker/Dockerfile.v%02d", i)
+			}
+			files[name] = fmt.Sprintf(shapes[i%len(shapes)], r*100+i)
+		}
+		comps[fmt.Sprintf("repo%d", r)] = files
+	}
+	var cfg strings.Builder
+	cfg.WriteString("charts:\n  path: charts\ncomponents:\n")
+	for r := range 6 {
+		fmt.Fprintf(&cfg, "  - name: repo%d\n    path: repo%d\n", r, r)
+	}
+	ws := dfWorkspace(b, comps, cfg.String())
+	b.ResetTimer()
+	for b.Loop() {
+		rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+		if rep.Err() != nil {
+			b.Fatal(rep.Err())
+		}
+		if errs, _ := rep.Counts(); errs == 0 {
+			b.Fatal("no findings over 600 Dockerfiles with moving parents")
+		}
+	}
+	b.ReportMetric(600, "dockerfiles/op")
+}
+
+func TestDockerfilesInvalidVersionAndReference(t *testing.T) {
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"odd": {"VERSION": "v1.0.0\n", "Dockerfile": "FROM Ubuntu:22.04\nFROM ubuntu:jammy\n"},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: odd\n    path: odd\n")
+	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+	// An invalid VERSION is not a release: policy findings are warnings;
+	// a reference docker cannot pull is an error whatever the version.
+	dfWant(t, rep,
+		"odd Dockerfile:1 dockerfile-syntax error Ubuntu:22.04",
+		"odd Dockerfile:2 parent-not-pinned warning ubuntu:jammy")
+	if msg := dfMessage(t, rep, "odd", "Dockerfile:2", "parent-not-pinned"); !strings.Contains(msg, "VERSION is not a valid version") {
+		t.Errorf("message %q does not say why it is only a warning", msg)
+	}
+}
