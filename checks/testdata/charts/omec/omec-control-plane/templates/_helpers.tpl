@@ -1,0 +1,3 @@
+{{- define "omec.prefixed" -}}
+{{ .Values.images.repository }}{{ .image }}
+{{- end -}}

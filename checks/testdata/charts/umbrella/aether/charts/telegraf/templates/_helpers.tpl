@@ -1,0 +1,1 @@
+{{- define "telegraf.fullname" -}}{{ .Release.Name }}-telegraf{{- end -}}
