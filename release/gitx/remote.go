@@ -64,24 +64,35 @@ func Push(ctx context.Context, dir, remote string, refspecs ...string) error {
 	}
 	args := append([]string{"push", "--atomic", "--porcelain", "--", remote}, refspecs...)
 	out, err := Git(ctx, dir, args...)
-	if err != nil {
-		// --porcelain puts the per-ref verdicts on stdout; keep them.
-		if ce, ok := err.(*CmdError); ok {
-			ce.Stderr = strings.TrimSpace(ce.Stderr + "\n" + rejectedLines(out))
-		}
-		return err
+	if ce, ok := err.(*CmdError); ok {
+		ce.Stderr = pushReasons(ce.Stderr, out)
 	}
-	return nil
+	return err
 }
 
-// rejectedLines keeps the lines of push --porcelain output that name a
-// ref that was not updated.
-func rejectedLines(out string) string {
+// pushReasons condenses a failed push to what says why: the remote's own
+// messages, git's errors, and (from --porcelain stdout) each ref that was
+// not updated with its reason.
+func pushReasons(stderr, stdout string) string {
 	var keep []string
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "!\t") {
+	for _, line := range strings.Split(stderr, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "remote:"):
+			if msg := strings.TrimSpace(strings.TrimPrefix(line, "remote:")); msg != "" {
+				keep = append(keep, "remote: "+msg)
+			}
+		case strings.HasPrefix(line, "fatal:"), strings.HasPrefix(line, "error:") && !strings.Contains(line, "failed to push some refs"):
 			keep = append(keep, line)
 		}
 	}
-	return strings.Join(keep, "\n")
+	for _, line := range strings.Split(stdout, "\n") {
+		if rest, ok := strings.CutPrefix(line, "!\t"); ok {
+			keep = append(keep, "rejected "+strings.ReplaceAll(rest, "\t", " "))
+		}
+	}
+	if len(keep) == 0 {
+		return strings.TrimSpace(stderr)
+	}
+	return strings.Join(keep, "; ")
 }

@@ -30,7 +30,8 @@ func (e StatusEntry) String() string {
 // dir: changed, staged and untracked files (honouring every ignore file).
 // An empty list means a clean worktree.
 func Status(ctx context.Context, dir string) ([]StatusEntry, error) {
-	out, err := Git(ctx, dir, "status", "--porcelain=v1", "-z", "--untracked-files=normal")
+	// --no-optional-locks: a status must not refresh (write) the index.
+	out, err := Git(ctx, dir, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=normal")
 	if err != nil {
 		return nil, err
 	}
