@@ -164,11 +164,11 @@ func TestFullCut(t *testing.T) {
 		{"charts", "legacy/old/Chart.yaml"}:                              "apiVersion: v1\nname: old\nversion: 0.5.0\n",
 		{"charts", "legacy/old/requirements.yaml"}:                       "dependencies:\n- name: hss\n  version: \"1.3.0\"\n  repository: file://../../apps/hss\n",
 		{"charts", "omec/omec-control-plane/charts/vendored/Chart.yaml"}: chartFiles["omec/omec-control-plane/charts/vendored/Chart.yaml"],
-		{"docs", "VERSION"}:    "2.2.0-dev\n",
-		{"comp-00", "VERSION"}: "1.3.0-dev\n",
-		{"comp-01", "VERSION"}: "1.5.0-dev\r\n",
-		{"comp-02", "VERSION"}: "0.4.0-dev",
-		{"comp-03", "VERSION"}: "2.1.0-dev\n",
+		{"docs", "VERSION"}:                                              "2.2.0-dev\n",
+		{"comp-00", "VERSION"}:                                           "1.3.0-dev\n",
+		{"comp-01", "VERSION"}:                                           "1.5.0-dev\r\n",
+		{"comp-02", "VERSION"}:                                           "0.4.0-dev",
+		{"comp-03", "VERSION"}:                                           "2.1.0-dev\n",
 	}
 	for k, want := range wantContent {
 		if got := readFile(t, fx, k[0], k[1]); got != want {

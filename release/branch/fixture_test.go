@@ -63,12 +63,12 @@ var chartFiles = map[string]string{
 		"  - name: spgw\n    version: '0.9.0'\n    repository: file://../../apps/spgw\n" +
 		"  - name: redis\n    version: ~17.0.0\n    repository: https://charts.bitnami.com/bitnami\n" +
 		"  - name: common\n    version: 2.0.0\n    repository: oci://registry.example.org/charts\n",
-	"omec/omec-control-plane/charts/hss-1.2.3.tgz":         "\x1f\x8b\x08\x00binary",
-	"omec/omec-control-plane/charts/vendored/Chart.yaml":   "apiVersion: v2\nname: vendored\nversion: 0.1.0\n",
-	"omec/omec-control-plane/templates/configmap.yaml":     "kind: ConfigMap\n",
-	"legacy/old/Chart.yaml":                                "apiVersion: v1\nname: old\nversion: 0.4.2\n",
-	"legacy/old/requirements.yaml":                         "dependencies:\n- name: hss\n  version: \"1.2.3\"\n  repository: file://../../apps/hss\n",
-	".github/workflows/Chart.yaml":                         "not: a chart\n",
+	"omec/omec-control-plane/charts/hss-1.2.3.tgz":       "\x1f\x8b\x08\x00binary",
+	"omec/omec-control-plane/charts/vendored/Chart.yaml": "apiVersion: v2\nname: vendored\nversion: 0.1.0\n",
+	"omec/omec-control-plane/templates/configmap.yaml":   "kind: ConfigMap\n",
+	"legacy/old/Chart.yaml":                              "apiVersion: v1\nname: old\nversion: 0.4.2\n",
+	"legacy/old/requirements.yaml":                       "dependencies:\n- name: hss\n  version: \"1.2.3\"\n  repository: file://../../apps/hss\n",
+	".github/workflows/Chart.yaml":                       "not: a chart\n",
 }
 
 // Field-note shapes of VERSION files, by component index.
