@@ -1,0 +1,598 @@
+// Package imagepush publishes a component's image to its official
+// repositories under its release tags: the core of `image:push NAME SOURCE`.
+//
+// A push is all or nothing up to the first write. Push first resolves every
+// target (repository:tag), checks the environment (official images are
+// pushed only by CI), opens the source and asks the registry about EVERY
+// target with a HEAD request. A tag that already holds another digest is
+// refused (release tags are immutable) and then nothing at all is written; a
+// tag that already holds the same digest is skipped as identical. Only then
+// are the missing tags written, with bounded parallelism, retries with
+// backoff on 408/429/5xx (honouring Retry-After), and one shared pusher so
+// blobs are uploaded once per repository and mounted across repositories of
+// the same registry. Every written tag is verified with a HEAD digest compare
+// before it is reported as pushed: a registry that dies mid-push leaves
+// targets reported as failed, never as done.
+//
+// SOURCE forms (see OpenSource):
+//
+//   - an OCI image layout directory (index.json naming exactly one image or
+//     one index; a multi-arch index is pushed whole), optionally written
+//     "oci:DIR";
+//   - a `docker save` tarball, "FILE" when it holds one image or
+//     "FILE:REPO:TAG" to pick the image saved under that name, optionally
+//     written "docker-archive:FILE[:REPO:TAG]";
+//   - an image reference in a staging registry, optionally written
+//     "docker://REF". A path that exists on disk wins over a reference.
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultJobs is the parallelism used when Request.Jobs is 0.
+const DefaultJobs = 4
+
+// MaxJobs bounds Request.Jobs.
+const MaxJobs = 64
+
+// Image is one image to publish: a source and where it goes.
+type Image struct {
+	// Source is an OCI layout directory, a docker tarball or a registry
+	// reference (see the package documentation).
+	Source string
+	// Repos are the official image repositories (registry/path, no tag),
+	// the component's `images` in relkit.yaml.
+	Repos []string
+	// Tags are the docker tags to publish, as image:tags computes them for
+	// the component's commit. Every tag is treated as immutable.
+	Tags []string
+}
+
+// Request describes one publishing run.
+type Request struct {
+	// Source, Repos and Tags describe the image to publish (see Image).
+	Source string
+	Repos  []string
+	Tags   []string
+	// Images are further images published in the same run, sharing
+	// connections, credentials and the limits below (a release of several
+	// components at once). The all-or-nothing check covers all of them.
+	Images []Image
+	// Mirrors maps a registry host to the host actually contacted (a proxy
+	// or an air-gapped copy). Reports keep the official names.
+	Mirrors map[string]string
+	// Progress receives human-readable progress: a live byte counter when it
+	// is a terminal, one line per finished tag otherwise. nil prints nothing
+	// (except the RELKIT_ALLOW_LOCAL_PUSH warning, which goes to stderr).
+	Progress io.Writer
+	// DryRun checks everything and writes nothing: targets that a real run
+	// would push are reported as StatusPlanned. A dry run is allowed outside
+	// CI (it says that a real run would be refused).
+	DryRun bool
+	// Jobs bounds parallelism: at most Jobs targets are written at once and
+	// each moves at most Jobs blobs at once. 0 means DefaultJobs.
+	Jobs int
+	// Retry tunes retries of failed requests; the zero value is sensible.
+	Retry Retry
+	// Keychain resolves registry credentials; nil means
+	// authn.DefaultKeychain (docker/podman config files and helpers).
+	Keychain authn.Keychain
+	// Environ is the environment checked for CI, as KEY=value; nil means
+	// os.Environ().
+	Environ []string
+}
+
+func (r *Request) images() []Image {
+	var out []Image
+	if r.Source != "" || len(r.Repos) > 0 || len(r.Tags) > 0 {
+		out = append(out, Image{Source: r.Source, Repos: r.Repos, Tags: r.Tags})
+	}
+	return append(out, r.Images...)
+}
+
+// Status is what happened to one target.
+type Status string
+
+const (
+	// StatusPushed: written in this run and verified by a HEAD digest
+	// compare afterwards.
+	StatusPushed Status = "pushed"
+	// StatusIdentical: the tag already held the same digest; nothing
+	// written.
+	StatusIdentical Status = "identical"
+	// StatusPlanned: a dry run would have pushed it.
+	StatusPlanned Status = "planned"
+	// StatusRefused: the run was refused because of this target (a tag
+	// holding another digest) or before any target was looked at (outside
+	// CI); nothing was written. Err says why.
+	StatusRefused Status = "refused"
+	// StatusNotAttempted: nothing was written because another target was
+	// refused or could not be checked.
+	StatusNotAttempted Status = "not attempted"
+	// StatusFailed: the check or the write failed, or the written tag did
+	// not verify. The registry may or may not hold the tag.
+	StatusFailed Status = "failed"
+)
+
+// Target is one repository:tag of the run.
+type Target struct {
+	// Source is the image source this target takes its content from.
+	Source string
+	// Ref is the official repository:tag, as named in the request.
+	Ref string
+	// Contacted is the repository:tag actually contacted (after Mirrors).
+	Contacted string
+	// Digest is the source's manifest digest (zero when the source could
+	// not be opened).
+	Digest v1.Hash
+	// Found is the digest the registry held under the tag before the run
+	// (zero when the tag did not exist or was not looked at).
+	Found  v1.Hash
+	Status Status
+	// Err says why a target is refused, not attempted or failed.
+	Err error
+}
+
+func (t Target) String() string {
+	s := fmt.Sprintf("%-13s %s", t.Status, t.Ref)
+	if t.Contacted != "" && t.Contacted != t.Ref {
+		s += " (via " + t.Contacted + ")"
+	}
+	if t.Digest != (v1.Hash{}) {
+		s += " " + t.Digest.String()
+	}
+	if t.Err != nil {
+		s += ": " + t.Err.Error()
+	}
+	return s
+}
+
+// Result reports every target of a run, in request order (image, then
+// repository, then tag).
+type Result struct {
+	Targets []Target
+	DryRun  bool
+	// CI names the detected CI system ("" outside CI).
+	CI string
+}
+
+// With returns the targets with status s.
+func (r Result) With(s Status) []Target {
+	var out []Target
+	for _, t := range r.Targets {
+		if t.Status == s {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Done reports whether every target is pushed or identical (or planned, in
+// a dry run).
+func (r Result) Done() bool {
+	for _, t := range r.Targets {
+		switch t.Status {
+		case StatusPushed, StatusIdentical, StatusPlanned:
+		default:
+			return false
+		}
+	}
+	return len(r.Targets) > 0
+}
+
+// String is a report with one line per target.
+func (r Result) String() string {
+	var b strings.Builder
+	for _, t := range r.Targets {
+		b.WriteString(t.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// Refusals and failures. Errors returned by Push wrap one of these.
+var (
+	ErrNotCI        = errors.New("refusing to push official images outside CI")
+	ErrNoReleaseTag = errors.New("no release tag")
+	ErrDirty        = errors.New("dirty worktree")
+	ErrTagConflict  = errors.New("release tag already exists with a different digest")
+	ErrCheck        = errors.New("could not check the registry")
+	ErrSource       = errors.New("cannot read the image source")
+	ErrIncomplete   = errors.New("push incomplete")
+)
+
+// target is the working state of one Target.
+type target struct {
+	img      int
+	official name.Tag
+	contact  name.Tag
+	res      *Target
+}
+
+// Push publishes the request's images. The returned Result always lists
+// every target that could be named; the error is nil only when every target
+// ended pushed, identical or planned.
+func Push(ctx context.Context, req Request) (Result, error) {
+	res := Result{DryRun: req.DryRun}
+	images := req.images()
+	if len(images) == 0 {
+		return res, errors.New("nothing to push: the request names no image")
+	}
+	jobs := req.Jobs
+	if jobs <= 0 {
+		jobs = DefaultJobs
+	}
+	jobs = min(jobs, MaxJobs)
+	rep := newReporter(req.Progress)
+	defer rep.close()
+
+	targets, err := plan(images, req.Mirrors, &res)
+	if err != nil {
+		return res, err
+	}
+
+	environ := req.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	env, envErr := CheckEnvironment(environ)
+	res.CI = env.CI
+	if w := env.Warning(); w != "" {
+		rep.warn(w)
+	}
+	if envErr != nil {
+		if !req.DryRun {
+			for _, t := range targets {
+				t.res.Status, t.res.Err = StatusRefused, envErr
+			}
+			return res, envErr
+		}
+		rep.linef("dry run outside CI; a real run would be refused: %v", envErr)
+	}
+
+	s, err := newSession(req, jobs, rep)
+	if err != nil {
+		return res, err
+	}
+	defer s.close()
+
+	// Open every source before talking to the targets.
+	sources := make([]*Source, len(images))
+	// Not errgroup.WithContext: a registry source keeps its context for
+	// the lazy reads during the push, and that context must outlive Wait.
+	var g errgroup.Group
+	g.SetLimit(jobs)
+	for i, im := range images {
+		g.Go(func() error {
+			src, err := OpenSource(ctx, im.Source, s.sourceOptions()...)
+			if err != nil {
+				return err
+			}
+			sources[i] = src
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		for _, t := range targets {
+			t.res.Status, t.res.Err = StatusNotAttempted, err
+		}
+		return res, err
+	}
+	for _, t := range targets {
+		t.res.Digest = sources[t.img].Digest
+	}
+
+	// Check every target before writing anything.
+	if err := s.check(ctx, targets); err != nil {
+		return res, err
+	}
+	var todo []*target
+	for _, t := range targets {
+		if t.res.Status == "" {
+			todo = append(todo, t)
+		}
+	}
+	if req.DryRun {
+		for _, t := range todo {
+			t.res.Status = StatusPlanned
+			rep.finished(*t.res)
+		}
+		return res, nil
+	}
+	s.write(ctx, todo, sources)
+
+	var failed []string
+	for _, t := range targets {
+		if t.res.Status == StatusFailed {
+			failed = append(failed, t.res.String())
+		}
+	}
+	if len(failed) > 0 {
+		return res, fmt.Errorf("%w: %d of %d targets failed (a re-run skips the tags already written):\n  %s",
+			ErrIncomplete, len(failed), len(targets), strings.Join(failed, "\n  "))
+	}
+	return res, nil
+}
+
+// plan names every target and fills res.Targets; it does no I/O.
+func plan(images []Image, mirrors map[string]string, res *Result) ([]*target, error) {
+	var problems []string
+	seen := map[string]int{} // official ref -> image index
+	var targets []*target
+	for i, im := range images {
+		what := fmt.Sprintf("image %d (%s)", i+1, im.Source)
+		if im.Source == "" {
+			problems = append(problems, what+": no source; expected an OCI layout directory, a docker tarball or a registry reference")
+		}
+		if len(im.Repos) == 0 {
+			problems = append(problems, what+": no repositories; expected the component's images from relkit.yaml")
+		}
+		if len(im.Tags) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: %v: image:tags found no release tag for this commit; only released commits are pushed", what, ErrNoReleaseTag))
+		}
+		for _, rs := range im.Repos {
+			repo, err := name.NewRepository(rs)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: repository %q: %v; expected registry/path without tag", what, rs, err))
+				continue
+			}
+			contactRepo, err := contactRepository(repo, mirrors)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: repository %q: %v", what, rs, err))
+				continue
+			}
+			for _, tag := range im.Tags {
+				official, err := name.NewTag(repo.Name()+":"+tag, name.StrictValidation)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: tag %q: %v", what, tag, err))
+					continue
+				}
+				ref := rs + ":" + tag
+				if prev, dup := seen[official.Name()]; dup {
+					if prev != i {
+						problems = append(problems, fmt.Sprintf("%s: %s is also a target of image %d; one tag cannot hold two images", what, ref, prev+1))
+					}
+					continue
+				}
+				seen[official.Name()] = i
+				contact := contactRepo.Tag(tag)
+				targets = append(targets, &target{img: i, official: official, contact: contact})
+				res.Targets = append(res.Targets, Target{Source: im.Source, Ref: ref, Contacted: contactString(rs, repo, contactRepo, tag)})
+			}
+		}
+	}
+	for i := range targets {
+		targets[i].res = &res.Targets[i]
+	}
+	if len(problems) > 0 {
+		for _, t := range targets {
+			t.res.Status, t.res.Err = StatusNotAttempted, errors.New("the request has errors")
+		}
+		return targets, errors.New(strings.Join(problems, "\n"))
+	}
+	return targets, nil
+}
+
+func contactString(official string, repo, contact name.Repository, tag string) string {
+	if contact.RegistryStr() == repo.RegistryStr() {
+		return official + ":" + tag
+	}
+	return contact.Name() + ":" + tag
+}
+
+// session is the shared machinery of one run.
+type session struct {
+	req    Request
+	jobs   int
+	rep    *reporter
+	base   *http.Transport
+	opts   []remote.Option
+	puller *remote.Puller
+	pusher *remote.Pusher
+}
+
+func newSession(req Request, jobs int, rep *reporter) (*session, error) {
+	kc := req.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	base := remote.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 4 * jobs * jobs
+	retry := req.Retry.withDefaults()
+	s := &session{req: req, jobs: jobs, rep: rep, base: base}
+	s.opts = []remote.Option{
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(&retryAfter{inner: base, max: retry.MaxRetryAfter}),
+		remote.WithJobs(jobs),
+		remote.WithRetryBackoff(retry.backoff()),
+		remote.WithRetryStatusCodes(RetryStatusCodes...),
+		remote.WithUserAgent("relkit-imagepush"),
+	}
+	var err error
+	if s.puller, err = remote.NewPuller(s.opts...); err != nil {
+		return nil, err
+	}
+	pushOpts := s.opts
+	if ch := rep.updates(); ch != nil {
+		pushOpts = append(append([]remote.Option{}, s.opts...), remote.WithProgress(ch))
+	}
+	if s.pusher, err = remote.NewPusher(pushOpts...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) close() { s.base.CloseIdleConnections() }
+
+func (s *session) sourceOptions() []SourceOption {
+	return []SourceOption{WithMirrors(s.req.Mirrors), WithRemoteOptions(remote.Reuse(s.puller))}
+}
+
+// check HEADs every target and classifies it. It returns an error (and
+// marks the unchecked targets not attempted) when anything is refused or
+// cannot be checked: then nothing may be written.
+func (s *session) check(ctx context.Context, targets []*target) error {
+	var mu sync.Mutex
+	var conflicts, problems []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.jobs)
+	for _, t := range targets {
+		g.Go(func() error {
+			desc, err := s.puller.Head(gctx, t.contact)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case isNotFound(err):
+				// To write.
+			case err != nil:
+				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %v", ErrCheck, t.contact, err)
+				problems = append(problems, t.res.Err.Error())
+			case desc.Digest == t.res.Digest:
+				t.res.Found = desc.Digest
+				t.res.Status = StatusIdentical
+				s.rep.finished(*t.res)
+			default:
+				t.res.Found = desc.Digest
+				t.res.Status = StatusRefused
+				t.res.Err = fmt.Errorf("%w: the registry holds %s, the source is %s; release tags are immutable, so publish a new release instead", ErrTagConflict, desc.Digest, t.res.Digest)
+				conflicts = append(conflicts, t.res.Ref+": holds "+desc.Digest.String())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(conflicts) == 0 && len(problems) == 0 {
+		return ctx.Err()
+	}
+	blocked := errors.New("nothing was written: another target was refused or could not be checked")
+	for _, t := range targets {
+		if t.res.Status == "" {
+			t.res.Status, t.res.Err = StatusNotAttempted, blocked
+		}
+	}
+	var msgs []string
+	if len(conflicts) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%v (tags are immutable; source digest %s):\n  %s",
+			ErrTagConflict, targets[0].res.Digest, strings.Join(conflicts, "\n  ")))
+	}
+	msgs = append(msgs, problems...)
+	err := errors.New(strings.Join(msgs, "\n") + "\nnothing was written")
+	if len(conflicts) > 0 {
+		return wrapAll(err, ErrTagConflict)
+	}
+	return wrapAll(err, ErrCheck)
+}
+
+// wrapAll returns err, also matching sentinel with errors.Is.
+func wrapAll(err, sentinel error) error { return &sentinelError{err: err, sentinel: sentinel} }
+
+type sentinelError struct{ err, sentinel error }
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// write pushes the targets that need it: first the targets in each image's
+// lead repository per registry, then the others, mounting blobs from the
+// lead repository.
+func (s *session) write(ctx context.Context, todo []*target, sources []*Source) {
+	type leadKey struct {
+		img int
+		reg string
+	}
+	lead := map[leadKey]name.Repository{}
+	var first, second []*target
+	for _, t := range todo {
+		k := leadKey{t.img, t.contact.RegistryStr()}
+		repo, ok := lead[k]
+		if !ok {
+			lead[k], repo = t.contact.Repository, t.contact.Repository
+		}
+		if repo == t.contact.Repository {
+			first = append(first, t)
+		} else {
+			second = append(second, t)
+		}
+	}
+	// Leads whose targets all ended identical are not in todo; the
+	// registry already holds their blobs, which is as good.
+	s.writeAll(ctx, first, func(t *target) remote.Taggable { return sources[t.img].Taggable })
+	failedLead := map[leadKey]bool{}
+	for _, t := range first {
+		if t.res.Status != StatusPushed {
+			failedLead[leadKey{t.img, t.contact.RegistryStr()}] = true
+		}
+	}
+	s.writeAll(ctx, second, func(t *target) remote.Taggable {
+		k := leadKey{t.img, t.contact.RegistryStr()}
+		if failedLead[k] {
+			return sources[t.img].Taggable
+		}
+		return mountable(sources[t.img].Taggable, lead[k].Digest(t.res.Digest.String()))
+	})
+}
+
+func (s *session) writeAll(ctx context.Context, ts []*target, content func(*target) remote.Taggable) {
+	if len(ts) == 0 {
+		return
+	}
+	var g errgroup.Group // no shared cancel: one failed target does not stop the others
+	g.SetLimit(s.jobs)
+	for _, t := range ts {
+		g.Go(func() error {
+			s.writeOne(ctx, t, content(t))
+			s.rep.finished(*t.res)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// writeOne writes one target and verifies it.
+func (s *session) writeOne(ctx context.Context, t *target, content remote.Taggable) {
+	if err := ctx.Err(); err != nil {
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("not written: %w", err)
+		return
+	}
+	if err := s.pusher.Push(ctx, t.contact, content); err != nil {
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
+		return
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
+	defer cancel()
+	desc, err := s.puller.Head(vctx, t.contact)
+	switch {
+	case err != nil:
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but not verified: HEAD %s: %w", t.contact, err)
+	case desc.Digest != t.res.Digest:
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but the registry reports %s under the tag", desc.Digest)
+	default:
+		t.res.Status = StatusPushed
+	}
+}
+
+// verifyTimeout bounds the verification HEAD (it runs even when the run's
+// context is cancelled, so that a write that went through is reported).
+const verifyTimeout = 30 * time.Second
+
+// isNotFound says whether err is a registry 404 (no such tag or
+// repository).
+func isNotFound(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusNotFound
+}

@@ -1,0 +1,327 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Source kinds.
+const (
+	KindLayout   = "oci-layout"
+	KindTarball  = "docker-archive"
+	KindRegistry = "registry"
+)
+
+// Source is an opened image source.
+type Source struct {
+	// Spec is the source as given.
+	Spec string
+	// Kind is KindLayout, KindTarball or KindRegistry.
+	Kind string
+	// Taggable is the content to push: a v1.Image or a v1.ImageIndex.
+	Taggable remote.Taggable
+	// Digest and MediaType are those of the top manifest.
+	Digest    v1.Hash
+	MediaType types.MediaType
+}
+
+// IsIndex reports whether the source is a (multi-arch) image index.
+func (s *Source) IsIndex() bool { return s.MediaType.IsIndex() }
+
+type sourceOptions struct {
+	mirrors map[string]string
+	remote  []remote.Option
+}
+
+// SourceOption configures OpenSource.
+type SourceOption func(*sourceOptions)
+
+// WithMirrors maps registry hosts of a registry source to the hosts to
+// contact.
+func WithMirrors(m map[string]string) SourceOption {
+	return func(o *sourceOptions) { o.mirrors = m }
+}
+
+// WithRemoteOptions passes options (credentials, transport, a shared
+// puller) to the registry reads of a registry source.
+func WithRemoteOptions(opts ...remote.Option) SourceOption {
+	return func(o *sourceOptions) { o.remote = append(o.remote, opts...) }
+}
+
+// OpenSource opens spec as an image source:
+//
+//   - "oci:DIR", or a directory: an OCI image layout whose index.json names
+//     exactly one manifest (an image, or an index that is pushed whole);
+//   - "docker-archive:FILE[:REPO:TAG]", or a file: a `docker save` tarball.
+//     Without REPO:TAG it must hold exactly one image; with it, the image
+//     saved under that name is used ("app.tar:registry.example.org/app:1.2.3").
+//   - "docker://REF", or anything else: an image in a registry (a staging
+//     registry); an index stays an index.
+//
+// A spec that names an existing path is read from disk. Nothing is written;
+// for local sources every blob the manifests reference must be present, so
+// a broken source fails here, before any push.
+func OpenSource(ctx context.Context, spec string, opts ...SourceOption) (*Source, error) {
+	var o sourceOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	src, err := openSource(ctx, spec, &o)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrSource, spec, err)
+	}
+	src.Spec = spec
+	if src.Digest, err = digestOf(src.Taggable); err != nil {
+		return nil, fmt.Errorf("%w %q: computing the manifest digest: %v", ErrSource, spec, err)
+	}
+	if src.MediaType, err = mediaTypeOf(src.Taggable); err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrSource, spec, err)
+	}
+	return src, nil
+}
+
+func openSource(ctx context.Context, spec string, o *sourceOptions) (*Source, error) {
+	switch {
+	case strings.HasPrefix(spec, "oci:"):
+		return openLayout(strings.TrimPrefix(spec, "oci:"))
+	case strings.HasPrefix(spec, "docker-archive:"):
+		rest := strings.TrimPrefix(spec, "docker-archive:")
+		file, tag, _ := strings.Cut(rest, ":")
+		if st, err := os.Stat(rest); err == nil && st.Mode().IsRegular() {
+			file, tag = rest, ""
+		} else if f, t, ok := splitFileTag(rest); ok {
+			file, tag = f, t
+		}
+		return openTarball(file, tag)
+	case strings.HasPrefix(spec, "docker://"):
+		return openRemote(ctx, strings.TrimPrefix(spec, "docker://"), o)
+	}
+	if st, err := os.Stat(spec); err == nil {
+		if st.IsDir() {
+			return openLayout(spec)
+		}
+		return openTarball(spec, "")
+	}
+	if f, t, ok := splitFileTag(spec); ok {
+		return openTarball(f, t)
+	}
+	if looksLikePath(spec) {
+		return nil, fmt.Errorf("no such file or directory (and not an image reference)")
+	}
+	return openRemote(ctx, spec, o)
+}
+
+// splitFileTag splits "FILE:REPO:TAG" at the first colon whose prefix is an
+// existing regular file.
+func splitFileTag(s string) (file, tag string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ':' {
+			continue
+		}
+		if st, err := os.Stat(s[:i]); err == nil && st.Mode().IsRegular() {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+func looksLikePath(s string) bool {
+	return strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") ||
+		strings.HasSuffix(s, ".tar") || strings.HasSuffix(s, ".tar.gz")
+}
+
+func openLayout(dir string) (*Source, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("not an OCI image layout (expected %s): %v", filepath.Join(dir, "index.json"), err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %v", filepath.Join(dir, "index.json"), err)
+	}
+	if n := len(im.Manifests); n != 1 {
+		var names []string
+		for _, d := range im.Manifests {
+			names = append(names, fmt.Sprintf("%s %s %s", d.MediaType, d.Digest, d.Annotations["org.opencontainers.image.ref.name"]))
+		}
+		return nil, fmt.Errorf("%s lists %d manifests; expected exactly one image or one index (write a single image or a multi-platform index):\n  %s",
+			filepath.Join(dir, "index.json"), n, strings.Join(names, "\n  "))
+	}
+	d := im.Manifests[0]
+	src := &Source{Kind: KindLayout}
+	switch {
+	case d.MediaType.IsIndex():
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		src.Taggable = child
+	case d.MediaType.IsImage():
+		child, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		src.Taggable = child
+	default:
+		return nil, fmt.Errorf("index.json names a %q; expected an image manifest or an image index", d.MediaType)
+	}
+	if err := checkBlobs(layout.Path(dir), src.Taggable, 0); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// checkBlobs makes sure every blob reachable from t is in the layout.
+func checkBlobs(p layout.Path, t remote.Taggable, depth int) error {
+	if depth > 8 {
+		return errors.New("image indexes nested more than 8 deep")
+	}
+	have := func(h v1.Hash, what string) error {
+		if _, err := os.Stat(filepath.Join(string(p), "blobs", h.Algorithm, h.Hex)); err != nil {
+			return fmt.Errorf("%s %s is missing from the layout (blobs/%s/%s)", what, h, h.Algorithm, h.Hex)
+		}
+		return nil
+	}
+	switch t := t.(type) {
+	case v1.ImageIndex:
+		im, err := t.IndexManifest()
+		if err != nil {
+			return err
+		}
+		for _, d := range im.Manifests {
+			if err := have(d.Digest, "manifest"); err != nil {
+				return err
+			}
+			switch {
+			case d.MediaType.IsIndex():
+				c, err := t.ImageIndex(d.Digest)
+				if err != nil {
+					return err
+				}
+				if err := checkBlobs(p, c, depth+1); err != nil {
+					return err
+				}
+			case d.MediaType.IsImage():
+				c, err := t.Image(d.Digest)
+				if err != nil {
+					return err
+				}
+				if err := checkBlobs(p, c, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	case v1.Image:
+		m, err := t.Manifest()
+		if err != nil {
+			return err
+		}
+		if err := have(m.Config.Digest, "config"); err != nil {
+			return err
+		}
+		for _, l := range m.Layers {
+			if !l.MediaType.IsDistributable() {
+				continue
+			}
+			if err := have(l.Digest, "layer"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func openTarball(file, tag string) (*Source, error) {
+	var tp *name.Tag
+	if tag != "" {
+		t, err := name.NewTag(tag)
+		if err != nil {
+			return nil, fmt.Errorf("%q after the file name is not an image name (REPO:TAG): %v", tag, err)
+		}
+		tp = &t
+	}
+	img, err := tarball.ImageFromPath(file, tp)
+	if err != nil {
+		if m, merr := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(file) }); merr == nil && tp == nil && len(m) != 1 {
+			var names []string
+			for _, d := range m {
+				names = append(names, strings.Join(d.RepoTags, ", "))
+			}
+			return nil, fmt.Errorf("the tarball holds %d images; name one as %s:REPO:TAG (saved names: %s)", len(m), file, strings.Join(names, "; "))
+		}
+		return nil, fmt.Errorf("reading the docker tarball: %v", err)
+	}
+	// Computing the digest reads (and for uncompressed layers, compresses)
+	// every layer: a truncated tarball fails here, before any push.
+	if _, err := img.Digest(); err != nil {
+		return nil, fmt.Errorf("reading the docker tarball: %v", err)
+	}
+	return &Source{Kind: KindTarball, Taggable: img}, nil
+}
+
+func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("not a path and not an image reference: %v", err)
+	}
+	repo, err := contactRepository(r.Context(), o.mirrors)
+	if err != nil {
+		return nil, err
+	}
+	var cref name.Reference
+	if d, ok := r.(name.Digest); ok {
+		cref = repo.Digest(d.DigestStr())
+	} else {
+		cref = repo.Tag(r.Identifier())
+	}
+	desc, err := remote.Get(cref, append(o.remote, remote.WithContext(ctx))...)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %v", cref, err)
+	}
+	src := &Source{Kind: KindRegistry}
+	switch {
+	case desc.MediaType.IsIndex():
+		src.Taggable, err = desc.ImageIndex()
+	case desc.MediaType.IsImage():
+		src.Taggable, err = desc.Image()
+	default:
+		return nil, fmt.Errorf("%s is a %q; expected an image or an image index", cref, desc.MediaType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+func digestOf(t remote.Taggable) (v1.Hash, error) {
+	if d, ok := t.(interface{ Digest() (v1.Hash, error) }); ok {
+		return d.Digest()
+	}
+	raw, err := t.RawManifest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	h, _, err := v1.SHA256(strings.NewReader(string(raw)))
+	return h, err
+}
+
+func mediaTypeOf(t remote.Taggable) (types.MediaType, error) {
+	if m, ok := t.(interface {
+		MediaType() (types.MediaType, error)
+	}); ok {
+		return m.MediaType()
+	}
+	return types.DockerManifestSchema2, nil
+}
