@@ -242,3 +242,54 @@ func write(t testing.TB, root string, files map[string]string) {
 		}
 	}
 }
+
+// The benchmark generator's charts render every image, each traced to a
+// values line (or appVersion) except none.
+func TestGenerateCharts(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := GenerateCharts(dir, 3); err != nil {
+		t.Fatal(err)
+	}
+	res, err := All(context.Background(), dir, Options{APIVersions: []string{"batch/v1/CronJob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("%d charts; expected 3", len(res))
+	}
+	for _, r := range res {
+		if r.Err != nil || len(r.Failed) > 0 || len(r.Deps) > 0 {
+			t.Errorf("%s: err %v failed %v deps %v", r.Chart.Dir, r.Err, r.Failed, r.Deps)
+		}
+		if len(r.Images) != ImagesPerGeneratedChart {
+			t.Errorf("%s: %d images; expected %d", r.Chart.Dir, len(r.Images), ImagesPerGeneratedChart)
+		}
+		for _, i := range r.Images {
+			if i.ValuesFile == "" || i.Source != FromTemplate {
+				t.Errorf("%s: untraced or unrendered image %s", r.Chart.Dir, describe(i))
+			}
+		}
+	}
+}
+
+// BenchmarkRenderAll renders 200 generated charts (2,000 images).
+func BenchmarkRenderAll(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := GenerateCharts(dir, 200); err != nil {
+		b.Fatal(err)
+	}
+	o := Options{APIVersions: []string{"batch/v1/CronJob"}}
+	for b.Loop() {
+		res, err := All(context.Background(), dir, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, r := range res {
+			n += len(r.Images)
+		}
+		if n != 200*ImagesPerGeneratedChart {
+			b.Fatalf("%d images; expected %d", n, 200*ImagesPerGeneratedChart)
+		}
+	}
+}
