@@ -38,10 +38,6 @@ import (
 // its value is the release branch the commit follows.
 const Trailer = "Relkit-Release-Branch"
 
-// AuthorEnv names the environment variable that sets the identity of the
-// commits and tags relkit makes ("Name <email>").
-const AuthorEnv = "RELKIT_GIT_AUTHOR"
-
 // DefaultRemote is the remote pushed to and checked against.
 const DefaultRemote = "origin"
 
@@ -61,23 +57,9 @@ type Options struct {
 	Parallel int
 }
 
-// Author returns the identity of relkit's commits and tags: override when
-// not empty, else RELKIT_GIT_AUTHOR, else git.author from relkit.yaml; an
-// empty identity means each repo's own git config.
+// Author returns the identity of relkit's commits; see plan.Author.
 func Author(ws *workspace.Config, override string) (gitx.Ident, error) {
-	for _, src := range []struct{ name, val string }{
-		{"author", override}, {AuthorEnv, os.Getenv(AuthorEnv)}, {"git.author in " + ws.File, ws.GitAuthor},
-	} {
-		if strings.TrimSpace(src.val) == "" {
-			continue
-		}
-		id, err := gitx.ParseIdent(src.val)
-		if err != nil {
-			return gitx.Ident{}, fmt.Errorf("%s: %w", src.name, err)
-		}
-		return id, nil
-	}
-	return gitx.Ident{}, nil
+	return plan.Author(ws, override)
 }
 
 var lineRE = regexp.MustCompile(`^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$`)
@@ -266,7 +248,7 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 	}
 	if st.pending != nil && c.ident.Name == "" {
 		if _, err := gitx.Git(ctx, r.Dir, "var", "GIT_COMMITTER_IDENT"); err != nil {
-			pr.Problemf("git has no identity to commit with here; set git.author in %s, %s=\"Name <email>\", or user.name and user.email", c.ws.File, AuthorEnv)
+			pr.Problemf("git has no identity to commit with here; set git.author in %s, %s=\"Name <email>\", or user.name and user.email", c.ws.File, plan.AuthorEnv)
 		}
 	}
 	return nil

@@ -247,10 +247,7 @@ func TestRejectedPushThenRerun(t *testing.T) {
 	want := snapshot(t, clean)
 
 	fx := buildFixture(t, t.TempDir(), opts)
-	hook := filepath.Join(fx.remotes["comp-01"], "hooks", "pre-receive")
-	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho 'policy: pushes to comp-01 are frozen' >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	hook := writeHook(t, fx.remotes["comp-01"], "pre-receive", "echo 'policy: pushes to comp-01 are frozen' >&2\nexit 1\n")
 	remoteBefore := fx.rev(fx.remotes["comp-01"], "refs/heads/master")
 	out, err := run(t, fx, Options{Push: true})
 	if err == nil || plan.ExitCode(err) != plan.ExitFailed {
@@ -307,11 +304,8 @@ func TestRemoteMovedBeforePush(t *testing.T) {
 	other := filepath.Join(dir, "other-clone")
 	fx.git(t, dir, "clone", "-q", fx.remotes["comp-00"], other)
 	fx.git(t, other, "-c", "user.name=Other", "-c", "user.email=o@example.org", "commit", "-q", "--allow-empty", "-m", "Someone else's change")
-	hook := filepath.Join(fx.repos["comp-00"].Dir, ".git", "hooks", "post-commit")
-	script := fmt.Sprintf("#!/bin/sh\nunset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\ncd %q && git push -q origin master\n", other)
-	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := fmt.Sprintf("unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\ncd %q && git push -q origin master\n", other)
+	hook := writeHook(t, filepath.Join(fx.repos["comp-00"].Dir, ".git"), "post-commit", script)
 	remotes := map[string]string{}
 	for _, r := range fx.ws.Repos() {
 		remotes[r.Name] = fx.git(t, fx.remotes[r.Name], "for-each-ref")

@@ -289,3 +289,18 @@ func (gs *gitServer) authorized(r *http.Request) bool {
 	}
 	return false
 }
+
+// writeHook installs a shell hook in a git dir (bare repo or .git) and
+// returns its path.
+func writeHook(tb testing.TB, gitDir, name, body string) string {
+	tb.Helper()
+	dir := filepath.Join(gitDir, "hooks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}

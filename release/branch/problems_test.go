@@ -168,23 +168,23 @@ func TestLocalCutThenPush(t *testing.T) {
 // repo's git config is used.
 func TestAuthor(t *testing.T) {
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(AuthorEnv, "CI Robot <ci@example.org>")
+	t.Setenv(plan.AuthorEnv, "CI Robot <ci@example.org>")
 	mustRun(t, fx, Options{})
 	if who := fx.git(t, "comp-00", "log", "-1", "--format=%an <%ae> %cn <%ce>", "master"); who != "CI Robot <ci@example.org> CI Robot <ci@example.org>" {
 		t.Errorf("author %q, want the RELKIT_GIT_AUTHOR identity", who)
 	}
 
 	fx2 := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(AuthorEnv, "")
+	t.Setenv(plan.AuthorEnv, "")
 	fx2.ws.GitAuthor = ""
 	mustRun(t, fx2, Options{})
 	if who := fx2.git(t, "comp-00", "log", "-1", "--format=%an <%ae>", "master"); who != "Demo Developer <dev@example.org>" {
 		t.Errorf("author %q, want the repo's git config identity", who)
 	}
 
-	t.Setenv(AuthorEnv, "no email")
-	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line}); err == nil || !strings.Contains(err.Error(), AuthorEnv) {
-		t.Errorf("a malformed %s should be an error naming it, got %v", AuthorEnv, err)
+	t.Setenv(plan.AuthorEnv, "no email")
+	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line}); err == nil || !strings.Contains(err.Error(), plan.AuthorEnv) {
+		t.Errorf("a malformed %s should be an error naming it, got %v", plan.AuthorEnv, err)
 	}
 }
 

@@ -15,6 +15,12 @@ type RemoteRefs map[string]string
 // absent from the result.
 func LsRemote(ctx context.Context, dir, remote string, refs ...string) (RemoteRefs, error) {
 	args := append([]string{"ls-remote", "--", remote}, refs...)
+	for _, r := range refs {
+		// A tag's peeled line is only listed when asked for by name.
+		if strings.HasPrefix(r, "refs/tags/") {
+			args = append(args, r+"^{}")
+		}
+	}
 	out, err := Git(ctx, dir, args...)
 	if err != nil {
 		return nil, err
