@@ -34,14 +34,14 @@ func NewRepo(ctx context.Context, dir, branch string) (*Repo, error) {
 		return nil, err
 	}
 	r := &Repo{Dir: dir, ctx: ctx, clock: Epoch}
-	r.Git("init", "-q", "-b", branch)
+	r.Git("init", "-q", "--template=", "-b", branch)
 	if r.err != nil {
 		return r, r.err
 	}
-	// The identity and signing settings go straight into .git/config: four
-	// `git config` runs would cost more than the rest of a small fixture. They
-	// matter for git commands that later run without the builder's env
-	// (release steps committing in a demo repo).
+	// The identity and signing settings go straight into .git/config (four
+	// fewer git runs per repo). They matter for git commands that later run
+	// without the builder's env, such as release steps committing in a demo
+	// repo.
 	return r, appendFile(filepath.Join(dir, ".git", "config"), repoConfig)
 }
 
@@ -224,10 +224,13 @@ func (r *Repo) AddBareRemote(bareDir string) *Repo {
 	if r.err != nil {
 		return r
 	}
-	if _, err := gitx.GitEnv(r.ctx, filepath.Dir(bareDir), r.env(), nil, "init", "-q", "--bare", "-b", branch, bareDir); err != nil {
+	if _, err := gitx.GitEnv(r.ctx, filepath.Dir(bareDir), r.env(), nil, "init", "-q", "--template=", "--bare", "-b", branch, bareDir); err != nil {
 		r.err = fmt.Errorf("creating bare remote %s: %w", bareDir, err)
 		return r
 	}
+	// One pack instead of hundreds of loose objects in as many directories:
+	// on a busy disk, creating those directories costs more than repacking.
+	r.Git("repack", "-a", "-d", "-q")
 	gitDir := filepath.Join(r.Dir, ".git")
 	if err := linkTree(filepath.Join(gitDir, "objects"), filepath.Join(bareDir, "objects")); err != nil {
 		r.err = fmt.Errorf("copying objects to %s: %w", bareDir, err)
