@@ -64,6 +64,14 @@ func Author(ws *workspace.Config, override string) (gitx.Ident, error) {
 
 var lineRE = regexp.MustCompile(`^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$`)
 
+// CheckLine checks a release line argument: MAJOR.MINOR such as 2.1.
+func CheckLine(line string) error {
+	if !lineRE.MatchString(strings.TrimSpace(line)) {
+		return fmt.Errorf("release line %q: expected MAJOR.MINOR such as 2.1", line)
+	}
+	return nil
+}
+
 // cut is one planned cut.
 type cut struct {
 	ws      *workspace.Config
@@ -82,8 +90,8 @@ type cut struct {
 // still returned and names the problem.
 func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, error) {
 	m := lineRE.FindStringSubmatch(strings.TrimSpace(opt.Line))
-	if m == nil {
-		return nil, fmt.Errorf("release line %q: expected MAJOR.MINOR such as 2.1", opt.Line)
+	if err := CheckLine(opt.Line); err != nil {
+		return nil, err
 	}
 	if ws.Charts == nil {
 		return nil, fmt.Errorf("%s: no charts repo configured", ws.File)

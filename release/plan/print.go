@@ -47,6 +47,8 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "Plan for %s%s\n", p.Action, mode)
 	if p.Author != "" {
 		fmt.Fprintf(&b, "Author and committer: %s\n", p.Author)
+	} else {
+		fmt.Fprintf(&b, "Author and committer: from each repo's git config\n")
 	}
 	for _, r := range p.Repos {
 		kind := ""

@@ -1,0 +1,49 @@
+//go:build mage
+
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/tagging"
+)
+
+// Image tells CI how to tag component images.
+type Image mg.Namespace
+
+// Tags prints the docker tags for the current commit of component NAME, one per line.
+//
+// Usage: go tool mage image:tags NAME [-dev].
+// Each release git tag on HEAD gives its version with the tag prefix
+// stripped (v1.2.3 -> 1.2.3; the '+' of build metadata becomes '_'). A
+// commit with no release tag prints nothing, so CI pushes no release
+// image. -dev also prints the development tag <branch>-<sha7>, the branch
+// made safe for docker ([A-Za-z0-9_.-], at most 128 characters); on a
+// detached HEAD the branch comes from RELKIT_BRANCH, GITHUB_HEAD_REF,
+// GITHUB_REF_NAME, BRANCH_NAME, GIT_BRANCH or CI_COMMIT_REF_NAME.
+// RELKIT_FORMAT=json prints {"component": ..., "commit": ..., "tags":
+// [...]}. Exit: 0, 1 unknown component, 3 could not decide.
+//
+// Example: for t in $(go tool mage image:tags hss -dev); do docker push registry.example.org/omec/hss:$t; done
+func (Image) Tags(ctx context.Context,
+	name string, // the component, as named in relkit.yaml
+	dev *bool, // also print <branch>-<sha7>
+) error {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	tags, err := tagging.ForHead(ctx, ws, name, flagOn(dev))
+	if err != nil {
+		return releaseExit(err)
+	}
+	return releaseExit(tags.Write(os.Stdout, format))
+}
