@@ -153,6 +153,9 @@ func Build(ctx context.Context, dir string) (*Workspace, error) {
 		return nil, err
 	}
 	for i, j := range jobs {
+		// The builders outlive the build: give them the caller's context,
+		// not the group's (cancelled when Wait returns).
+		repos[i].ctx = ctx
 		w.Repos[j.name] = repos[i]
 		w.Remotes[j.name] = filepath.Join(dir, "remotes", j.name+".git")
 	}
@@ -287,6 +290,7 @@ docs:
   path: ` + DocsRepo + `
   mainBranch: master
   versionFile: VERSION
+  tagPrefix: ""
   # The release notes page a release needs; {version} is X.Y.Z.
   releaseNotes: "release-notes/{version}.md"
 

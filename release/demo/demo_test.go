@@ -145,6 +145,17 @@ func TestWorkspaceShape(t *testing.T) {
 			t.Errorf("%s: no chart image uses release %s", c.Name, c.Charted)
 		}
 	}
+	// The builders keep working after Build: a test adds a commit and
+	// pushes it.
+	r := w.Repos["smf"]
+	h := r.Commit("Log PFCP heartbeats", map[string]string{"pfcp/heartbeat.go": "package pfcp\n"})
+	r.Push()
+	if err := r.Err(); err != nil {
+		t.Fatalf("adding a commit to smf after Build: %v", err)
+	}
+	if got, _ := gitx.Git(ctx, w.Remotes["smf"], "rev-parse", "master"); strings.TrimSpace(got) != h {
+		t.Errorf("smf remote master = %q, want the pushed %s", got, h)
+	}
 	if got, _ := gitx.Git(ctx, w.RepoDir("upf"), "log", "--format=%s", "-3", "aether-2.0"); !strings.Contains(got, "Answer GTP-U echo") {
 		t.Errorf("upf aether-2.0 should hold the cherry-picked fix, log:\n%s", got)
 	}
