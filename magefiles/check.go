@@ -65,10 +65,60 @@ func (Check) Dockerfiles(ctx context.Context) error {
 	return printChecks("dockerfiles")
 }
 
+// Images checks that every image the charts render is a released SemVer tag, and with -registry that it exists.
+//
+// Every chart of the charts repo is rendered offline with the Helm SDK
+// (dependencies, conditions, aliases, capabilities from render: in
+// relkit.yaml); every string under an "image" key is collected, and values
+// such as images.tags.* are scanned too. Findings point at the values file
+// and line that set the tag. Rules: image-untagged, image-moving-tag,
+// image-not-release, image-waived (warning), waiver-expired,
+// chart-render-failed, chart-dependency-missing and, when the image is built
+// by a workspace component, image-tag-not-in-repo.
+//
+// Flags: -registry (or RELKIT_REGISTRY=1) also asks each registry whether
+// the tag exists (image-missing); an unreachable registry or refused auth
+// exits 3, never passes. Credentials come from the docker/podman config.
+//
+// Example: go tool mage check:images -registry
+func (Check) Images(ctx context.Context, registry *bool) error {
+	setRegistryFlag(registry)
+	mg.CtxDeps(ctx, mg.F(collect, "images"))
+	return printChecks("images")
+}
+
+// Charts checks that every changed chart has a bumped, unpublished SemVer version and exact file:// pins.
+//
+// Each chart is compared with a base: RELKIT_BASE=<ref> when set (CI sets
+// the change's target branch), on a release branch its last point-release
+// tag, on a feature branch the merge base with the main branch, on the main
+// branch the commits not yet pushed (or the last commit once pushed).
+// Changes to files .helmignore excludes do not count. Rules:
+// chart-version-invalid, chart-not-bumped, chart-version-not-increased,
+// chart-version-published (against charts.repository: an index.yaml URL or
+// directory, or oci://), dependency-pin-mismatch, dependency-missing.
+//
+// Example: RELKIT_BASE=origin/master go tool mage check:charts
+func (Check) Charts(ctx context.Context) error {
+	mg.CtxDeps(ctx, mg.F(collect, "charts"))
+	return printChecks("charts")
+}
+
+// setRegistryFlag turns -registry into RELKIT_REGISTRY=1 for the images
+// check, which reads it.
+func setRegistryFlag(registry *bool) {
+	if registry != nil && *registry {
+		os.Setenv("RELKIT_REGISTRY", "1")
+	}
+}
+
 // All runs every check once, merges the reports and exits with the worst status.
 //
 // Each check is a mage dependency, so a target that depends on check:all
 // (release:branch does) runs it only once per invocation.
+//
+// RELKIT_REGISTRY=1 makes the images check ask the registries too. It
+// takes no flags so that release targets can depend on it.
 //
 // Example: RELKIT_FORMAT=junit go tool mage check:all > relkit-junit.xml
 func (Check) All(ctx context.Context) error {

@@ -1,0 +1,134 @@
+// Package story runs the demo: it builds the demo workspace, serves its
+// chart repository and registry on loopback, and walks the release process
+// on it chapter by chapter, printing what a release engineer would see.
+package story
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// Options controls a demo run.
+type Options struct {
+	// Dir is where the workspace is built; empty means a new temp dir.
+	Dir string
+	Out io.Writer
+}
+
+// Chapter is one step of the story. It gets the loaded workspace (whose
+// config points at the running services) and prints to w.
+type Chapter struct {
+	Title string
+	Run   func(ctx context.Context, w io.Writer, ws *workspace.Config, d *demo.Workspace) error
+}
+
+// chapters are the story in order; later release steps append theirs.
+var chapters = []Chapter{
+	{Title: "CI policy checks on master", Run: runChecks},
+}
+
+// Register appends a chapter to the story.
+func Register(c Chapter) { chapters = append(chapters, c) }
+
+// DirFromEnv returns RELKIT_DEMO_DIR, or "" for a new temp dir.
+func DirFromEnv() string { return os.Getenv("RELKIT_DEMO_DIR") }
+
+// Run builds the demo workspace and runs every chapter. The workspace
+// stays on disk; at the end its relkit.yaml is pointed back at the static
+// chart repository (the loopback servers stop with the demo) so the
+// printed commands keep working.
+func Run(ctx context.Context, o Options) error {
+	w := o.Out
+	dir := o.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "relkit-demo-")
+		if err != nil {
+			return err
+		}
+		dir = tmp
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(w, "Building the demo workspace in %s\n", dir)
+	d, err := demo.Build(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("building the demo workspace: %w", err)
+	}
+	for _, c := range d.Components {
+		fmt.Fprintf(w, "  component %-8s master %-10s charts use %s\n", c.Name, c.Version, c.Charted)
+	}
+	fmt.Fprintf(w, "  charts repo with %d charts, docs, system-tests, bare remotes in %s (%.1fs)\n",
+		len(d.Charts), filepath.Join(dir, "remotes"), time.Since(start).Seconds())
+
+	svc, err := demo.Serve(ctx, d)
+	if err != nil {
+		return fmt.Errorf("starting the demo registry and chart repository: %w", err)
+	}
+	defer func() {
+		svc.Close()
+		restoreConfig(d)
+	}()
+	fmt.Fprintf(w, "  chart repository %s, OCI registry %s (mirrors %s)\n", svc.ChartRepoURL, svc.RegistryHost, mirrorList(svc.Mirrors))
+
+	for i, c := range chapters {
+		fmt.Fprintf(w, "\n== %d. %s\n\n", i+1, c.Title)
+		ws, err := workspace.Load(d.ConfigFile)
+		if err != nil {
+			return err
+		}
+		if err := c.Run(ctx, w, ws, d); err != nil {
+			return fmt.Errorf("chapter %d (%s): %w", i+1, c.Title, err)
+		}
+	}
+	fmt.Fprintf(w, "\nThe workspace stays in %s. Try:\n  RELKIT_CONFIG=%s go tool mage check:all\n",
+		dir, d.ConfigFile)
+	return nil
+}
+
+func mirrorList(m map[string]string) string {
+	var hosts []string
+	for h := range m {
+		hosts = append(hosts, h)
+	}
+	if len(hosts) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(slices.Values(hosts)), ", ")
+}
+
+// restoreConfig points relkit.yaml at the static chart repository again,
+// with no mirrors, once the loopback servers are gone.
+func restoreConfig(d *demo.Workspace) {
+	_ = os.WriteFile(d.ConfigFile, []byte(demo.ConfigText(demo.ChartRepoPath, nil)), 0o644)
+}
+
+// runChecks runs every registered check, with registry lookups, and fails
+// the demo only when a check could not decide: the demo workspace carries
+// warnings on purpose.
+func runChecks(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+	os.Setenv("RELKIT_REGISTRY", "1")
+	defer os.Unsetenv("RELKIT_REGISTRY")
+	fmt.Fprintf(w, "$ go tool mage check:all   (RELKIT_REGISTRY=1: every image tag is looked up in the registry)\n")
+	r := checks.NewRunnerWith(func() (*workspace.Config, error) { return ws, nil })
+	code, summary := r.Run(ctx, w, checks.Names()...)
+	switch code {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("the demo workspace should pass the checks: %s", summary)
+	}
+	return fmt.Errorf("checks could not decide: %s", summary)
+}
