@@ -62,7 +62,8 @@ func run(t *testing.T, env []string, args ...string) (string, string, int) {
 }
 
 // wantTargets are the targets every issue so far promised in `mage -l`.
-var wantTargets = []string{"check:versions", "check:dockerfiles", "check:all", "demo"}
+var wantTargets = []string{"check:versions", "check:dockerfiles", "check:images", "check:charts", "check:all", "demo",
+	"release:branch", "release:tag", "image:tags"}
 
 func TestListShowsEveryTargetWithASynopsis(t *testing.T) {
 	out, errOut, code := run(t, nil, "-l")
