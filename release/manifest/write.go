@@ -1,0 +1,305 @@
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// Trailer marks the commits that add or update a manifest; its value is
+// the release version.
+const Trailer = "Relkit-Release-Manifest"
+
+// Options of release:manifest.
+type Options struct {
+	// DryRun builds the manifest and shows it, but commits nothing.
+	DryRun bool
+	// Push pushes the release branch to Remote afterwards (never forced).
+	Push bool
+	// Remote defaults to origin.
+	Remote string
+	// Author of the commit ("Name <email>"); when empty, RELKIT_GIT_AUTHOR,
+	// then git.author in relkit.yaml, then the repo's git config.
+	Author string
+	// Checker asks the registries (default: one honouring the mirrors).
+	Checker *imageref.Checker
+}
+
+// State says what a run did with the manifest.
+type State string
+
+const (
+	Created   State = "created"
+	Updated   State = "updated"
+	Unchanged State = "unchanged"
+	DryRun    State = "dry-run"
+)
+
+// Result is what release:manifest did.
+type Result struct {
+	Line    string `json:"line"`
+	Branch  string `json:"branch"`
+	Release string `json:"release"`
+	// Version is the charts repo VERSION on the branch.
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	// Parent is the branch head the manifest was built on.
+	Parent string `json:"parent"`
+	// Commit adds or updates the manifest; "" when unchanged or dry run.
+	Commit string `json:"commit,omitempty"`
+	State  State  `json:"state"`
+	// Replaces is set when an earlier, different manifest was replaced (or
+	// would be, in a dry run).
+	Replaces bool      `json:"replaces,omitempty"`
+	Pushed   bool      `json:"pushed"`
+	Remote   string    `json:"remote,omitempty"`
+	Manifest *Manifest `json:"manifest"`
+	// Data is the manifest file as committed (or as it would be).
+	Data []byte `json:"-"`
+}
+
+var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
+// Run is release:manifest X.Y: it builds the manifest of the charts repo's
+// release branch <prefix>X.Y in a scratch worktree and commits it there as
+// releases/X.Y.Z.yaml (X.Y.Z being the branch's VERSION without its
+// pre-release part), moving the branch only if nobody moved it meanwhile.
+// The user's checkout is never touched; a branch checked out in some
+// worktree is not moved (a dry run is still possible). When the committed
+// manifest already describes the same content the run changes nothing.
+// A release that is already tagged is only written when the branch still
+// holds the tagged content.
+func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Result, error) {
+	if !lineRE.MatchString(line) {
+		return nil, fmt.Errorf("release line %q: expected X.Y, such as 2.1", line)
+	}
+	if ws.Charts == nil {
+		return nil, errors.New("the workspace has no charts repo")
+	}
+	if o.Remote == "" {
+		o.Remote = "origin"
+	}
+	dir, repo := ws.Charts.Dir, ws.Charts.Name
+	res := &Result{Line: line, Branch: ws.ReleaseBranch(line)}
+	head, ok, err := revParse(ctx, dir, "refs/heads/"+res.Branch)
+	if err != nil {
+		return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
+	}
+	if !ok {
+		hint := fmt.Sprintf("cut it with release:branch %s", line)
+		if _, remote, _ := revParse(ctx, dir, "refs/remotes/"+o.Remote+"/"+res.Branch); remote {
+			hint = fmt.Sprintf("%s/%s exists: git -C %s branch %s %s/%s", o.Remote, res.Branch, dir, res.Branch, o.Remote, res.Branch)
+		}
+		return nil, fmt.Errorf("%s (%s) has no branch %s; %s", repo, dir, res.Branch, hint)
+	}
+	res.Parent = head
+	if !o.DryRun {
+		wt, err := checkedOutIn(ctx, dir, res.Branch)
+		if err != nil {
+			return nil, &plan.Undecided{Err: fmt.Errorf("%s: listing worktrees: %w", repo, err)}
+		}
+		if wt != "" {
+			return nil, fmt.Errorf("%s: branch %s is checked out in %s; relkit commits through a scratch worktree and does not move a branch under a checkout (its index and files would no longer match): switch that checkout to another branch (git -C %s switch %s) and run again, or use -dryRun",
+				repo, res.Branch, wt, wt, ws.Charts.MainBranch)
+		}
+	}
+
+	sc, err := NewScratch(ctx, dir, head)
+	if err != nil {
+		return nil, err
+	}
+	defer sc.Close()
+
+	raw, rel, err := ReleaseVersion(ws, sc.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
+	}
+	res.Version, res.Release, res.Path = raw, rel, Path(rel)
+	if maj, rest, _ := strings.Cut(rel, "."); maj+"."+strings.SplitN(rest, ".", 2)[0] != line {
+		return nil, fmt.Errorf("%s:%s on %s is %s, which is not in the %s line; expected %s.x", repo, ws.Charts.VersionFile, res.Branch, raw, line, line)
+	}
+	file := filepath.Join(sc.Dir, filepath.FromSlash(res.Path))
+	var existing *Manifest
+	if data, err := os.ReadFile(file); err == nil {
+		if existing, err = Read(res.Path, data); err != nil {
+			return nil, fmt.Errorf("%s on %s already has %s, and it does not read as a manifest; fix or remove it first:\n%w", repo, res.Branch, res.Path, err)
+		}
+		res.Replaces = true
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err := releasedContent(ctx, dir, ws.Charts.Tag(rel), head, res.Branch); err != nil {
+		return nil, err
+	}
+
+	m, err := BuildWith(ctx, ws, sc.Dir, BuildOptions{Release: rel, Branch: res.Branch, ChartsCommit: head, Checker: o.Checker})
+	if err != nil {
+		return nil, err
+	}
+	res.Manifest, res.Data = m, m.Marshal()
+	switch {
+	case existing != nil && Equivalent(existing, m):
+		res.State, res.Manifest, res.Replaces = Unchanged, existing, false
+		res.Data, _ = os.ReadFile(file)
+	case o.DryRun:
+		res.State = DryRun
+	default:
+		id, err := plan.Author(ws, o.Author)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(file, res.Data, 0o644); err != nil {
+			return nil, err
+		}
+		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images)); err != nil {
+			return nil, fmt.Errorf("%s: committing %s: %w", repo, res.Path, err)
+		}
+		// Move the branch only from the head the manifest was built on.
+		if _, err := gitx.Git(ctx, dir, "update-ref", "-m", "relkit: release manifest "+rel, "refs/heads/"+res.Branch, res.Commit, head); err != nil {
+			return nil, fmt.Errorf("%s: %s moved while the manifest was built (it was %s); nothing was changed, run again: %w", repo, res.Branch, short(head), err)
+		}
+		res.State = Created
+		if existing != nil {
+			res.State = Updated
+		}
+	}
+	if o.Push && res.State != DryRun {
+		spec := "refs/heads/" + res.Branch + ":refs/heads/" + res.Branch
+		if err := gitx.Push(ctx, dir, o.Remote, spec); err != nil {
+			return res, fmt.Errorf("%s: pushing %s to %s (never forced): %w", repo, res.Branch, o.Remote, err)
+		}
+		res.Pushed, res.Remote = true, o.Remote
+	}
+	return res, nil
+}
+
+// releasedContent refuses to write the manifest of a release that is
+// already tagged unless the branch still holds exactly the tagged content
+// (outside releases/): a manifest written later must describe the release,
+// not what the branch became.
+func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
+	tagCommit, ok, err := revParse(ctx, dir, "refs/tags/"+tag)
+	if err != nil || !ok {
+		return err
+	}
+	if tagCommit == head {
+		return nil
+	}
+	_, err = gitx.Git(ctx, dir, "diff", "--quiet", tagCommit, head, "--", ".", ":(exclude)"+Dir)
+	if err == nil {
+		return nil
+	}
+	var ce *gitx.CmdError
+	if errors.As(err, &ce) && ce.ExitCode() == 1 {
+		return fmt.Errorf("release %s is already tagged (%s) and %s has changed since; a manifest written now would describe %s, not the release. Set VERSION on %s to the next development version first (release:point does), or check the release with release:verify",
+			tag, short(tagCommit), branch, branch, branch)
+	}
+	return err
+}
+
+// commitScratch stages the manifest in the scratch worktree and commits it
+// on the detached HEAD; it returns the new commit.
+func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result, charts, images int) (string, error) {
+	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
+	if _, err := gitx.GitEnv(ctx, sc.Dir, env, nil, "add", "--", res.Path); err != nil {
+		return "", err
+	}
+	verb := "Add"
+	if res.Replaces {
+		verb = "Update"
+	}
+	msg := fmt.Sprintf("%s the release manifest of %s\n\nThe charts of %s at %s: %d chart(s) and %d image(s), each image with\nthe digest the registry serves and, for workspace components, the git tag\nand commit that built it. release:verify %s re-checks every digest.\n\n%s: %s\n",
+		verb, res.Release, res.Branch, short(res.Parent), charts, images, res.Release, Trailer, res.Release)
+	if _, err := gitx.GitEnv(ctx, sc.Dir, env, []byte(msg), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
+		return "", err
+	}
+	out, err := gitx.Git(ctx, sc.Dir, "rev-parse", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	h := strings.TrimSpace(out)
+	diff, err := gitx.Git(ctx, sc.Dir, "diff-tree", "-r", "--name-only", "--no-commit-id", "--no-renames", res.Parent, h)
+	if err != nil {
+		return "", err
+	}
+	if got := strings.TrimSpace(diff); got != res.Path {
+		return "", fmt.Errorf("commit %s changes %q, expected only %s", short(h), got, res.Path)
+	}
+	return h, nil
+}
+
+// revParse resolves rev to a commit; ok is false when rev names none.
+func revParse(ctx context.Context, dir, rev string) (string, bool, error) {
+	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		var ce *gitx.CmdError
+		if errors.As(err, &ce) && ce.ExitCode() == 1 {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return strings.TrimSpace(out), true, nil
+}
+
+func short(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}
+
+// WriteText writes what the run did for people; a dry run also shows the
+// manifest.
+func (r *Result) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	m := r.Manifest
+	switch r.State {
+	case DryRun:
+		verb := "add"
+		if r.Replaces {
+			verb = "update"
+		}
+		fmt.Fprintf(&b, "Dry run: would %s %s on %s (after %s), %d chart(s), %d image(s):\n\n", verb, r.Path, r.Branch, short(r.Parent), len(m.Charts), len(m.Images))
+		b.Write(r.Data)
+	case Unchanged:
+		fmt.Fprintf(&b, "%s on %s already describes the branch (%d chart(s), %d image(s)); nothing to commit.\n", r.Path, r.Branch, len(m.Charts), len(m.Images))
+	default:
+		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", r.State, r.Path, r.Branch, short(r.Commit), short(r.Parent), len(m.Charts), len(m.Images))
+	}
+	if r.Pushed {
+		fmt.Fprintf(&b, "Pushed %s to %s.\n", r.Branch, r.Remote)
+	} else if r.State != DryRun && r.State != Unchanged {
+		fmt.Fprintf(&b, "Not pushed; push with -push (or git push %s %s).\n", cmpOr(r.Remote, "origin"), r.Branch)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// WriteJSON writes the result as one JSON document.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
