@@ -251,10 +251,12 @@ func isNotFound(err error) bool {
 	return te.StatusCode == http.StatusNotFound && te.Request != nil && strings.Contains(te.Request.URL.Path, "/manifests/")
 }
 
-// isRefused: nothing listens at the registry address, or its name does not
-// resolve.
+// isRefused: the registry cannot be connected to at all: nothing listens,
+// the name does not resolve, or the connection attempt timed out. Later
+// references to the same host are not tried again (each would wait as
+// long), and all of them stay undecided.
 func isRefused(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
 		return true
 	}
 	var dnsErr *net.DNSError
@@ -262,5 +264,5 @@ func isRefused(err error) bool {
 		return true
 	}
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
+	return errors.As(err, &op) && op.Op == "dial"
 }
