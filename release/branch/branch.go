@@ -479,9 +479,11 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 	behind := func() {
 		pr.Problemf("%s is behind %s/%s or has diverged from it (%s is at %s); pull first", r.MainBranch, remote, r.MainBranch, remote, short(remoteMain))
 	}
-	localAhead, err := ancestor(remoteMain, st.head)
-	if err != nil {
-		return err
+	localAhead := remoteMain == st.head
+	if !localAhead {
+		if localAhead, err = ancestor(remoteMain, st.head); err != nil {
+			return err
+		}
 	}
 	switch {
 	case st.pending != nil:

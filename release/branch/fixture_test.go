@@ -127,6 +127,8 @@ func buildFixture(tb testing.TB, dir string, o fixtureOpts) *fixture {
 	for name, r := range fx.repos {
 		bare := filepath.Join(dir, "remotes", name+".git")
 		r.AddBareRemote(bare)
+		// A relative URL keeps a copied workspace pointing at its own remotes.
+		r.Git("remote", "set-url", "origin", "../../remotes/"+name+".git")
 		fx.remotes[name] = bare
 		if err := r.Err(); err != nil {
 			tb.Fatalf("building %s: %v", name, err)

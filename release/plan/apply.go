@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relkit/relkit/release/gitx"
@@ -31,11 +32,14 @@ type Options struct {
 	Parallel int
 }
 
+// limit is the bound on repos worked on at once. The work is mostly git
+// processes starting and waiting on disk or network, so it runs well
+// above the number of CPUs.
 func (o Options) limit() int {
 	if o.Parallel > 0 {
 		return o.Parallel
 	}
-	return max(4, 2*runtime.GOMAXPROCS(0))
+	return max(8, 4*runtime.GOMAXPROCS(0))
 }
 
 // Apply carries out a plan that has no problems: first every repo's local
@@ -263,35 +267,64 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 			return "", err
 		}
 	}
+	// One git run: `commit -- paths` commits exactly these files as they
+	// are in the worktree, whatever else is staged. Hooks are not run:
+	// relkit's commit is made by a machine and reviewed as a plan, and a
+	// hook must not change what the plan said. No auto-gc on the way.
 	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
-	if _, err := gitx.GitEnv(ctx, dir, env, nil, append([]string{"add", "--"}, paths...)...); err != nil {
+	args := append([]string{"-c", "gc.auto=0", "-c", "maintenance.auto=false",
+		"commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-", "--"}, paths...)
+	if _, err := gitx.GitEnv(ctx, dir, env, []byte(s.Message), args...); err != nil {
 		return "", err
 	}
-	// Hooks are not run: relkit's commit is made by a machine and reviewed
-	// as a plan, and a hook must not change what the plan said.
-	if _, err := gitx.GitEnv(ctx, dir, env, []byte(s.Message), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
-		return "", err
-	}
-	out, err := gitx.Git(ctx, dir, "rev-parse", "HEAD", "HEAD^1")
+	return verifyCommit(repo, s.Parent, paths)
+}
+
+// verifyCommit checks that HEAD is a commit on parent that changes exactly
+// paths, and returns its hash.
+func verifyCommit(repo *gitx.Repo, parent string, paths []string) (string, error) {
+	head, _, err := repo.Head()
 	if err != nil {
 		return "", err
 	}
-	hashes := strings.Fields(out)
-	if len(hashes) != 2 || hashes[1] != s.Parent {
-		return "", fmt.Errorf("the new commit's parent is not %s", short(s.Parent))
-	}
-	diff, err := gitx.Git(ctx, dir, "diff-tree", "-r", "-z", "--name-only", "--no-commit-id", "--no-renames", s.Parent, hashes[0])
+	c, err := repo.CommitObject(head)
 	if err != nil {
 		return "", err
 	}
-	got := strings.Split(strings.TrimRight(diff, "\x00"), "\x00")
+	if len(c.ParentHashes) != 1 || c.ParentHashes[0].String() != parent {
+		return "", fmt.Errorf("the new commit %s is not a single-parent commit on %s", short(head.String()), short(parent))
+	}
+	p, err := c.Parent(0)
+	if err != nil {
+		return "", err
+	}
+	from, err := p.Tree()
+	if err != nil {
+		return "", err
+	}
+	to, err := c.Tree()
+	if err != nil {
+		return "", err
+	}
+	changes, err := object.DiffTree(from, to)
+	if err != nil {
+		return "", err
+	}
+	var got []string
+	for _, ch := range changes {
+		name := ch.To.Name
+		if name == "" {
+			name = ch.From.Name
+		}
+		got = append(got, name)
+	}
 	want := slices.Clone(paths)
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		return "", fmt.Errorf("commit %s changes %v, expected exactly %v", short(hashes[0]), got, want)
+		return "", fmt.Errorf("commit %s changes %v, expected exactly %v", short(head.String()), got, want)
 	}
-	return hashes[0], nil
+	return head.String(), nil
 }
 
 // writeFile replaces a file's content atomically, keeping its mode.
