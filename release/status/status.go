@@ -1,0 +1,659 @@
+// Package status is release:status X.Y: one screen for the release
+// engineer on a release line. It says which repos have the release branch
+// (locally and on the remote), the last point release and the next version
+// of the charts repo, the commits on the charts branch since the last point
+// release, the images the branch's charts render that the registry does not
+// have yet, the charts whose versions the chart repository does not have
+// yet, and what check:images and check:charts say about the branch. It
+// reads the branch in a scratch worktree, never the user's checkout. Any
+// registry, chart repository or remote that cannot be asked is shown as
+// unknown, and the exit status is then 3.
+package status
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/checks/chartrepo"
+	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/version"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// State of something asked of a remote service.
+type State string
+
+const (
+	Present State = "present"
+	Absent  State = "absent"
+	Unknown State = "unknown"
+	// NoRemote: the repo has no such remote configured.
+	NoRemote State = "no-remote"
+)
+
+// Branch is the release branch in one repo.
+type Branch struct {
+	Repo string `json:"repo"`
+	Kind string `json:"kind"`
+	// Local is the local branch's commit ("" when absent).
+	Local string `json:"local,omitempty"`
+	// Remote is the remote branch's commit ("" when absent or unknown).
+	Remote      string `json:"remote,omitempty"`
+	RemoteState State  `json:"remoteState"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Commit is one commit on the charts branch.
+type Commit struct {
+	Hash    string `json:"hash"`
+	Subject string `json:"subject"`
+}
+
+// Image is one image reference the branch's charts render.
+type Image struct {
+	Ref       string   `json:"ref"`
+	Charts    []string `json:"charts"`
+	Component string   `json:"component,omitempty"`
+	// State is present, absent (the registry has no such tag yet) or
+	// unknown.
+	State  State  `json:"state"`
+	Digest string `json:"digest,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Chart is one chart on the branch.
+type Chart struct {
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	// State is present (the chart repository has this version), absent or
+	// unknown.
+	State State  `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+// Status is the whole screen.
+type Status struct {
+	Line   string `json:"line"`
+	Branch string `json:"branch"`
+	Remote string `json:"remote"`
+	// Branches lists every repo of the workspace.
+	Branches []Branch `json:"branches"`
+	// Source is where the charts branch content was read ("aether-2.1" or
+	// "origin/aether-2.1"); "" when no charts branch exists.
+	Source string `json:"source,omitempty"`
+	Head   string `json:"head,omitempty"`
+	// LastRelease is the highest X.Y.Z release tag of the line on the
+	// charts repo ("" when none), LastReleaseTag the tag.
+	LastRelease       string `json:"lastRelease,omitempty"`
+	LastReleaseTag    string `json:"lastReleaseTag,omitempty"`
+	LastReleaseCommit string `json:"lastReleaseCommit,omitempty"`
+	// NextVersion is the charts repo VERSION on the branch.
+	NextVersion string `json:"nextVersion,omitempty"`
+	// Since says where Commits start (the last release tag, or where the
+	// branch left the main branch).
+	Since       string   `json:"since,omitempty"`
+	Commits     []Commit `json:"commits"`
+	MoreCommits int      `json:"moreCommits,omitempty"`
+	Images      []Image  `json:"images"`
+	Charts      []Chart  `json:"charts"`
+	// ChartRepository is the chart repository asked ("" when none is
+	// configured).
+	ChartRepository string           `json:"chartRepository,omitempty"`
+	Findings        []report.Finding `json:"findings"`
+	// Notes are facts worth knowing that are not problems of the release.
+	Notes []string `json:"notes,omitempty"`
+	// Unknown lists everything that could not be asked; any makes the
+	// exit status 3.
+	Unknown []string `json:"unknown,omitempty"`
+
+	mu sync.Mutex // guards Notes and Unknown while parts run in parallel
+}
+
+// Options tune Collect.
+type Options struct {
+	// Remote defaults to origin.
+	Remote string
+	// MaxCommits bounds the commits listed (default 50).
+	MaxCommits int
+	// Checker asks the registries (default: one honouring the mirrors).
+	Checker *imageref.Checker
+}
+
+var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
+// Collect gathers the status of release line X.Y. It fails only when the
+// line is malformed or the workspace has no charts repo; everything else
+// that cannot be known is recorded in Unknown.
+func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) (*Status, error) {
+	if !lineRE.MatchString(line) {
+		return nil, fmt.Errorf("release line %q: expected X.Y, such as 2.1", line)
+	}
+	if ws.Charts == nil {
+		return nil, errors.New("the workspace has no charts repo")
+	}
+	if o.Remote == "" {
+		o.Remote = "origin"
+	}
+	if o.MaxCommits <= 0 {
+		o.MaxCommits = 50
+	}
+	s := &Status{Line: line, Branch: ws.ReleaseBranch(line), Remote: o.Remote,
+		Commits: []Commit{}, Images: []Image{}, Charts: []Chart{}, Findings: []report.Finding{}}
+	s.branches(ctx, ws)
+
+	dir := ws.Charts.Dir
+	if err := s.lastRelease(ctx, ws); err != nil {
+		s.unknown("%s: reading release tags: %v", ws.Charts.Name, err)
+	}
+	head := ""
+	for _, b := range s.Branches {
+		if b.Repo != ws.Charts.Name {
+			continue
+		}
+		switch {
+		case b.Local != "":
+			head, s.Source = b.Local, s.Branch
+		case b.Remote != "":
+			// Only on the remote: read what the remote has, if fetched.
+			if h, ok, _ := revParse(ctx, dir, "refs/remotes/"+o.Remote+"/"+s.Branch); ok {
+				head, s.Source = h, o.Remote+"/"+s.Branch
+				if h != b.Remote {
+					s.note("%s/%s is not up to date with %s (fetch it); showing the fetched %s", o.Remote, s.Branch, o.Remote, short(h))
+				}
+			} else {
+				s.note("%s has %s only on %s, not fetched; fetch it to see its content", ws.Charts.Name, s.Branch, o.Remote)
+			}
+		}
+	}
+	if head == "" {
+		s.note("the charts repo %s has no branch %s; cut it with release:branch %s", ws.Charts.Name, s.Branch, line)
+		return s, nil
+	}
+	s.Head = head
+	sc, err := manifest.NewScratch(ctx, dir, head)
+	if err != nil {
+		s.unknown("%v", err)
+		return s, nil
+	}
+	defer sc.Close()
+
+	if raw, _, err := manifest.ReleaseVersion(ws, sc.Dir); err != nil {
+		s.note("%s on %s: %v", ws.Charts.Name, s.Branch, err)
+	} else {
+		s.NextVersion = raw
+	}
+	if err := s.commits(ctx, ws, head, o.MaxCommits); err != nil {
+		s.unknown("%s: listing commits on %s: %v", ws.Charts.Name, s.Branch, err)
+	}
+
+	// The branch content: images against the registry, charts against the
+	// chart repository, and the checks, side by side.
+	bws := *ws
+	charts := *ws.Charts
+	charts.Dir = sc.Dir
+	bws.Charts = &charts
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var checkReports []*report.Report
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.content(ctx, &bws, o)
+	}()
+	go func() {
+		defer wg.Done()
+		img := checks.ImagesWith(ctx, &bws, checks.ImagesOptions{})
+		ch := checks.ChartsAgainst(ctx, &bws, s.LastReleaseCommit)
+		mu.Lock()
+		checkReports = append(checkReports, img, ch)
+		mu.Unlock()
+	}()
+	wg.Wait()
+	for _, rep := range checkReports {
+		s.Findings = append(s.Findings, rep.Findings()...)
+		if err := rep.Err(); err != nil {
+			s.unknown("check:%s: %v", strings.Join(rep.Checks(), ","), err)
+		}
+	}
+	slices.SortStableFunc(s.Findings, func(a, b report.Finding) int {
+		if a.Severity != b.Severity {
+			return strings.Compare(string(a.Severity), string(b.Severity)) // error before warning
+		}
+		return 0
+	})
+	if err := ctx.Err(); err != nil {
+		s.unknown("%v", err)
+	}
+	return s, nil
+}
+
+func (s *Status) unknown(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Unknown = append(s.Unknown, fmt.Sprintf(format, args...))
+}
+
+func (s *Status) note(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+}
+
+// branches looks for the release branch in every repo, locally and on the
+// remote, in parallel.
+func (s *Status) branches(ctx context.Context, ws *workspace.Config) {
+	repos := ws.Repos()
+	s.Branches = make([]Branch, len(repos))
+	ref := "refs/heads/" + s.Branch
+	plan.ForEach(ctx, indexes(len(repos)), 8, func(ctx context.Context, i int) {
+		r := repos[i]
+		b := Branch{Repo: r.Name, Kind: string(r.Kind), RemoteState: Unknown}
+		defer func() { s.Branches[i] = b }()
+		h, ok, err := revParse(ctx, r.Dir, ref)
+		if err != nil {
+			b.Error = err.Error()
+			return
+		}
+		if ok {
+			b.Local = h
+		}
+		if _, err := gitx.Git(ctx, r.Dir, "remote", "get-url", "--", s.Remote); err != nil {
+			b.RemoteState = NoRemote
+			return
+		}
+		refs, err := gitx.LsRemote(ctx, r.Dir, s.Remote, ref)
+		if err != nil {
+			b.Error = fmt.Sprintf("asking %s: %v", s.Remote, err)
+			return
+		}
+		b.Remote = refs[ref]
+		b.RemoteState = Absent
+		if b.Remote != "" {
+			b.RemoteState = Present
+		}
+	})
+	for _, b := range s.Branches {
+		if b.Error != "" || b.RemoteState == Unknown {
+			s.unknown("%s: branch %s: %s", b.Repo, s.Branch, cmpOr(b.Error, "not checked"))
+		}
+	}
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// lastRelease finds the highest <tagPrefix>X.Y.Z tag of the line on the
+// charts repo.
+func (s *Status) lastRelease(ctx context.Context, ws *workspace.Config) error {
+	out, err := gitx.Git(ctx, ws.Charts.Dir, "tag", "--list", ws.Charts.TagPrefix+s.Line+".*")
+	if err != nil {
+		return err
+	}
+	var best *semver.Version
+	for _, tag := range strings.Fields(out) {
+		v, ok := strings.CutPrefix(tag, ws.Charts.TagPrefix)
+		if !ok || !version.IsRelease(v) {
+			continue
+		}
+		sv, err := semver.StrictNewVersion(v)
+		if err != nil || strconv.FormatUint(sv.Major(), 10)+"."+strconv.FormatUint(sv.Minor(), 10) != s.Line {
+			continue
+		}
+		if best == nil || sv.GreaterThan(best) {
+			best, s.LastRelease, s.LastReleaseTag = sv, v, tag
+		}
+	}
+	if s.LastReleaseTag == "" {
+		return nil
+	}
+	h, ok, err := revParse(ctx, ws.Charts.Dir, "refs/tags/"+s.LastReleaseTag)
+	if err != nil || !ok {
+		return fmt.Errorf("tag %s names no commit: %v", s.LastReleaseTag, err)
+	}
+	s.LastReleaseCommit = h
+	return nil
+}
+
+// commits lists the commits on the branch since the last point release,
+// or since the branch left the main branch when there is none.
+func (s *Status) commits(ctx context.Context, ws *workspace.Config, head string, limit int) error {
+	dir := ws.Charts.Dir
+	from := ""
+	switch {
+	case s.LastReleaseCommit != "":
+		from, s.Since = s.LastReleaseCommit, "tag "+s.LastReleaseTag
+		if ok, err := gitx.IsAncestor(ctx, dir, from, head); err != nil {
+			return err
+		} else if !ok {
+			s.note("tag %s is not on %s; commits are counted from where they diverged", s.LastReleaseTag, s.Branch)
+		}
+	default:
+		main := ws.Charts.MainBranch
+		for _, ref := range []string{"refs/heads/" + main, "refs/remotes/" + s.Remote + "/" + main} {
+			if h, ok, err := revParse(ctx, dir, ref); err != nil {
+				return err
+			} else if ok {
+				from, s.Since = h, "where "+s.Branch+" left "+main
+				break
+			}
+		}
+	}
+	rng := head
+	if from != "" {
+		rng = from + ".." + head
+	}
+	out, err := gitx.Git(ctx, dir, "log", "--no-decorate", "--format=%H%x09%s", fmt.Sprintf("--max-count=%d", limit+1), rng, "--")
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		h, subj, ok := strings.Cut(l, "\t")
+		if !ok {
+			continue
+		}
+		if len(s.Commits) == limit {
+			// Count the rest exactly, cheaply.
+			n, err := gitx.Git(ctx, dir, "rev-list", "--count", rng, "--")
+			if err == nil {
+				total, _ := strconv.Atoi(strings.TrimSpace(n))
+				s.MoreCommits = max(total-limit, 1)
+			}
+			break
+		}
+		s.Commits = append(s.Commits, Commit{Hash: h, Subject: subj})
+	}
+	return nil
+}
+
+// content renders the branch's charts and asks the registry for every
+// image and the chart repository for every chart version.
+func (s *Status) content(ctx context.Context, bws *workspace.Config, o Options) {
+	scan, err := manifest.ScanCharts(ctx, bws, bws.Charts.Dir)
+	if err != nil {
+		s.unknown("%v", err)
+		return
+	}
+	for _, p := range scan.Problems {
+		s.note("%s", p)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.images(ctx, bws, scan, o.Checker)
+	}()
+	go func() {
+		defer wg.Done()
+		s.charts(ctx, bws, scan)
+	}()
+	wg.Wait()
+}
+
+func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifest.Scan, checker *imageref.Checker) {
+	if checker == nil {
+		var err error
+		if checker, err = manifest.NewChecker(ws); err != nil {
+			s.unknown("registry client: %v", err)
+			return
+		}
+	}
+	refs := make([]imageref.Ref, 0, len(scan.Images))
+	for _, im := range scan.Images {
+		r, _ := imageref.Parse(im.Ref)
+		refs = append(refs, r)
+	}
+	results := checker.CheckAll(ctx, refs)
+	var unknown []string
+	for i, res := range results {
+		im := scan.Images[i]
+		st := Image{Ref: im.Ref, Charts: im.Charts, Component: im.Component}
+		switch res.Status {
+		case imageref.Exists:
+			st.State, st.Digest = Present, res.Digest
+		case imageref.Missing:
+			st.State = Absent
+		default:
+			st.State = Unknown
+			st.Error = fmt.Sprint(res.Err)
+			unknown = append(unknown, fmt.Sprintf("image %s: %v", im.Ref, res.Err))
+		}
+		s.Images = append(s.Images, st)
+	}
+	for _, u := range unknown {
+		s.unknown("%s", u)
+	}
+}
+
+func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifest.Scan) {
+	list := make([]Chart, len(scan.Charts))
+	for i, c := range scan.Charts {
+		list[i] = Chart{Name: c.Name, Path: c.Path, Version: c.Version, State: Unknown}
+	}
+	defer func() { s.Charts = list }()
+	if ws.Charts.Repository == "" {
+		for i := range list {
+			list[i].Error = "no chart repository configured (charts.repository in relkit.yaml)"
+		}
+		s.note("no chart repository is configured (charts.repository), so published chart versions are not known")
+		return
+	}
+	repo, err := chartrepo.Open(ws.Charts.Repository, chartrepo.Options{BaseDir: ws.Root})
+	if err != nil {
+		s.unknown("chart repository %s: %v", ws.Charts.Repository, err)
+		return
+	}
+	s.ChartRepository = repo.String()
+	var errs []string
+	var mu sync.Mutex
+	plan.ForEach(ctx, indexes(len(list)), 8, func(ctx context.Context, i int) {
+		found, err := repo.Has(ctx, list[i].Name, list[i].Version)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			list[i].Error = err.Error()
+			if !slices.Contains(errs, err.Error()) {
+				errs = append(errs, err.Error())
+			}
+		case found:
+			list[i].State = Present
+		default:
+			list[i].State = Absent
+		}
+	})
+	for _, e := range errs {
+		s.unknown("chart repository %s: %s", repo, e)
+	}
+}
+
+// ExitCode is 3 when anything is unknown, else 0: the status informs, it
+// does not judge (the checks do).
+func (s *Status) ExitCode() int {
+	if len(s.Unknown) > 0 {
+		return plan.ExitUndecided
+	}
+	return plan.ExitOK
+}
+
+// Err is a *plan.Undecided naming what is unknown, or nil.
+func (s *Status) Err() error {
+	if len(s.Unknown) == 0 {
+		return nil
+	}
+	return &plan.Undecided{Err: fmt.Errorf("release:status %s: %d thing(s) could not be asked:\n  %s", s.Line, len(s.Unknown), strings.Join(s.Unknown, "\n  "))}
+}
+
+// WriteJSON writes the status as one JSON document.
+func (s *Status) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// WriteText writes the status for people, on one screen: lists of things
+// that are fine are summarised by a count.
+func (s *Status) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Release line %s (branch %s)\n", s.Line, s.Branch)
+
+	b.WriteString("\nBranches\n")
+	width := 0
+	for _, br := range s.Branches {
+		width = max(width, len(br.Repo))
+	}
+	for _, br := range s.Branches {
+		local := "-"
+		if br.Local != "" {
+			local = short(br.Local)
+		}
+		remote := "-"
+		switch br.RemoteState {
+		case Present:
+			remote = short(br.Remote)
+			if br.Local != "" && br.Local != br.Remote {
+				remote += " (differs)"
+			}
+		case NoRemote:
+			remote = "no remote " + s.Remote
+		case Unknown:
+			remote = "UNKNOWN"
+		}
+		fmt.Fprintf(&b, "  %-*s  %-9s  local %-8s  %s %s\n", width, br.Repo, br.Kind, local, s.Remote, remote)
+	}
+
+	b.WriteString("\nCharts repo\n")
+	if s.LastRelease != "" {
+		fmt.Fprintf(&b, "  last point release  %s (tag %s, %s)\n", s.LastRelease, s.LastReleaseTag, short(s.LastReleaseCommit))
+	} else {
+		fmt.Fprintf(&b, "  last point release  none yet in %s.x\n", s.Line)
+	}
+	if s.NextVersion != "" {
+		fmt.Fprintf(&b, "  next version        %s (VERSION on %s)\n", s.NextVersion, s.Source)
+	}
+	if s.Source != "" {
+		fmt.Fprintf(&b, "  commits since %s: %d\n", s.Since, len(s.Commits)+s.MoreCommits)
+		for _, c := range s.Commits {
+			fmt.Fprintf(&b, "    %s %s\n", short(c.Hash), c.Subject)
+		}
+		if s.MoreCommits > 0 {
+			fmt.Fprintf(&b, "    ... and %d more\n", s.MoreCommits)
+		}
+	}
+
+	if s.Source != "" {
+		missing, unknown := 0, 0
+		for _, im := range s.Images {
+			switch im.State {
+			case Absent:
+				missing++
+			case Unknown:
+				unknown++
+			}
+		}
+		fmt.Fprintf(&b, "\nImages: %d rendered, %d not in the registry yet, %d unknown\n", len(s.Images), missing, unknown)
+		for _, im := range s.Images {
+			switch im.State {
+			case Absent:
+				fmt.Fprintf(&b, "  missing  %s  (%s)\n", im.Ref, strings.Join(im.Charts, ", "))
+			case Unknown:
+				fmt.Fprintf(&b, "  UNKNOWN  %s: %s\n", im.Ref, im.Error)
+			}
+		}
+		unpub, unknown := 0, 0
+		for _, c := range s.Charts {
+			switch c.State {
+			case Absent:
+				unpub++
+			case Unknown:
+				unknown++
+			}
+		}
+		fmt.Fprintf(&b, "\nCharts: %d on the branch, %d not in the chart repository yet, %d unknown\n", len(s.Charts), unpub, unknown)
+		for _, c := range s.Charts {
+			switch c.State {
+			case Absent:
+				fmt.Fprintf(&b, "  unpublished  %s %s  (%s)\n", c.Name, c.Version, c.Path)
+			case Unknown:
+				fmt.Fprintf(&b, "  UNKNOWN      %s %s: %s\n", c.Name, c.Version, c.Error)
+			}
+		}
+		errs, warns := 0, 0
+		for _, f := range s.Findings {
+			if f.Severity == report.Error {
+				errs++
+			} else {
+				warns++
+			}
+		}
+		fmt.Fprintf(&b, "\nChecks on %s (images, charts): %d error(s), %d warning(s)\n", s.Branch, errs, warns)
+		for _, f := range s.Findings {
+			loc := f.File
+			if f.Line > 0 {
+				loc += ":" + strconv.Itoa(f.Line)
+			}
+			fmt.Fprintf(&b, "  %-7s %s  %s  %s\n", f.Severity, f.Rule, loc, f.Message)
+		}
+	}
+	if len(s.Notes) > 0 {
+		b.WriteString("\nNotes\n")
+		for _, n := range s.Notes {
+			fmt.Fprintf(&b, "  %s\n", n)
+		}
+	}
+	if len(s.Unknown) > 0 {
+		fmt.Fprintf(&b, "\nUNKNOWN (%d): could not be asked, so this status is incomplete\n", len(s.Unknown))
+		for _, u := range s.Unknown {
+			fmt.Fprintf(&b, "  %s\n", u)
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func revParse(ctx context.Context, dir, rev string) (string, bool, error) {
+	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		var ce *gitx.CmdError
+		if errors.As(err, &ce) && ce.ExitCode() == 1 {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return strings.TrimSpace(out), true, nil
+}
+
+func short(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
