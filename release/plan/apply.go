@@ -355,16 +355,12 @@ func writeFile(path string, data []byte) error {
 // checkGuards asks the remote for every ref the push depends on and
 // compares each with the value the plan read.
 func (s Step) checkGuards(ctx context.Context, dir string) error {
-	refs := map[string]string{}
-	for _, g := range s.Guards {
-		refs[g.Ref] = g.Expect
-	}
-	for _, u := range s.Updates {
-		refs[u.Ref] = u.Expect
-	}
-	names := make([]string, 0, len(refs))
-	for r := range refs {
-		names = append(names, r)
+	all := append(slices.Clone(s.Guards), s.Updates...)
+	var names []string
+	for _, g := range all {
+		if !slices.Contains(names, g.Ref) {
+			names = append(names, g.Ref)
+		}
 	}
 	slices.Sort(names)
 	got, err := gitx.LsRemote(ctx, dir, s.Remote, names...)
@@ -372,9 +368,12 @@ func (s Step) checkGuards(ctx context.Context, dir string) error {
 		return fmt.Errorf("checking %s before pushing: %w", s.Remote, err)
 	}
 	var moved []string
-	for _, n := range names {
-		if got[n] != refs[n] {
-			moved = append(moved, fmt.Sprintf("%s is %s, expected %s", shortRef(n), orNone(got[n]), orNone(refs[n])))
+	for _, g := range all {
+		if got[g.Ref] != g.Expect {
+			msg := fmt.Sprintf("%s is %s, expected %s", shortRef(g.Ref), orNone(got[g.Ref]), orNone(g.Expect))
+			if !slices.Contains(moved, msg) {
+				moved = append(moved, msg)
+			}
 		}
 	}
 	if len(moved) > 0 {

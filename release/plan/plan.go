@@ -110,10 +110,14 @@ func (r *Repo) Problemf(format string, args ...any) {
 }
 
 // Donef records something already in place.
-func (r *Repo) Donef(format string, args ...any) { r.Done = append(r.Done, fmt.Sprintf(format, args...)) }
+func (r *Repo) Donef(format string, args ...any) {
+	r.Done = append(r.Done, fmt.Sprintf(format, args...))
+}
 
 // Notef records a note.
-func (r *Repo) Notef(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *Repo) Notef(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 // Plan is everything a run will do.
 type Plan struct {

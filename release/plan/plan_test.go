@@ -1,0 +1,235 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/gitx"
+)
+
+// repoWithRemote makes a repo with one commit (VERSION 1.0.0) and a bare
+// remote; it returns the repo, the remote dir and main's commit.
+func repoWithRemote(t *testing.T, name string) (*demo.Repo, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := demo.NewRepo(context.Background(), filepath.Join(dir, name), "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := r.Commit("init", map[string]string{"VERSION": "1.0.0\n"})
+	bare := filepath.Join(dir, name+".git")
+	r.AddBareRemote(bare)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return r, bare, head
+}
+
+func rev(t *testing.T, dir, ref string) string {
+	t.Helper()
+	out, err := gitx.Git(context.Background(), dir, "rev-parse", "-q", "--verify", ref)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// bumpPlan is a plan for one repo: a branch, a commit setting VERSION to
+// 1.1.0-dev, and an atomic push of both.
+func bumpPlan(r *demo.Repo, head string) *Repo {
+	return &Repo{Name: filepath.Base(r.Dir), Dir: r.Dir, Steps: []Step{
+		{Kind: CreateBranch, Ref: "refs/heads/rel-1.0", Commit: head},
+		{Kind: Commit, Branch: "master", Parent: head, Message: "Bump\n\nTrailer: x\n", Files: []File{{
+			Path: "VERSION", Old: []byte("1.0.0\n"), New: []byte("1.1.0-dev\n"),
+			Changes: []Change{{Line: 1, Field: "version", Old: "1.0.0", New: "1.1.0-dev"}}}}},
+		{Kind: Push, Remote: "origin",
+			Updates: []RefUpdate{{Ref: "refs/heads/master", Local: "refs/heads/master", Expect: head}, {Ref: "refs/heads/rel-1.0", Local: "refs/heads/rel-1.0"}},
+			Guards:  []RefUpdate{{Ref: "refs/heads/master", Expect: head}}},
+	}}
+}
+
+func TestApplyBranchCommitPush(t *testing.T) {
+	r, bare, head := repoWithRemote(t, "a")
+	p := &Plan{Action: "test", Repos: []*Repo{bumpPlan(r, head)}}
+	var progress bytes.Buffer
+	id := gitx.Ident{Name: "Bot", Email: "bot@example.org"}
+	if err := p.Apply(context.Background(), Options{Ident: id, Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rev(t, r.Dir, "refs/heads/rel-1.0"); got != head {
+		t.Errorf("branch at %q, want %s", got, head)
+	}
+	newHead := rev(t, r.Dir, "refs/heads/master")
+	if rev(t, r.Dir, "master^1") != head || rev(t, bare, "refs/heads/master") != newHead || rev(t, bare, "refs/heads/rel-1.0") != head {
+		t.Errorf("commit or push missing: local master %s, remote master %s, remote branch %s",
+			newHead, rev(t, bare, "refs/heads/master"), rev(t, bare, "refs/heads/rel-1.0"))
+	}
+	data, _ := os.ReadFile(filepath.Join(r.Dir, "VERSION"))
+	if string(data) != "1.1.0-dev\n" {
+		t.Errorf("VERSION is %q", data)
+	}
+	out, _ := gitx.Git(context.Background(), r.Dir, "log", "-1", "--format=%an <%ae>|%B", "master")
+	if out != "Bot <bot@example.org>|Bump\n\nTrailer: x\n\n" {
+		t.Errorf("commit %q", out)
+	}
+	for _, want := range []string{"a: created branch rel-1.0 at " + head[:7], "a: committed ", "a: pushed master, rel-1.0 to origin"} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+}
+
+func TestApplyRefusesPlanWithProblems(t *testing.T) {
+	r, _, head := repoWithRemote(t, "a")
+	pr := bumpPlan(r, head)
+	pr.Problemf("something is wrong")
+	err := (&Plan{Repos: []*Repo{pr}}).Apply(context.Background(), Options{})
+	var refused *Refused
+	if !errors.As(err, &refused) || ExitCode(err) != ExitFailed {
+		t.Fatalf("got %v, want a refusal with exit 1", err)
+	}
+	if rev(t, r.Dir, "refs/heads/rel-1.0") != "" {
+		t.Errorf("a refused plan created a branch")
+	}
+}
+
+func TestCommitNeverOverwritesAChangedFile(t *testing.T) {
+	r, _, head := repoWithRemote(t, "a")
+	os.WriteFile(filepath.Join(r.Dir, "VERSION"), []byte("9.9.9\n"), 0o644)
+	pr := bumpPlan(r, head)
+	pr.Steps = pr.Steps[1:2]
+	err := (&Plan{Repos: []*Repo{pr}}).Apply(context.Background(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "VERSION changed since the plan was made; it was not overwritten") {
+		t.Fatalf("got %v", err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(r.Dir, "VERSION")); string(data) != "9.9.9\n" {
+		t.Errorf("the file was overwritten: %q", data)
+	}
+	if rev(t, r.Dir, "master") != head {
+		t.Errorf("a commit was made")
+	}
+}
+
+func TestCommitRefusesAMovedBranch(t *testing.T) {
+	r, _, head := repoWithRemote(t, "a")
+	r.Commit("someone else", map[string]string{"x": "y\n"})
+	pr := bumpPlan(r, head)
+	pr.Steps = pr.Steps[1:2]
+	err := (&Plan{Repos: []*Repo{pr}}).Apply(context.Background(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "master moved since the plan was made") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestGuardStopsEveryPush: one remote differs from what the plan read, so
+// no repo pushes, though each did its local steps.
+func TestGuardStopsEveryPush(t *testing.T) {
+	a, bareA, headA := repoWithRemote(t, "a")
+	b, bareB, headB := repoWithRemote(t, "b")
+	pa, pb := bumpPlan(a, headA), bumpPlan(b, headB)
+	pb.Steps[2].Guards = []RefUpdate{{Ref: "refs/heads/master", Expect: strings.Repeat("1", 40)}}
+	err := (&Plan{Repos: []*Repo{pa, pb}}).Apply(context.Background(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "b: origin changed since the plan was made: master is "+headB[:7]+", expected 1111111") ||
+		!strings.Contains(err.Error(), "nothing was pushed anywhere") {
+		t.Fatalf("got %v", err)
+	}
+	if rev(t, bareA, "refs/heads/rel-1.0") != "" || rev(t, bareB, "refs/heads/rel-1.0") != "" || rev(t, bareA, "refs/heads/master") != headA {
+		t.Errorf("something was pushed")
+	}
+	if rev(t, a.Dir, "refs/heads/rel-1.0") != headA {
+		t.Errorf("local steps were not done")
+	}
+}
+
+// TestLocalFailureStopsEveryPush: a repo whose branch already exists fails
+// its local steps; the other repo keeps its local work but pushes nothing.
+func TestLocalFailureStopsEveryPush(t *testing.T) {
+	a, bareA, headA := repoWithRemote(t, "a")
+	b, _, headB := repoWithRemote(t, "b")
+	b.Git("branch", "rel-1.0", headB)
+	err := (&Plan{Repos: []*Repo{bumpPlan(a, headA), bumpPlan(b, headB)}}).Apply(context.Background(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "b: create-branch:") || !strings.Contains(err.Error(), "nothing was pushed") {
+		t.Fatalf("got %v", err)
+	}
+	if rev(t, bareA, "refs/heads/master") != headA {
+		t.Errorf("a pushed although b failed")
+	}
+	if rev(t, a.Dir, "master^1") != headA {
+		t.Errorf("a's local commit is missing")
+	}
+}
+
+func TestPrint(t *testing.T) {
+	r, _, head := repoWithRemote(t, "a")
+	pr := bumpPlan(r, head)
+	pr.Donef("something already done")
+	pr.Notef("worth knowing")
+	done := &Repo{Name: "b", Dir: "/b"}
+	p := &Plan{Action: "release:branch 1.0", DryRun: true, Author: "Bot <bot@example.org>", Repos: []*Repo{pr, done}}
+	var text bytes.Buffer
+	if err := p.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`Plan for release:branch 1.0 (dry run: nothing will be written)
+Author and committer: Bot <bot@example.org>
+
+a  %s
+  done: something already done
+  create branch rel-1.0 at %s
+  commit on master (after %s): "Bump"
+    VERSION:1  version 1.0.0 -> 1.1.0-dev
+  push to origin, all or nothing: master (%s -> master), rel-1.0 (new rel-1.0)
+  note: worth knowing
+
+b  /b
+  nothing to do
+
+1 branch(es) to create, 1 commit(s), 1 push(es).
+`, r.Dir, head[:7], head[:7], head[:7])
+	if text.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", text.String(), want)
+	}
+	var js bytes.Buffer
+	if err := p.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Plan
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Count(Commit) != 1 || back.Repos[0].Steps[1].Files[0].Changes[0].New != "1.1.0-dev" || back.Repos[0].Done[0] != "something already done" {
+		t.Errorf("JSON round trip lost data: %s", js.String())
+	}
+	if strings.Contains(js.String(), "MS4wLjA") {
+		t.Errorf("JSON carries file contents")
+	}
+	empty := &Plan{Action: "release:tag", Repos: []*Repo{done}}
+	if s := empty.Summary(); s != "Nothing to do: release:tag is already complete in all 1 repo(s)." {
+		t.Errorf("summary %q", s)
+	}
+}
+
+func TestExitCodesAndFormat(t *testing.T) {
+	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != 1 || ExitCode(fmt.Errorf("w: %w", &Undecided{Err: errors.New("x")})) != 3 ||
+		ExitCode(&Refused{}) != 1 || ExitCode(&gitx.CmdError{Err: errors.New("exit status 128")}) != 1 {
+		t.Errorf("exit codes wrong")
+	}
+	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON} {
+		t.Setenv("RELKIT_FORMAT", v)
+		if f, err := FormatFromEnv(); err != nil || f != want {
+			t.Errorf("RELKIT_FORMAT=%q: %v %v", v, f, err)
+		}
+	}
+	t.Setenv("RELKIT_FORMAT", "junit")
+	if _, err := FormatFromEnv(); err == nil {
+		t.Errorf("junit accepted")
+	}
+}
