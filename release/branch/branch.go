@@ -177,6 +177,9 @@ type repoState struct {
 	// parent, or main's head before the bump).
 	bump, cutAt string
 	pending     *plan.Step // the bump commit still to make
+	// later is the release branch of a later line whose bump commit is
+	// already on main (laterCommit), if any.
+	later, laterCommit string
 }
 
 func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) error {
@@ -209,6 +212,10 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 				subject, _, _ = strings.Cut(cm.Message, "\n")
 			}
 			pr.Donef("%s moved on by %s %q", r.MainBranch, short(st.bump), subject)
+		} else if st.later != "" {
+			pr.Problemf("%s was already moved on by relkit when %s was cut (%s), a later line than %d.%d; relkit does not cut an older line after a newer one",
+				r.MainBranch, st.later, short(st.laterCommit), c.major, c.minor)
+			return nil
 		} else {
 			step, err := c.planBump(ctx, st, pr)
 			if err != nil {
@@ -267,16 +274,31 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 // existing release branch on main that set VERSION to the next line's
 // development version.
 func (c *cut) findBump(ctx context.Context, st *repoState) error {
-	pattern := "^" + regexp.QuoteMeta(c.trailer) + "[[:space:]]*$"
-	out, err := gitx.Git(ctx, st.r.Dir, "log", "-1", "--format=%H %P", "-E", "--grep="+pattern, st.head, "--")
+	// Every relkit bump commit on main, newest first, with its trailer.
+	out, err := gitx.Git(ctx, st.r.Dir, "log", "--format=%H %P%x09%(trailers:key="+Trailer+",valueonly,separator=%x2C)",
+		"-E", "--grep=^"+Trailer+":", st.head, "--")
 	if err != nil {
 		return err
 	}
-	if f := strings.Fields(out); len(f) >= 2 {
-		st.bump, st.cutAt = f[0], f[1]
-		return nil
-	} else if len(f) == 1 {
-		return fmt.Errorf("relkit's bump commit %s has no parent", short(f[0]))
+	for _, line := range strings.Split(out, "\n") {
+		commits, values, ok := strings.Cut(line, "\t")
+		f := strings.Fields(commits)
+		if !ok || len(f) == 0 {
+			continue
+		}
+		for _, v := range strings.Split(values, ",") {
+			v = strings.TrimSpace(v)
+			if v == c.branch {
+				if len(f) < 2 {
+					return fmt.Errorf("relkit's bump commit %s has no parent", short(f[0]))
+				}
+				st.bump, st.cutAt = f[0], f[1]
+				return nil
+			}
+			if st.later == "" && c.isLater(v) {
+				st.later, st.laterCommit = v, f[0]
+			}
+		}
 	}
 	if st.r.Kind == workspace.KindComponent || st.branch == "" || st.branch == st.head {
 		return nil
@@ -295,6 +317,19 @@ func (c *cut) findBump(ctx context.Context, st *repoState) error {
 		st.bump, st.cutAt = f[0], f[1]
 	}
 	return nil
+}
+
+// isLater reports whether release branch name b (same prefix) is of a
+// later line than this cut's.
+func (c *cut) isLater(b string) bool {
+	rest, ok := strings.CutPrefix(b, c.ws.BranchPrefix)
+	m := lineRE.FindStringSubmatch(rest)
+	if !ok || m == nil {
+		return false
+	}
+	major, _ := strconv.ParseUint(m[1], 10, 64)
+	minor, _ := strconv.ParseUint(m[2], 10, 64)
+	return major > c.major || major == c.major && minor > c.minor
 }
 
 // nextDev is the charts and docs version after the cut: X.(Y+1).0-dev.

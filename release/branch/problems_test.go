@@ -196,3 +196,58 @@ func TestBadLine(t *testing.T) {
 		}
 	}
 }
+
+// TestSuccessiveCuts cuts 2.1 then 2.2; re-running 2.1 afterwards finds
+// every repo done, and cutting 2.1 in a workspace where 2.2 was cut first
+// is refused.
+func TestSuccessiveCuts(t *testing.T) {
+	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
+	mustRun(t, fx, Options{Push: true})
+	mustRun(t, fx, Options{Line: "2.2", Push: true})
+	if v := readFile(t, fx, "comp-00", "VERSION"); v != "1.4.0-dev\n" {
+		t.Errorf("comp-00 VERSION %q after two cuts, want 1.4.0-dev", v)
+	}
+	if v := readFile(t, fx, "charts", "apps/hss/Chart.yaml"); !strings.Contains(v, "version: 1.4.0   #") {
+		t.Errorf("hss chart after two cuts:\n%s", v)
+	}
+	// aether-2.2 starts at 2.1's bump commit, whose parent is aether-2.1.
+	if fx.rev("charts", "aether-2.2^1") != fx.rev("charts", "aether-2.1") {
+		t.Errorf("aether-2.2 should be at the 2.1 bump commit")
+	}
+	if out := mustRun(t, fx, Options{Push: true}); !strings.Contains(out, "Nothing to do") {
+		t.Errorf("re-running 2.1 after 2.2 is not a no-op:\n%s", out)
+	}
+
+	// A later line cut first.
+	fx2 := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
+	fx2.repos["comp-00"].Commit("Start 1.3 development after cutting aether-2.2\n\nRelkit-Release-Branch: aether-2.2", map[string]string{"VERSION": "1.3.0-dev\n"})
+	out, err := run(t, fx2, Options{})
+	if err == nil || !strings.Contains(out, "PROBLEM: master was already moved on by relkit when aether-2.2 was cut") {
+		t.Errorf("want a refusal to cut an older line, got %v\n%s", err, out)
+	}
+}
+
+// TestCutByHandIsRecognised: a branch and a bump commit made by hand (no
+// trailer) count as done when the branch is at the bump's parent and the
+// bump set the next development version.
+func TestCutByHandIsRecognised(t *testing.T) {
+	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
+	head := fx.rev("docs", "master")
+	fx.git(t, "docs", "branch", "aether-2.1")
+	fx.repos["docs"].SetVersion("2.2.0-dev\n")
+	p, err := Plan(context.Background(), fx.ws, Options{Line: line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Repos {
+		if r.Name != "docs" {
+			continue
+		}
+		if len(r.Steps) != 0 || len(r.Problems) != 0 || len(r.Done) != 2 {
+			t.Errorf("docs cut by hand: steps %v, problems %v, done %v; want two done and nothing else", r.Steps, r.Problems, r.Done)
+		}
+	}
+	if fx.rev("docs", "aether-2.1") != head {
+		t.Errorf("branch moved")
+	}
+}
