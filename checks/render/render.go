@@ -93,6 +93,9 @@ type Image struct {
 	// ValuesPath is the key path of the scalar in ValuesFile
 	// ("images.tags.hss", "telegraf.image.tag", "appVersion").
 	ValuesPath string
+	// ValuesKeys is the same path as keys, sequence indexes in decimal
+	// ({"workflow", "steps", "0", "image"}), the form yamledit.Edit takes.
+	ValuesKeys []string
 	// ValuesHolds says whether the scalar is the whole reference, the tag,
 	// the digest, or the chart's appVersion.
 	ValuesHolds Holds

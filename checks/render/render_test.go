@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/yamledit"
 )
 
 const fixtures = "../testdata/charts"
@@ -291,5 +292,35 @@ func BenchmarkRenderAll(b *testing.B) {
 		if n != 200*ImagesPerGeneratedChart {
 			b.Fatalf("%d images; expected %d", n, 200*ImagesPerGeneratedChart)
 		}
+	}
+}
+
+// Every traced values line can be read back (and so edited) with
+// yamledit through ValuesKeys: the value there is the tag, the digest or a
+// reference ending with the tag, on ValuesLine.
+func TestValuesKeysMatchYamledit(t *testing.T) {
+	n := 0
+	for _, r := range renderAll(t, fixtures, fixtureOpts) {
+		for _, img := range r.Images {
+			if img.ValuesFile == "" || img.InArchive() {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(fixtures, filepath.FromSlash(img.ValuesFile)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			val, line, err := yamledit.Get(data, img.ValuesKeys...)
+			if err != nil {
+				t.Errorf("%s: yamledit.Get(%s, %q): %v", img.Ref, img.ValuesFile, img.ValuesKeys, err)
+				continue
+			}
+			if line != img.ValuesLine || !strings.HasSuffix(img.Ref, val) && !strings.Contains(img.Ref, ":"+val) {
+				t.Errorf("%s: %s %s is %q on line %d; expected the tag on line %d", img.Ref, img.ValuesFile, img.ValuesPath, val, line, img.ValuesLine)
+			}
+			n++
+		}
+	}
+	if n < 15 {
+		t.Errorf("only %d traced images checked; expected the fixtures' 15 or more", n)
 	}
 }

@@ -74,6 +74,18 @@ func itoa(i int) string {
 	return string(b[pos:])
 }
 
+// keys turns a path into plain keys: "[3]" becomes "3".
+func keys(p []string) []string {
+	out := make([]string, len(p))
+	for i, s := range p {
+		if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+			s = s[1 : len(s)-1]
+		}
+		out[i] = s
+	}
+	return out
+}
+
 // pathString joins a key path: "images.tags.hss", "containers[0].image".
 func pathString(p []string) string {
 	var b strings.Builder
@@ -247,6 +259,7 @@ func (t *tracer) trace(img *Image, n *node) {
 	}
 	if av, line := appVersion(n); av != "" && (r.Tag == av || r.Tag == "v"+av) && (len(best) == 0 || best[0].q < 15) {
 		img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = n.file("Chart.yaml"), line, "appVersion", HoldsAppVersion
+		img.ValuesKeys = []string{"appVersion"}
 		return
 	}
 	if len(best) == 0 {
@@ -265,6 +278,7 @@ func (t *tracer) trace(img *Image, n *node) {
 		return
 	}
 	img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = first.file, first.l.line, pathString(first.l.path), first.holds
+	img.ValuesKeys = keys(first.l.path)
 }
 
 // overridden reports whether p or one of its parents is set by a file of

@@ -17,6 +17,7 @@ type valueImage struct {
 	file     string
 	line     int
 	path     string
+	keys     []string
 	holds    Holds
 }
 
@@ -98,7 +99,7 @@ func scanDoc(d *valuesDoc, subchart string, over []scope, out []valueImage) []va
 				return
 			}
 		}
-		out = append(out, valueImage{ref: ref, subchart: subchart, file: d.file, line: line, path: pathString(p), holds: holds})
+		out = append(out, valueImage{ref: ref, subchart: subchart, file: d.file, line: line, path: pathString(p), keys: keys(p), holds: holds})
 	}
 	var walk func(n *yaml.Node, p []string, underImages bool, depth int)
 	walk = func(n *yaml.Node, p []string, underImages bool, depth int) {
@@ -195,7 +196,7 @@ func uncovered(vals []valueImage, rendered []Image, chartDir string) []Image {
 			continue
 		}
 		out = append(out, Image{Ref: v.ref, Chart: chartDir, Subchart: v.subchart, Source: FromValues,
-			ValuesFile: v.file, ValuesLine: v.line, ValuesPath: v.path, ValuesHolds: v.holds})
+			ValuesFile: v.file, ValuesLine: v.line, ValuesPath: v.path, ValuesKeys: v.keys, ValuesHolds: v.holds})
 	}
 	return out
 }
