@@ -433,3 +433,26 @@ func mustIdent(t *testing.T) gitx.Ident {
 	}
 	return id
 }
+
+// TestHTTPRemoteNeedsTheToken: without its token the smart-HTTP remote
+// turns relkit away, which is "could not decide" (exit 3) and writes
+// nothing; with the token the same run pushes.
+func TestHTTPRemoteNeedsTheToken(t *testing.T) {
+	dir := t.TempDir()
+	fx := buildFixture(t, dir, fixtureOpts{components: 1, httpRepos: []string{"comp-00"}})
+	key := "http." + fx.server.URL + "/.extraHeader"
+	fx.git(t, "comp-00", "config", "--unset", key)
+	before := hashTree(t, dir)
+	out, err := run(t, fx, Options{Push: true})
+	if plan.ExitCode(err) != plan.ExitUndecided || !strings.Contains(err.Error(), "comp-00: asking origin") {
+		t.Fatalf("want could-not-decide naming comp-00's remote, got %v\n%s", err, out)
+	}
+	if hashTree(t, dir) != before {
+		t.Errorf("a run that could not decide wrote to the workspace")
+	}
+	fx.git(t, "comp-00", "config", key, "Authorization: Bearer "+fx.server.token)
+	mustRun(t, fx, Options{Push: true})
+	if fx.rev("comp-00", "master") != fx.rev(fx.remotes["comp-00"], "refs/heads/master") {
+		t.Errorf("comp-00 not pushed over HTTP")
+	}
+}
