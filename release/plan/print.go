@@ -147,6 +147,14 @@ func (p *Plan) Summary() string {
 	return s + "."
 }
 
+// Write prints the plan in format f.
+func (p *Plan) Write(w io.Writer, f Format) error {
+	if f == JSON {
+		return p.WriteJSON(w)
+	}
+	return p.WriteText(w)
+}
+
 // Run prints the plan and, unless it is a dry run, is empty or has
 // problems, applies it. Text output shows the plan first and then a line
 // per step as it is done; JSON output is the plan once, after the run,

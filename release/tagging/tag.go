@@ -104,7 +104,7 @@ func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f 
 		return err
 	}
 	if err != nil {
-		_ = p.WriteText(w)
+		_ = p.Write(w, f)
 		return err
 	}
 	ident, _ := plan.Author(ws, opt.Author)
