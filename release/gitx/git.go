@@ -169,8 +169,10 @@ func (r *Repo) Tags() (map[string]plumbing.Hash, error) {
 	}
 	tags := map[string]plumbing.Hash{}
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Name().IsTag() && ref.Type() == plumbing.HashReference {
-			tags[ref.Name().Short()] = ref.Hash()
+		// ReferenceName.Short scans with fmt.Sscanf: with thousands of tags
+		// it was half of check:versions' CPU time.
+		if name, ok := strings.CutPrefix(string(ref.Name()), "refs/tags/"); ok && ref.Type() == plumbing.HashReference {
+			tags[name] = ref.Hash()
 		}
 		return nil
 	})

@@ -107,12 +107,17 @@ func stopOK(err error) error {
 // LastChange returns the commit that gave path the content it has at from,
 // or ZeroHash when path does not exist there.
 func (r *Repo) LastChange(ctx context.Context, from plumbing.Hash, path string) (plumbing.Hash, error) {
-	found := plumbing.ZeroHash
-	err := r.PathHistory(ctx, from, path, func(c Change) error {
-		if c.Blob != plumbing.ZeroHash {
-			found = c.Commit
-		}
-		return ErrStop
-	})
-	return found, err
+	out, err := Git(ctx, r.Dir, "log", "-1", "--format=%H", "--no-renames", from.String(), "--", path)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h := strings.TrimSpace(out)
+	if len(h) != 40 {
+		return plumbing.ZeroHash, nil
+	}
+	if _, err := r.FileAt(from, path); err != nil {
+		// The last change removed the path.
+		return plumbing.ZeroHash, nil
+	}
+	return plumbing.NewHash(h), nil
 }
