@@ -15,7 +15,7 @@ func TestDemoManifestChapter(t *testing.T) {
 	}
 	for _, want := range []string{
 		"== release:manifest 2.1",
-		"created releases/2.1.0.yaml on aether-2.1",
+		"Created releases/2.1.0.yaml on aether-2.1",
 		"apiVersion: relkit/v1",
 		"gitTag: v1.4.1",
 		"== release:verify 2.1.0",

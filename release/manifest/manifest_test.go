@@ -116,3 +116,11 @@ func TestFindAndComponentImages(t *testing.T) {
 		t.Errorf("Chart(roc-api) = %v %v", c, ok)
 	}
 }
+
+func TestGroupMergesSameError(t *testing.T) {
+	got := Group("image", []Problem{{"a:1", "down"}, {"b:1", "down"}, {"c:1", "denied"}, {"d:1", "down"}, {"e:1", "down"}, {"f:1", "down"}})
+	want := []string{"5 images (a:1, b:1, d:1, e:1 and 1 more): down", "image c:1: denied"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Group = %q, want %q", got, want)
+	}
+}

@@ -254,12 +254,13 @@ func (v *Verification) Failures() []string {
 // else, when some image could not be checked, a *plan.Undecided.
 func (v *Verification) Err() error {
 	fails := v.Failures()
-	var unknown []string
+	var probs []Problem
 	for _, c := range v.Images {
 		if c.Verdict == Unknown {
-			unknown = append(unknown, fmt.Sprintf("image %s: %s", c.Ref, c.Error))
+			probs = append(probs, Problem{c.Ref, c.Error})
 		}
 	}
+	unknown := Group("image", probs)
 	for _, t := range v.Tags {
 		if t.Verdict == Unknown {
 			unknown = append(unknown, fmt.Sprintf("git tag %s of %s could not be read", t.GitTag, t.Component))
@@ -314,7 +315,7 @@ func (v *Verification) WriteText(w io.Writer) error {
 		case Vanished:
 			fmt.Fprintf(&b, "  VANISHED  %s\n            recorded %s\n            now      not in the registry\n", c.Ref, c.Recorded)
 		default:
-			fmt.Fprintf(&b, "  UNKNOWN   %s: %s\n", c.Ref, c.Error)
+			fmt.Fprintf(&b, "  UNKNOWN   %s\n", c.Ref)
 		}
 	}
 	if len(v.Tags) > 0 {
@@ -339,6 +340,15 @@ func (v *Verification) WriteText(w io.Writer) error {
 	case "failed":
 		fmt.Fprintf(&b, "FAILED: %d item(s) of %s no longer match the manifest.\n", len(v.Failures()), v.Release)
 	default:
+		var probs []Problem
+		for _, c := range v.Images {
+			if c.Verdict == Unknown {
+				probs = append(probs, Problem{c.Ref, c.Error})
+			}
+		}
+		for _, line := range Group("image", probs) {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
 		fmt.Fprintf(&b, "UNKNOWN: some images could not be checked; the release is not proven.\n")
 	}
 	_, err := w.Write(b.Bytes())

@@ -279,7 +279,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	case Unchanged:
 		fmt.Fprintf(&b, "%s on %s already describes the branch (%d chart(s), %d image(s)); nothing to commit.\n", r.Path, r.Branch, len(m.Charts), len(m.Images))
 	default:
-		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", r.State, r.Path, r.Branch, short(r.Commit), short(r.Parent), len(m.Charts), len(m.Images))
+		verb := "Created"
+		if r.State == Updated {
+			verb = "Updated"
+		}
+		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", verb, r.Path, r.Branch, short(r.Commit), short(r.Parent), len(m.Charts), len(m.Images))
 	}
 	if r.Pushed {
 		fmt.Fprintf(&b, "Pushed %s to %s.\n", r.Branch, r.Remote)

@@ -425,7 +425,7 @@ func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifes
 		refs = append(refs, r)
 	}
 	results := checker.CheckAll(ctx, refs)
-	var unknown []string
+	var unknown []manifest.Problem
 	for i, res := range results {
 		im := scan.Images[i]
 		st := Image{Ref: im.Ref, Charts: im.Charts, Component: im.Component}
@@ -437,11 +437,11 @@ func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifes
 		default:
 			st.State = Unknown
 			st.Error = fmt.Sprint(res.Err)
-			unknown = append(unknown, fmt.Sprintf("image %s: %v", im.Ref, res.Err))
+			unknown = append(unknown, manifest.Problem{Subject: im.Ref, Err: st.Error})
 		}
 		s.Images = append(s.Images, st)
 	}
-	for _, u := range unknown {
+	for _, u := range manifest.Group("image", unknown) {
 		s.unknown("%s", u)
 	}
 }
@@ -465,7 +465,7 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		return
 	}
 	s.ChartRepository = repo.String()
-	var errs []string
+	var errs []manifest.Problem
 	var mu sync.Mutex
 	plan.ForEach(ctx, indexes(len(list)), 8, func(ctx context.Context, i int) {
 		found, err := repo.Has(ctx, list[i].Name, list[i].Version)
@@ -474,17 +474,16 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		switch {
 		case err != nil:
 			list[i].Error = err.Error()
-			if !slices.Contains(errs, err.Error()) {
-				errs = append(errs, err.Error())
-			}
+			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: err.Error()})
 		case found:
 			list[i].State = Present
 		default:
 			list[i].State = Absent
 		}
 	})
-	for _, e := range errs {
-		s.unknown("chart repository %s: %s", repo, e)
+	slices.SortFunc(errs, func(a, b manifest.Problem) int { return strings.Compare(a.Subject, b.Subject) })
+	for _, line := range manifest.Group("chart", errs) {
+		s.unknown("chart repository %s: %s", repo, line)
 	}
 }
 
@@ -502,7 +501,7 @@ func (s *Status) Err() error {
 	if len(s.Unknown) == 0 {
 		return nil
 	}
-	return &plan.Undecided{Err: fmt.Errorf("release:status %s: %d thing(s) could not be asked:\n  %s", s.Line, len(s.Unknown), strings.Join(s.Unknown, "\n  "))}
+	return &plan.Undecided{Err: fmt.Errorf("release:status %s is incomplete: %d problem(s) kept relkit from asking (listed under UNKNOWN)", s.Line, len(s.Unknown))}
 }
 
 // WriteJSON writes the status as one JSON document.
@@ -578,7 +577,7 @@ func (s *Status) WriteText(w io.Writer) error {
 			case Absent:
 				fmt.Fprintf(&b, "  missing  %s  (%s)\n", im.Ref, strings.Join(im.Charts, ", "))
 			case Unknown:
-				fmt.Fprintf(&b, "  UNKNOWN  %s: %s\n", im.Ref, im.Error)
+				fmt.Fprintf(&b, "  UNKNOWN  %s\n", im.Ref)
 			}
 		}
 		unpub, unknown := 0, 0
@@ -596,7 +595,7 @@ func (s *Status) WriteText(w io.Writer) error {
 			case Absent:
 				fmt.Fprintf(&b, "  unpublished  %s %s  (%s)\n", c.Name, c.Version, c.Path)
 			case Unknown:
-				fmt.Fprintf(&b, "  UNKNOWN      %s %s: %s\n", c.Name, c.Version, c.Error)
+				fmt.Fprintf(&b, "  UNKNOWN      %s %s\n", c.Name, c.Version)
 			}
 		}
 		errs, warns := 0, 0

@@ -267,7 +267,7 @@ func TestStatusUnreachable(t *testing.T) {
 	}
 	var text bytes.Buffer
 	_ = s.WriteText(&text)
-	for _, w := range []string{"UNKNOWN  registry.aetherproject.org/omecproject/5gc-amf:1.4.2", "UNKNOWN      omec-control-plane 0.14.2", "UNKNOWN ("} {
+	for _, w := range []string{"UNKNOWN  registry.aetherproject.org/omecproject/5gc-amf:1.4.2", "UNKNOWN      omec-control-plane 0.14.2", "UNKNOWN (3)", "15 images (", " and 11 more): registry 127.0.0.1:", "check:charts: "} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text lacks %q:\n%s", w, text.String())
 		}
