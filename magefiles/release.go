@@ -9,7 +9,9 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/release/branch"
+	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/tagging"
 )
 
@@ -115,4 +117,156 @@ func releaseExit(err error) error {
 		return nil
 	}
 	return mg.Fatal(plan.ExitCode(err), err.Error())
+}
+
+// Manifest commits releases/X.Y.Z.yaml on the charts repo's release branch: every chart, image digest and component commit of the release.
+//
+// Usage: go tool mage release:manifest X.Y [-dryRun] [-push].
+// X.Y.Z is the VERSION on the charts repo's <branchPrefix>X.Y branch
+// without its pre-release part (2.1.1-dev gives releases/2.1.1.yaml). The
+// branch is read and committed through a scratch worktree (git worktree
+// add --detach), so your checkout is never touched; a branch checked out
+// in some worktree is not moved (switch that checkout away, or use
+// -dryRun). The manifest (apiVersion relkit/v1, kind ReleaseManifest)
+// lists every chart and version on the branch, every image reference the
+// charts render to (offline Helm rendering with render: from relkit.yaml)
+// with the digest the registry serves for it (images.mirrors honoured),
+// and for each image a workspace component builds its git tag and the
+// commit that tag names. It holds no timestamps: when the committed
+// manifest already says the same, the run changes nothing. An image the
+// registry lacks, a component tag missing or a chart that does not render
+// fully refuses the manifest; a release already tagged is only written
+// while the branch still holds the tagged content.
+//
+// -dryRun prints the manifest and commits nothing. -push pushes the branch
+// to origin afterwards, never forced. Commits are by RELKIT_GIT_AUTHOR,
+// else git.author in relkit.yaml, else git config. RELKIT_FORMAT=json
+// prints the result (with the manifest) as JSON. Exit: 0 written or
+// already up to date, 1 refused or failed, 3 a registry or repo could not
+// be asked.
+//
+// Examples: go tool mage release:manifest 2.1 -dryRun; go tool mage release:manifest 2.1 -push
+func (Release) Manifest(ctx context.Context,
+	line string, // the release line, X.Y (2.1)
+	dryRun *bool, // print the manifest and commit nothing
+	push *bool, // push the release branch afterwards (never forced)
+) error {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push)})
+	if res != nil {
+		var werr error
+		if format == plan.JSON {
+			werr = res.WriteJSON(os.Stdout)
+		} else {
+			werr = res.WriteText(os.Stdout)
+		}
+		if err == nil {
+			err = werr
+		}
+	}
+	return releaseExit(err)
+}
+
+// Status shows release line X.Y on one screen: branches, last and next version, commits since, unpublished images and charts, check findings.
+//
+// Usage: go tool mage release:status X.Y.
+// For every workspace repo: whether <branchPrefix>X.Y exists locally and
+// on origin (git ls-remote). For the charts repo: the last point release
+// (highest X.Y.Z tag), the next version (VERSION on the branch), the
+// commits on the branch since that tag (or since it left the main
+// branch). Then, from the branch content in a scratch worktree: the images
+// the charts render that the registry does not have yet, the chart
+// versions the chart repository (charts.repository) does not have yet,
+// and the findings of check:images and check:charts (judged against the
+// last point release). Nothing is written.
+//
+// RELKIT_FORMAT=json prints everything, including the images and charts
+// that are fine, as one JSON document. Exit: 0, or 3 when a registry, the
+// chart repository or a remote could not be asked (shown as UNKNOWN, never
+// as missing). Findings do not change the exit status; the check targets
+// judge.
+//
+// Example: go tool mage release:status 2.1
+func (Release) Status(ctx context.Context,
+	line string, // the release line, X.Y (2.1)
+) error {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	st, err := status.Collect(ctx, ws, line, status.Options{})
+	if err != nil {
+		return releaseExit(err)
+	}
+	if format == plan.JSON {
+		err = st.WriteJSON(os.Stdout)
+	} else {
+		err = st.WriteText(os.Stdout)
+	}
+	if err != nil {
+		return mg.Fatal(plan.ExitFailed, err.Error())
+	}
+	return releaseExit(st.Err())
+}
+
+// Verify re-resolves every image of release X.Y.Z's manifest and fails when a tag now names another digest or has vanished.
+//
+// Usage: go tool mage release:verify X.Y.Z [-from=REV].
+// Reads releases/X.Y.Z.yaml from the charts repo without touching the
+// checkout (git cat-file): from the release tag when it holds the
+// manifest, else the local <branchPrefix>X.Y branch, else
+// origin/<branchPrefix>X.Y; -from=REV reads it from that revision only.
+// Every image is asked for again through one shared registry client
+// (images.mirrors honoured; an image with a digest is looked up by its
+// digest). An image whose tag now names a different digest (MOVED) or
+// that the registry no longer has (VANISHED) fails the verification,
+// naming the image with the recorded and the current digest. Component
+// git tags are re-read too: a tag moved to another commit fails; a tag
+// missing from the local clone is only a note.
+//
+// RELKIT_FORMAT=json prints the result as JSON. Exit: 0 the release is
+// still what it was, 1 something moved or vanished (or no manifest), 3 a
+// registry could not be asked and nothing failed.
+//
+// Example: go tool mage release:verify 2.1.0
+func (Release) Verify(ctx context.Context,
+	release string, // the release version, X.Y.Z (2.1.0)
+	from *string, // read the manifest from this revision of the charts repo
+) error {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	opts := manifest.VerifyOptions{}
+	if from != nil {
+		opts.Rev = *from
+	}
+	v, err := manifest.Verify(ctx, ws, release, opts)
+	if v != nil {
+		var werr error
+		if format == plan.JSON {
+			werr = v.WriteJSON(os.Stdout)
+		} else {
+			werr = v.WriteText(os.Stdout)
+		}
+		if err == nil && werr != nil {
+			return mg.Fatal(plan.ExitFailed, werr.Error())
+		}
+	}
+	return releaseExit(err)
 }
