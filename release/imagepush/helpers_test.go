@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
+var zeroHash v1.Hash
+
 // ciEnv is an environment CheckEnvironment accepts.
 var ciEnv = []string{"CI=true", "GITHUB_ACTIONS=true"}
 
@@ -168,7 +170,7 @@ func headDigest(t testing.TB, ref string) v1.Hash {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := remote.Head(r)
+	d, err := remote.Head(r, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	if isNotFound(err) {
 		return v1.Hash{}
 	}
@@ -186,7 +188,7 @@ func validateRemote(t testing.TB, ref string, index bool) {
 		t.Fatal(err)
 	}
 	if index {
-		idx, err := remote.Index(r)
+		idx, err := remote.Index(r, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 		if err != nil {
 			t.Fatalf("reading index %s: %v", ref, err)
 		}
@@ -195,7 +197,7 @@ func validateRemote(t testing.TB, ref string, index bool) {
 		}
 		return
 	}
-	img, err := remote.Image(r)
+	img, err := remote.Image(r, remote.WithAuthFromKeychain(authn.DefaultKeychain))
 	if err != nil {
 		t.Fatalf("reading image %s: %v", ref, err)
 	}

@@ -34,13 +34,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
@@ -266,10 +263,7 @@ func Push(ctx context.Context, req Request) (Result, error) {
 		rep.linef("dry run outside CI; a real run would be refused: %v", envErr)
 	}
 
-	s, err := newSession(req, jobs, rep)
-	if err != nil {
-		return res, err
-	}
+	s := newSession(req, jobs, rep, scopes(targets, images, req.Mirrors))
 	defer s.close()
 
 	// Open every source before talking to the targets.
@@ -395,200 +389,6 @@ func contactString(official string, repo, contact name.Repository, tag string) s
 	}
 	return contact.Name() + ":" + tag
 }
-
-// session is the shared machinery of one run.
-type session struct {
-	req    Request
-	jobs   int
-	rep    *reporter
-	base   *http.Transport
-	opts   []remote.Option
-	puller *remote.Puller
-	pusher *remote.Pusher
-}
-
-func newSession(req Request, jobs int, rep *reporter) (*session, error) {
-	kc := req.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	base := remote.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConnsPerHost = 4 * jobs * jobs
-	retry := req.Retry.withDefaults()
-	s := &session{req: req, jobs: jobs, rep: rep, base: base}
-	s.opts = []remote.Option{
-		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(&retryAfter{inner: base, max: retry.MaxRetryAfter}),
-		remote.WithJobs(jobs),
-		remote.WithRetryBackoff(retry.backoff()),
-		remote.WithRetryStatusCodes(RetryStatusCodes...),
-		remote.WithUserAgent("relkit-imagepush"),
-	}
-	var err error
-	if s.puller, err = remote.NewPuller(s.opts...); err != nil {
-		return nil, err
-	}
-	pushOpts := s.opts
-	if ch := rep.updates(); ch != nil {
-		pushOpts = append(append([]remote.Option{}, s.opts...), remote.WithProgress(ch))
-	}
-	if s.pusher, err = remote.NewPusher(pushOpts...); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *session) close() { s.base.CloseIdleConnections() }
-
-func (s *session) sourceOptions() []SourceOption {
-	return []SourceOption{WithMirrors(s.req.Mirrors), WithRemoteOptions(remote.Reuse(s.puller))}
-}
-
-// check HEADs every target and classifies it. It returns an error (and
-// marks the unchecked targets not attempted) when anything is refused or
-// cannot be checked: then nothing may be written.
-func (s *session) check(ctx context.Context, targets []*target) error {
-	var mu sync.Mutex
-	var conflicts, problems []string
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.jobs)
-	for _, t := range targets {
-		g.Go(func() error {
-			desc, err := s.puller.Head(gctx, t.contact)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case isNotFound(err):
-				// To write.
-			case err != nil:
-				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %v", ErrCheck, t.contact, err)
-				problems = append(problems, t.res.Err.Error())
-			case desc.Digest == t.res.Digest:
-				t.res.Found = desc.Digest
-				t.res.Status = StatusIdentical
-				s.rep.finished(*t.res)
-			default:
-				t.res.Found = desc.Digest
-				t.res.Status = StatusRefused
-				t.res.Err = fmt.Errorf("%w: the registry holds %s, the source is %s; release tags are immutable, so publish a new release instead", ErrTagConflict, desc.Digest, t.res.Digest)
-				conflicts = append(conflicts, t.res.Ref+": holds "+desc.Digest.String())
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if len(conflicts) == 0 && len(problems) == 0 {
-		return ctx.Err()
-	}
-	blocked := errors.New("nothing was written: another target was refused or could not be checked")
-	for _, t := range targets {
-		if t.res.Status == "" {
-			t.res.Status, t.res.Err = StatusNotAttempted, blocked
-		}
-	}
-	var msgs []string
-	if len(conflicts) > 0 {
-		msgs = append(msgs, fmt.Sprintf("%v (tags are immutable; source digest %s):\n  %s",
-			ErrTagConflict, targets[0].res.Digest, strings.Join(conflicts, "\n  ")))
-	}
-	msgs = append(msgs, problems...)
-	err := errors.New(strings.Join(msgs, "\n") + "\nnothing was written")
-	if len(conflicts) > 0 {
-		return wrapAll(err, ErrTagConflict)
-	}
-	return wrapAll(err, ErrCheck)
-}
-
-// wrapAll returns err, also matching sentinel with errors.Is.
-func wrapAll(err, sentinel error) error { return &sentinelError{err: err, sentinel: sentinel} }
-
-type sentinelError struct{ err, sentinel error }
-
-func (e *sentinelError) Error() string   { return e.err.Error() }
-func (e *sentinelError) Unwrap() []error { return []error{e.err, e.sentinel} }
-
-// write pushes the targets that need it: first the targets in each image's
-// lead repository per registry, then the others, mounting blobs from the
-// lead repository.
-func (s *session) write(ctx context.Context, todo []*target, sources []*Source) {
-	type leadKey struct {
-		img int
-		reg string
-	}
-	lead := map[leadKey]name.Repository{}
-	var first, second []*target
-	for _, t := range todo {
-		k := leadKey{t.img, t.contact.RegistryStr()}
-		repo, ok := lead[k]
-		if !ok {
-			lead[k], repo = t.contact.Repository, t.contact.Repository
-		}
-		if repo == t.contact.Repository {
-			first = append(first, t)
-		} else {
-			second = append(second, t)
-		}
-	}
-	// Leads whose targets all ended identical are not in todo; the
-	// registry already holds their blobs, which is as good.
-	s.writeAll(ctx, first, func(t *target) remote.Taggable { return sources[t.img].Taggable })
-	failedLead := map[leadKey]bool{}
-	for _, t := range first {
-		if t.res.Status != StatusPushed {
-			failedLead[leadKey{t.img, t.contact.RegistryStr()}] = true
-		}
-	}
-	s.writeAll(ctx, second, func(t *target) remote.Taggable {
-		k := leadKey{t.img, t.contact.RegistryStr()}
-		if failedLead[k] {
-			return sources[t.img].Taggable
-		}
-		return mountable(sources[t.img].Taggable, lead[k].Digest(t.res.Digest.String()))
-	})
-}
-
-func (s *session) writeAll(ctx context.Context, ts []*target, content func(*target) remote.Taggable) {
-	if len(ts) == 0 {
-		return
-	}
-	var g errgroup.Group // no shared cancel: one failed target does not stop the others
-	g.SetLimit(s.jobs)
-	for _, t := range ts {
-		g.Go(func() error {
-			s.writeOne(ctx, t, content(t))
-			s.rep.finished(*t.res)
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
-// writeOne writes one target and verifies it.
-func (s *session) writeOne(ctx context.Context, t *target, content remote.Taggable) {
-	if err := ctx.Err(); err != nil {
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("not written: %w", err)
-		return
-	}
-	if err := s.pusher.Push(ctx, t.contact, content); err != nil {
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
-		return
-	}
-	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
-	defer cancel()
-	desc, err := s.puller.Head(vctx, t.contact)
-	switch {
-	case err != nil:
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but not verified: HEAD %s: %w", t.contact, err)
-	case desc.Digest != t.res.Digest:
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but the registry reports %s under the tag", desc.Digest)
-	default:
-		t.res.Status = StatusPushed
-	}
-}
-
-// verifyTimeout bounds the verification HEAD (it runs even when the run's
-// context is cancelled, so that a write that went through is reported).
-const verifyTimeout = 30 * time.Second
 
 // isNotFound says whether err is a registry 404 (no such tag or
 // repository).

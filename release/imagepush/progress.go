@@ -17,9 +17,9 @@ type reporter struct {
 	mu        sync.Mutex
 	w         io.Writer
 	tty       bool
-	ch        chan v1.Update
-	done      chan struct{}
-	last      v1.Update
+	chans     []chan v1.Update // one per pusher (per registry)
+	last      []v1.Update      // the latest update of each
+	wg        sync.WaitGroup
 	nfinished int
 	status    bool // a status line is on screen
 	drawn     time.Time
@@ -33,29 +33,36 @@ func newReporter(w io.Writer) *reporter {
 	}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && term.IsTerminal(int(f.Fd())) {
 		r.tty = true
-		r.ch = make(chan v1.Update, 256)
-		r.done = make(chan struct{})
-		go r.run()
 	}
 	return r
 }
 
-// updates is the channel for remote.WithProgress, nil when not a terminal.
+// updates returns a new channel for one pusher's remote.WithProgress, or
+// nil when not on a terminal. Each pusher counts its own bytes; the status
+// line shows the sum.
 func (r *reporter) updates() chan<- v1.Update {
-	if r.ch == nil {
+	if !r.tty {
 		return nil
 	}
-	return r.ch
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch := make(chan v1.Update, 256)
+	i := len(r.chans)
+	r.chans = append(r.chans, ch)
+	r.last = append(r.last, v1.Update{})
+	r.wg.Add(1)
+	go r.run(i, ch)
+	return ch
 }
 
-func (r *reporter) run() {
-	defer close(r.done)
-	for u := range r.ch {
+func (r *reporter) run(i int, ch chan v1.Update) {
+	defer r.wg.Done()
+	for u := range ch {
 		if u.Error != nil {
 			continue
 		}
 		r.mu.Lock()
-		r.last = u
+		r.last[i] = u
 		if time.Since(r.drawn) > 100*time.Millisecond {
 			r.draw()
 		}
@@ -65,9 +72,13 @@ func (r *reporter) run() {
 
 // draw writes the status line; r.mu is held.
 func (r *reporter) draw() {
+	var done, total int64
+	for _, u := range r.last {
+		done, total = done+u.Complete, total+u.Total
+	}
 	r.drawn = time.Now()
 	r.status = true
-	fmt.Fprintf(r.w, "\r\033[Kpushing: %s of %s, %d targets done", mib(r.last.Complete), mib(r.last.Total), r.nfinished)
+	fmt.Fprintf(r.w, "\r\033[Kpushing: %s of %s, %d targets done", mib(done), mib(total), r.nfinished)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -104,11 +115,14 @@ func (r *reporter) finished(t Target) {
 
 // close stops the status line. All pushes using the channel are over.
 func (r *reporter) close() {
-	if r.ch == nil {
-		return
+	r.mu.Lock()
+	chans := r.chans
+	r.chans = nil
+	r.mu.Unlock()
+	for _, ch := range chans {
+		close(ch)
 	}
-	close(r.ch)
-	<-r.done
+	r.wg.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.status {

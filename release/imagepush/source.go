@@ -43,6 +43,7 @@ func (s *Source) IsIndex() bool { return s.MediaType.IsIndex() }
 type sourceOptions struct {
 	mirrors map[string]string
 	remote  []remote.Option
+	puller  func(context.Context, name.Registry) ([]remote.Option, error)
 }
 
 // SourceOption configures OpenSource.
@@ -58,6 +59,11 @@ func WithMirrors(m map[string]string) SourceOption {
 // puller) to the registry reads of a registry source.
 func WithRemoteOptions(opts ...remote.Option) SourceOption {
 	return func(o *sourceOptions) { o.remote = append(o.remote, opts...) }
+}
+
+// withPuller lets a session hand out its per-registry puller.
+func withPuller(f func(context.Context, name.Registry) ([]remote.Option, error)) SourceOption {
+	return func(o *sourceOptions) { o.puller = f }
 }
 
 // OpenSource opens spec as an image source:
@@ -286,7 +292,15 @@ func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, err
 	} else {
 		cref = repo.Tag(r.Identifier())
 	}
-	desc, err := remote.Get(cref, append(o.remote, remote.WithContext(ctx))...)
+	opts := append(append([]remote.Option{}, o.remote...), remote.WithContext(ctx))
+	if o.puller != nil {
+		more, err := o.puller(ctx, repo.Registry)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, more...)
+	}
+	desc, err := remote.Get(cref, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %v", cref, err)
 	}

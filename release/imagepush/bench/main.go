@@ -1,0 +1,135 @@
+// Command bench is the helper of bench.sh: it seeds a staging registry with
+// random images and pushes them with imagepush, so that the script can time
+// imagepush against one `crane copy` per image. Not part of relkit.
+//
+//	bench freeport                       print a free loopback port
+//	bench serve ADDR                     serve an in-memory registry (go-containerregistry's) on ADDR
+//	bench seed HOST N LAYERS BYTES       push N random images of LAYERS layers of BYTES each to HOST/staging/img-NN:build
+//	bench push FROM TO N JOBS [PREFIX]   copy FROM/staging/img-NN:build to TO/PREFIX/img-NN:1.0.0 in one imagepush run (PREFIX: release)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/logs"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/relkit/relkit/release/imagepush"
+)
+
+func main() {
+	if os.Getenv("BENCH_DEBUG") != "" {
+		logs.Warn.SetOutput(os.Stderr)
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: bench freeport | serve ADDR | seed HOST N LAYERS BYTES | push FROM TO N JOBS [PREFIX]")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	num := func(i int) (int, error) {
+		if i >= len(args) {
+			return 0, fmt.Errorf("%s: missing argument %d", args[0], i)
+		}
+		return strconv.Atoi(args[i])
+	}
+	switch args[0] {
+	case "freeport":
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		fmt.Println(l.Addr().(*net.TCPAddr).Port)
+		return nil
+	case "serve":
+		if len(args) < 2 {
+			return fmt.Errorf("serve ADDR")
+		}
+		srv := &http.Server{Addr: args[1], Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+		return srv.ListenAndServe()
+	case "seed":
+		n, err := num(2)
+		if err != nil {
+			return err
+		}
+		layers, err := num(3)
+		if err != nil {
+			return err
+		}
+		size, err := num(4)
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			img, err := random.Image(int64(size), int64(layers))
+			if err != nil {
+				return err
+			}
+			ref, err := name.ParseReference(fmt.Sprintf("%s/staging/img-%02d:build", args[1], i))
+			if err != nil {
+				return err
+			}
+			if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "push":
+		if len(args) < 3 {
+			return fmt.Errorf("push FROM TO N JOBS")
+		}
+		n, err := num(3)
+		if err != nil {
+			return err
+		}
+		jobs, err := num(4)
+		if err != nil {
+			return err
+		}
+		prefix := "release"
+		if len(args) > 5 {
+			prefix = args[5]
+		}
+		req := imagepush.Request{
+			Jobs:     jobs,
+			Keychain: authn.NewMultiKeychain(),
+			// The test-only override (it prints its warning): a benchmark
+			// is not CI.
+			Environ: []string{imagepush.AllowLocalEnv + "=1"},
+		}
+		for i := range n {
+			req.Images = append(req.Images, imagepush.Image{
+				Source: fmt.Sprintf("%s/staging/img-%02d:build", args[1], i),
+				Repos:  []string{fmt.Sprintf("%s/%s/img-%02d", args[2], prefix, i)},
+				Tags:   []string{"1.0.0"},
+			})
+		}
+		res, err := imagepush.Push(ctx, req)
+		if err != nil {
+			return err
+		}
+		if got := len(res.With(imagepush.StatusPushed)); got != n {
+			return fmt.Errorf("%d of %d pushed:\n%s", got, n, res)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}

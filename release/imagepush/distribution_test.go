@@ -1,0 +1,269 @@
+package imagepush
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// distributionBinary is Debian's CNCF distribution registry.
+const distributionBinary = "/usr/bin/docker-registry"
+
+// distribution is a docker-registry process with htpasswd auth on a free
+// loopback port, and a counting reverse proxy in front of it.
+type distribution struct {
+	host       string // the proxy: what the tests push to
+	user, pass string
+	writes     atomic.Int64
+	mounts     atomic.Int64 // POST .../blobs/uploads/?mount= answered 201
+}
+
+func startDistribution(t *testing.T) *distribution {
+	t.Helper()
+	if _, err := os.Stat(distributionBinary); err != nil {
+		t.Skipf("%s not installed (apt-get install docker-registry): %v", distributionBinary, err)
+	}
+	dir := t.TempDir()
+	d := &distribution{user: "relkit-ci", pass: randomHex(t)}
+	hash, err := bcrypt.GenerateFromPassword([]byte(d.pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(d.user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+  secret: %s
+auth:
+  htpasswd:
+    realm: relkit-test
+    path: %s
+`, filepath.Join(dir, "data"), addr, randomHex(t), htpasswd)
+	cfgFile := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	cmd := exec.CommandContext(ctx, distributionBinary, "serve", cfgFile)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting %s: %v", distributionBinary, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	// Ready when /v2/ asks for credentials.
+	ready := false
+	for range 200 {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				ready = true
+				break
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited early:\n%s", distributionBinary, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if !ready {
+		t.Fatalf("%s did not answer 401 on http://%s/v2/ within 10s:\n%s", distributionBinary, addr, logs.String())
+	}
+
+	target, _ := url.Parse("http://" + addr)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			d.writes.Add(1)
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		proxy.ServeHTTP(rec, r)
+		if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" && rec.status == http.StatusCreated {
+			d.mounts.Add(1)
+		}
+	}))
+	t.Cleanup(front.Close)
+	d.host = strings.TrimPrefix(front.URL, "http://")
+	d.login(t, d.pass)
+	return d
+}
+
+// login writes a DOCKER_CONFIG with credentials for the proxy host, which
+// authn.DefaultKeychain reads.
+func (d *distribution) login(t *testing.T, pass string) {
+	t.Helper()
+	cfgDir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(d.user + ":" + pass))
+	data, _ := json.Marshal(map[string]any{"auths": map[string]any{d.host: map[string]string{"auth": auth}}})
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func randomHex(t *testing.T) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// distRequest is a request against the distribution registry with the
+// default keychain (the DOCKER_CONFIG written by login).
+func distRequest(source string, repos []string, tags ...string) Request {
+	r := request(source, repos, tags...)
+	r.Keychain = nil
+	return r
+}
+
+func TestDistributionRegistry(t *testing.T) {
+	d := startDistribution(t)
+	ctx := ctxT(t)
+	repo := func(p string) string { return d.host + "/" + p }
+
+	idx := randomIndex(t)
+	dir := layoutOf(t, idx)
+	repos := []string{repo("omec/hss"), repo("aether/hss")}
+
+	t.Run("multi-arch index to two repositories, blobs mounted into the second", func(t *testing.T) {
+		res, err := Push(ctx, distRequest(dir, repos, "1.2.3", "v1.2.3"))
+		if err != nil {
+			t.Fatalf("Push: %v\n%s", err, res)
+		}
+		wantAll(t, res, StatusPushed)
+		for _, tg := range res.Targets {
+			if got := headDigest(t, tg.Ref); got != digest(t, idx) {
+				t.Errorf("%s holds %s, want %s", tg.Ref, got, digest(t, idx))
+			}
+			validateRemote(t, tg.Ref, true)
+		}
+		// 3 images x (2 layers + config) blobs in the second repository.
+		if n := d.mounts.Load(); n < 9 {
+			t.Errorf("%d blobs mounted across repositories, want the second repository's 9", n)
+		}
+	})
+
+	t.Run("same digest again is a no-op", func(t *testing.T) {
+		before := d.writes.Load()
+		res, err := Push(ctx, distRequest(dir, repos, "1.2.3", "v1.2.3"))
+		if err != nil {
+			t.Fatalf("Push: %v\n%s", err, res)
+		}
+		wantAll(t, res, StatusIdentical)
+		if n := d.writes.Load() - before; n != 0 {
+			t.Errorf("%d write requests, want 0", n)
+		}
+	})
+
+	t.Run("different digest under an existing tag is refused", func(t *testing.T) {
+		before := d.writes.Load()
+		res, err := Push(ctx, distRequest(layoutOf(t, randomImage(t, 1)), repos, "1.2.4", "1.2.3"))
+		if !errors.Is(err, ErrTagConflict) {
+			t.Fatalf("err = %v, want ErrTagConflict\n%s", err, res)
+		}
+		if n := d.writes.Load() - before; n != 0 {
+			t.Errorf("%d write requests, want 0", n)
+		}
+		if got := headDigest(t, repo("omec/hss:1.2.4")); got != zeroHash {
+			t.Errorf("1.2.4 was written (%s) although 1.2.3 was refused", got)
+		}
+		if len(res.With(StatusRefused)) != 2 || len(res.With(StatusNotAttempted)) != 2 {
+			t.Errorf("want 2 refused (1.2.3 in both repos) and 2 not attempted:\n%s", res)
+		}
+	})
+
+	t.Run("staging reference in the same registry is mounted", func(t *testing.T) {
+		staging, _ := name.ParseReference(repo("staging/upf:build-7"))
+		img := randomImage(t, 3)
+		if err := remote.Write(staging, img, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+			t.Fatal(err)
+		}
+		before := d.mounts.Load()
+		res, err := Push(ctx, distRequest(staging.String(), []string{repo("omec/upf")}, "0.9.0"))
+		if err != nil {
+			t.Fatalf("Push: %v\n%s", err, res)
+		}
+		wantAll(t, res, StatusPushed)
+		if n := d.mounts.Load() - before; n < 4 {
+			t.Errorf("%d blobs mounted from staging, want 4 (3 layers + config)", n)
+		}
+		validateRemote(t, repo("omec/upf:0.9.0"), false)
+	})
+
+	t.Run("wrong credentials write nothing", func(t *testing.T) {
+		d.login(t, "wrong-password")
+		before := d.writes.Load()
+		res, err := Push(ctx, distRequest(dir, []string{repo("omec/smf")}, "1.0.0"))
+		if !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err = %v, want ErrCheck with the 401\n%s", err, res)
+		}
+		if n := d.writes.Load() - before; n != 0 {
+			t.Errorf("%d write requests, want 0", n)
+		}
+	})
+}

@@ -1,0 +1,321 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+)
+
+// session is the shared machinery of one run: one authenticated transport,
+// puller and pusher per registry host, all on one connection pool.
+//
+// The per-host transport is authenticated once (one ping, one token
+// exchange covering every repository of the run on that host) and handed
+// to go-containerregistry as a transport.Wrapper, so pullers and pushers
+// do not ping and log in again for each repository. Retries are layered
+// the way remote does it: requests without a body are retried by the
+// transport, blob uploads and manifest PUTs whole by the pusher.
+type session struct {
+	req    Request
+	jobs   int
+	rep    *reporter
+	kc     authn.Keychain
+	retry  Retry
+	base   *http.Transport
+	scopes map[string][]string // host -> initial token scopes
+
+	mu      sync.Mutex
+	clients map[string]*client
+}
+
+type client struct {
+	once   sync.Once
+	err    error
+	puller *remote.Puller
+	pusher *remote.Pusher
+}
+
+func newSession(req Request, jobs int, rep *reporter, scopes map[string][]string) *session {
+	kc := req.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	base := remote.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 4 * jobs * jobs
+	return &session{req: req, jobs: jobs, rep: rep, kc: kc, retry: req.Retry.withDefaults(),
+		base: base, scopes: scopes, clients: map[string]*client{}}
+}
+
+func (s *session) close() { s.base.CloseIdleConnections() }
+
+// scopes lists the token scopes each contacted host needs: push on every
+// target repository, pull on every registry source.
+func scopes(targets []*target, images []Image, mirrors map[string]string) map[string][]string {
+	m := map[string][]string{}
+	add := func(r name.Repository, action string) {
+		sc := r.Scope(action)
+		if !slices.Contains(m[r.RegistryStr()], sc) {
+			m[r.RegistryStr()] = append(m[r.RegistryStr()], sc)
+		}
+	}
+	for _, t := range targets {
+		add(t.contact.Repository, transport.PushScope)
+	}
+	for _, im := range images {
+		if _, err := os.Stat(im.Source); err == nil {
+			continue // a local source
+		}
+		if ref, err := name.ParseReference(strings.TrimPrefix(im.Source, "docker://")); err == nil {
+			if r, err := contactRepository(ref.Context(), mirrors); err == nil {
+				add(r, transport.PullScope)
+			}
+		}
+	}
+	return m
+}
+
+// client returns the puller and pusher for the registry of repo, logging
+// in on first use.
+func (s *session) client(ctx context.Context, reg name.Registry) (*client, error) {
+	host := reg.RegistryStr()
+	s.mu.Lock()
+	c, ok := s.clients[host]
+	if !ok {
+		c = &client{}
+		s.clients[host] = c
+	}
+	s.mu.Unlock()
+	c.once.Do(func() { c.err = s.login(ctx, reg, c) })
+	return c, c.err
+}
+
+func (s *session) login(ctx context.Context, reg name.Registry, c *client) error {
+	auth, err := authn.Resolve(ctx, s.kc, reg)
+	if err != nil {
+		return fmt.Errorf("credentials for %s: %w", reg, err)
+	}
+	backoff := s.retry.backoff()
+	var rt http.RoundTripper = &retryAfter{inner: s.base, max: s.retry.MaxRetryAfter}
+	rt = transport.NewRetry(rt, transport.WithRetryBackoff(backoff),
+		transport.WithRetryStatusCodes(RetryStatusCodes...), transport.WithRetryPredicate(retryable))
+	rt = transport.NewUserAgent(rt, "relkit-imagepush")
+	scopes := s.scopes[reg.RegistryStr()]
+	if len(scopes) == 0 {
+		scopes = []string{reg.Scope(transport.PullScope)}
+	}
+	wrapped, err := transport.NewWithContext(ctx, reg, auth, rt, scopes)
+	if err != nil {
+		return fmt.Errorf("logging in to %s: %w", reg, err)
+	}
+	opts := []remote.Option{
+		remote.WithTransport(wrapped),
+		remote.WithJobs(s.jobs),
+		remote.WithRetryBackoff(backoff),
+		remote.WithRetryStatusCodes(RetryStatusCodes...),
+		remote.WithRetryPredicate(retryable),
+	}
+	if c.puller, err = remote.NewPuller(opts...); err != nil {
+		return err
+	}
+	if ch := s.rep.updates(); ch != nil {
+		opts = append(opts, remote.WithProgress(ch))
+	}
+	c.pusher, err = remote.NewPusher(opts...)
+	return err
+}
+
+// retryable says whether a failed request is worth another try: registry
+// errors marked temporary (408, 429, 5xx, and their error codes) and
+// connections that broke. A refused connection is not retried: the
+// registry is not there.
+func retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
+}
+
+func (s *session) sourceOptions() []SourceOption {
+	return []SourceOption{WithMirrors(s.req.Mirrors), withPuller(func(ctx context.Context, reg name.Registry) ([]remote.Option, error) {
+		c, err := s.client(ctx, reg)
+		if err != nil {
+			return nil, err
+		}
+		return []remote.Option{remote.Reuse(c.puller)}, nil
+	})}
+}
+
+// check HEADs every target and classifies it. It returns an error (and
+// marks the unchecked targets not attempted) when anything is refused or
+// cannot be checked: then nothing may be written.
+func (s *session) check(ctx context.Context, targets []*target) error {
+	var mu sync.Mutex
+	var conflicts, problems []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.jobs)
+	for _, t := range targets {
+		g.Go(func() error {
+			c, err := s.client(gctx, t.contact.Registry)
+			var found *v1.Descriptor
+			if err == nil {
+				found, err = c.puller.Head(gctx, t.contact)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case isNotFound(err):
+				// To write.
+			case err != nil:
+				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %v", ErrCheck, t.contact, err)
+				problems = append(problems, t.res.Err.Error())
+			case found.Digest == t.res.Digest:
+				t.res.Found = found.Digest
+				t.res.Status = StatusIdentical
+				s.rep.finished(*t.res)
+			default:
+				t.res.Found = found.Digest
+				t.res.Status = StatusRefused
+				t.res.Err = fmt.Errorf("%w: the registry holds %s, the source is %s; release tags are immutable, so publish a new release instead", ErrTagConflict, found.Digest, t.res.Digest)
+				conflicts = append(conflicts, t.res.Ref+": holds "+found.Digest.String())
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(conflicts) == 0 && len(problems) == 0 {
+		return ctx.Err()
+	}
+	blocked := errors.New("nothing was written: another target was refused or could not be checked")
+	for _, t := range targets {
+		if t.res.Status == "" {
+			t.res.Status, t.res.Err = StatusNotAttempted, blocked
+		}
+	}
+	var msgs []string
+	if len(conflicts) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%v (tags are immutable; source digest %s):\n  %s",
+			ErrTagConflict, targets[0].res.Digest, strings.Join(conflicts, "\n  ")))
+	}
+	msgs = append(msgs, problems...)
+	err := errors.New(strings.Join(msgs, "\n") + "\nnothing was written")
+	if len(conflicts) > 0 {
+		return wrapAll(err, ErrTagConflict)
+	}
+	return wrapAll(err, ErrCheck)
+}
+
+// write pushes the targets that need it: first the targets in each image's
+// lead repository per registry, then the others, mounting blobs from the
+// lead repository.
+func (s *session) write(ctx context.Context, todo []*target, sources []*Source) {
+	type leadKey struct {
+		img int
+		reg string
+	}
+	lead := map[leadKey]name.Repository{}
+	var first, second []*target
+	for _, t := range todo {
+		k := leadKey{t.img, t.contact.RegistryStr()}
+		repo, ok := lead[k]
+		if !ok {
+			lead[k], repo = t.contact.Repository, t.contact.Repository
+		}
+		if repo == t.contact.Repository {
+			first = append(first, t)
+		} else {
+			second = append(second, t)
+		}
+	}
+	// Leads whose targets all ended identical are not in todo; the
+	// registry already holds their blobs, which is as good.
+	s.writeAll(ctx, first, func(t *target) remote.Taggable { return sources[t.img].Taggable })
+	failedLead := map[leadKey]bool{}
+	for _, t := range first {
+		if t.res.Status != StatusPushed {
+			failedLead[leadKey{t.img, t.contact.RegistryStr()}] = true
+		}
+	}
+	s.writeAll(ctx, second, func(t *target) remote.Taggable {
+		k := leadKey{t.img, t.contact.RegistryStr()}
+		if failedLead[k] {
+			return sources[t.img].Taggable
+		}
+		return mountable(sources[t.img].Taggable, lead[k].Digest(t.res.Digest.String()))
+	})
+}
+
+func (s *session) writeAll(ctx context.Context, ts []*target, content func(*target) remote.Taggable) {
+	if len(ts) == 0 {
+		return
+	}
+	var g errgroup.Group // no shared cancel: one failed target does not stop the others
+	g.SetLimit(s.jobs)
+	for _, t := range ts {
+		g.Go(func() error {
+			s.writeOne(ctx, t, content(t))
+			s.rep.finished(*t.res)
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// writeOne writes one target and verifies it.
+func (s *session) writeOne(ctx context.Context, t *target, content remote.Taggable) {
+	if err := ctx.Err(); err != nil {
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("not written: %w", err)
+		return
+	}
+	c, err := s.client(ctx, t.contact.Registry)
+	if err == nil {
+		err = c.pusher.Push(ctx, t.contact, content)
+	}
+	if err != nil {
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
+		return
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
+	defer cancel()
+	desc, err := c.puller.Head(vctx, t.contact)
+	switch {
+	case err != nil:
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but not verified: HEAD %s: %w", t.contact, err)
+	case desc.Digest != t.res.Digest:
+		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but the registry reports %s under the tag", desc.Digest)
+	default:
+		t.res.Status = StatusPushed
+	}
+}
+
+// verifyTimeout bounds the verification HEAD (it runs even when the run's
+// context is cancelled, so that a write that went through is reported).
+const verifyTimeout = 30 * time.Second
+
+// wrapAll returns err, also matching sentinel with errors.Is.
+func wrapAll(err, sentinel error) error { return &sentinelError{err: err, sentinel: sentinel} }
+
+type sentinelError struct{ err, sentinel error }
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.err, e.sentinel} }
