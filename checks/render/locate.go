@@ -35,6 +35,12 @@ type node struct {
 	chart *chart.Chart
 	// parent is the node above, nil for the top chart.
 	parent *node
+	// app caches the chart's appVersion and its Chart.yaml line.
+	app struct {
+		done  bool
+		value string
+		line  int
+	}
 }
 
 // file names a file of the chart relative to the charts repo.

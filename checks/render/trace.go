@@ -295,8 +295,17 @@ func overridden(p string, defined map[string]bool) bool {
 	return false
 }
 
-// appVersion returns the chart's appVersion and its line in Chart.yaml.
+// appVersion returns the chart's appVersion and its line in Chart.yaml,
+// read once per chart node.
 func appVersion(n *node) (string, int) {
+	if !n.app.done {
+		n.app.value, n.app.line = readAppVersion(n)
+		n.app.done = true
+	}
+	return n.app.value, n.app.line
+}
+
+func readAppVersion(n *node) (string, int) {
 	if n.chart == nil || n.chart.Metadata == nil || n.chart.Metadata.AppVersion == "" {
 		return "", 0
 	}
