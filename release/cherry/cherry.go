@@ -1,0 +1,388 @@
+// Package cherry makes commits on branches nobody has checked out: it adds
+// a scratch worktree detached at the branch's head (git worktree add
+// --detach), cherry-picks (git cherry-pick -x; go-git has no cherry-pick)
+// and commits there, and removes the worktree afterwards. No ref moves and
+// the user's checkout is never touched: the new commits are objects only,
+// until a plan moves the branch to them (see MoveStep).
+//
+// A cherry-pick conflict is first offered to a Resolver (ChartVersions
+// settles conflicts that are only about chart version lines); any other
+// conflict aborts the pick and comes back as a *ConflictError naming the
+// files and the commands a person would run to finish by hand.
+package cherry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/plan"
+)
+
+// noHooks keeps the repo's hooks out of relkit's scratch work: a
+// post-checkout or commit-msg hook must not change what the plan shows.
+var noHooks = []string{"-c", "core.hooksPath=" + os.DevNull}
+
+// Worktree is a scratch worktree of a repository.
+type Worktree struct {
+	// Repo is the checkout (or bare repository) the worktree belongs to.
+	Repo string
+	// Dir is the scratch worktree.
+	Dir string
+	// Start is the commit the worktree was added at.
+	Start string
+	// ident makes relkit's commits; picks keep their original author.
+	ident gitx.Ident
+	tmp   string
+}
+
+// Add adds a scratch worktree of repo detached at commit (a full hash or
+// any revision). Close it with Remove.
+func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree, error) {
+	tmp, err := os.MkdirTemp("", "relkit-wt-*")
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(tmp, filepath.Base(repo))
+	w := &Worktree{Repo: repo, Dir: dir, ident: ident, tmp: tmp}
+	if _, err := gitx.Git(ctx, repo, append(noHooks, "worktree", "add", "--quiet", "--detach", dir, commit)...); err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("%s: adding a scratch worktree at %s: %w", repo, short(commit), err)
+	}
+	head, err := w.Head(ctx)
+	if err != nil {
+		w.Remove(ctx)
+		return nil, err
+	}
+	w.Start = head
+	return w, nil
+}
+
+// Remove deletes the worktree and its administrative files; it runs even
+// when ctx is already cancelled.
+func (w *Worktree) Remove(ctx context.Context) error {
+	if w == nil || w.tmp == "" {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	_, err := gitx.Git(ctx, w.Repo, "worktree", "remove", "--force", "--force", w.Dir)
+	if rmErr := os.RemoveAll(w.tmp); err == nil {
+		err = rmErr
+	}
+	if _, perr := gitx.Git(ctx, w.Repo, "worktree", "prune"); err == nil {
+		err = perr
+	}
+	w.tmp = ""
+	return err
+}
+
+// Head is the worktree's current commit.
+func (w *Worktree) Head(ctx context.Context) (string, error) {
+	out, err := gitx.Git(ctx, w.Dir, "rev-parse", "--verify", "HEAD^{commit}")
+	return strings.TrimSpace(out), err
+}
+
+// Git runs git in the worktree with hooks disabled and relkit's identity
+// as author and committer.
+func (w *Worktree) Git(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	return gitx.GitEnv(ctx, w.Dir, w.ident.Env(), stdin, append(noHooks, args...)...)
+}
+
+// ReadFile reads a worktree file (a slash-separated repo path).
+func (w *Worktree) ReadFile(path string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(w.Dir, filepath.FromSlash(path)))
+}
+
+// Commit writes files (repo path -> content) and commits them with msg; it
+// returns the new commit. Nothing is committed (and "" returned) when the
+// files already hold that content.
+func (w *Worktree) Commit(ctx context.Context, msg string, files map[string][]byte) (string, error) {
+	var paths []string
+	for p, data := range files {
+		full := filepath.Join(w.Dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return "", err
+		}
+		mode := os.FileMode(0o644)
+		if st, err := os.Stat(full); err == nil {
+			mode = st.Mode().Perm()
+		}
+		if err := os.WriteFile(full, data, mode); err != nil {
+			return "", err
+		}
+		paths = append(paths, p)
+	}
+	env := append(w.ident.Env(), "GIT_LITERAL_PATHSPECS=1")
+	if _, err := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, append([]string{"add", "--"}, paths...)...)...); err != nil {
+		return "", err
+	}
+	if _, err := gitx.Git(ctx, w.Dir, "diff", "--cached", "--quiet"); err == nil {
+		return "", nil
+	}
+	if _, err := w.Git(ctx, []byte(msg), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
+		return "", err
+	}
+	return w.Head(ctx)
+}
+
+// Changed lists the files (repo paths) that differ between two commits.
+func Changed(ctx context.Context, dir, from, to string) ([]string, error) {
+	out, err := gitx.Git(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", from, to, "--")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// Result is one commit picked.
+type Result struct {
+	// Source is the commit picked.
+	Source, Subject string
+	// Commit is the new commit; "" when the pick brought nothing the
+	// branch did not have (it was skipped).
+	Commit string
+	// Resolved lists the conflicted files a resolver settled.
+	Resolved []string
+}
+
+// Resolver settles the conflict in one file of a cherry-pick stopped in
+// the worktree: it writes the resolved content and reports true, or
+// reports false and leaves the file alone.
+type Resolver func(ctx context.Context, w *Worktree, file string) (bool, error)
+
+// ConflictError is a cherry-pick that stopped on conflicts no resolver
+// settled. The pick was aborted: the worktree is back where it was.
+type ConflictError struct {
+	Source, Subject string
+	// Onto is the commit the pick was tried on.
+	Onto string
+	// Files are the conflicted files (git diff --name-only
+	// --diff-filter=U), Resolvable those a resolver could have settled.
+	Files []string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("cherry-picking %s %q onto %s conflicts in %s", short(e.Source), e.Subject, short(e.Onto), strings.Join(e.Files, ", "))
+}
+
+// HandCommands are the commands a person runs in their own checkout to
+// finish the pick onto branch by hand.
+func (e *ConflictError) HandCommands(branch string) []string {
+	return []string{
+		"git switch " + branch,
+		"git cherry-pick -x " + e.Source,
+		"# resolve the conflicts in " + strings.Join(e.Files, ", ") + ", then:",
+		"git add -- " + strings.Join(e.Files, " "),
+		"git cherry-pick --continue",
+		"# bump each changed chart to its next patch version, commit, and check with: go tool mage check:charts",
+	}
+}
+
+// Pick cherry-picks commit (git cherry-pick -x) onto the worktree's HEAD.
+// Conflicts go to resolve (nil: none settled); a pick with a conflict left
+// is aborted and returned as *ConflictError. A pick that turns out empty
+// (the branch already has the change) is skipped and has Commit "".
+func (w *Worktree) Pick(ctx context.Context, commit string, resolve Resolver) (Result, error) {
+	res := Result{Source: commit}
+	info, err := gitx.Git(ctx, w.Dir, "log", "-1", "--format=%P%x00%s", commit, "--")
+	if err != nil {
+		return res, err
+	}
+	parents, subject, _ := strings.Cut(strings.TrimSpace(info), "\x00")
+	res.Subject = subject
+	if len(strings.Fields(parents)) > 1 {
+		return res, fmt.Errorf("%s %q is a merge commit; pick the commits it merged instead", short(commit), subject)
+	}
+	onto, err := w.Head(ctx)
+	if err != nil {
+		return res, err
+	}
+	// Picks keep the fix's author; relkit only commits them.
+	env := committerOnly(w.ident)
+	_, pickErr := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, "cherry-pick", "-x", "--allow-empty-message", commit)...)
+	if pickErr == nil {
+		res.Commit, err = w.Head(ctx)
+		return res, err
+	}
+	if ctx.Err() != nil {
+		w.abort(ctx)
+		return res, ctx.Err()
+	}
+	files, err := w.Unmerged(ctx)
+	if err != nil {
+		w.abort(ctx)
+		return res, err
+	}
+	if len(files) == 0 {
+		if isEmptyPick(pickErr) {
+			_, err := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, "cherry-pick", "--skip")...)
+			return res, err
+		}
+		w.abort(ctx)
+		return res, pickErr
+	}
+	var left []string
+	for _, f := range files {
+		ok := false
+		if resolve != nil {
+			if ok, err = resolve(ctx, w, f); err != nil {
+				w.abort(ctx)
+				return res, fmt.Errorf("resolving %s: %w", f, err)
+			}
+		}
+		if ok {
+			res.Resolved = append(res.Resolved, f)
+		} else {
+			left = append(left, f)
+		}
+	}
+	if len(left) > 0 {
+		w.abort(ctx)
+		return res, &ConflictError{Source: commit, Subject: subject, Onto: onto, Files: files}
+	}
+	if _, err := gitx.GitEnv(ctx, w.Dir, append(env, "GIT_LITERAL_PATHSPECS=1"), nil, append(noHooks, append([]string{"add", "--"}, res.Resolved...)...)...); err != nil {
+		w.abort(ctx)
+		return res, err
+	}
+	if _, err := gitx.Git(ctx, w.Dir, "diff", "--cached", "--quiet", "HEAD"); err == nil {
+		// Only the resolved lines differed, and the branch's side won:
+		// nothing is left to pick.
+		_, err := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, "cherry-pick", "--skip")...)
+		return res, err
+	}
+	if _, err := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, "cherry-pick", "--continue")...); err != nil {
+		w.abort(ctx)
+		return res, err
+	}
+	res.Commit, err = w.Head(ctx)
+	return res, err
+}
+
+// Unmerged lists the files with conflicts (git diff --name-only
+// --diff-filter=U).
+func (w *Worktree) Unmerged(ctx context.Context) ([]string, error) {
+	out, err := gitx.Git(ctx, w.Dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--diff-filter=U")
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range strings.Split(out, "\x00") {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+func (w *Worktree) abort(ctx context.Context) {
+	_, _ = gitx.Git(context.WithoutCancel(ctx), w.Dir, append(noHooks, "cherry-pick", "--abort")...)
+}
+
+func isEmptyPick(err error) bool {
+	var ce *gitx.CmdError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	return strings.Contains(ce.Stderr, "now empty") || strings.Contains(ce.Stderr, "nothing to commit")
+}
+
+func committerOnly(id gitx.Ident) []string {
+	if id.Name == "" {
+		return nil
+	}
+	return []string{"GIT_COMMITTER_NAME=" + id.Name, "GIT_COMMITTER_EMAIL=" + id.Email}
+}
+
+// PickTrailer is the line git cherry-pick -x adds for commit (a full hash).
+func PickTrailer(commit string) string { return "(cherry picked from commit " + commit + ")" }
+
+var pickRE = regexp.MustCompile(`\(cherry picked from commit ([0-9a-f]{40})\)`)
+
+// PickedFrom returns the commits a commit message says it was picked from.
+func PickedFrom(msg string) []string {
+	var out []string
+	for _, m := range pickRE.FindAllStringSubmatch(msg, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// FindPick looks for commit (a full hash) among the commits of tip that
+// are not on any of the refs in not: either the commit itself or a
+// cherry-pick of it (its -x trailer). It returns the commit found, or "".
+func FindPick(ctx context.Context, dir, tip, commit string, not ...string) (string, error) {
+	on, err := gitx.IsAncestor(ctx, dir, commit, tip)
+	if err != nil {
+		return "", err
+	}
+	if on {
+		return commit, nil
+	}
+	args := []string{"log", "--format=%H", "--fixed-strings", "--grep=" + PickTrailer(commit), tip}
+	for _, n := range not {
+		args = append(args, "^"+n)
+	}
+	out, err := gitx.Git(ctx, dir, append(args, "--")...)
+	if err != nil {
+		return "", err
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	return first, nil
+}
+
+// CheckedOut returns the worktree that has branch (short name) checked
+// out, or "".
+func CheckedOut(ctx context.Context, dir, branch string) (string, error) {
+	out, err := gitx.Git(ctx, dir, "worktree", "list", "--porcelain")
+	if err != nil {
+		return "", err
+	}
+	wt := ""
+	for _, line := range strings.Split(out, "\n") {
+		if p, ok := strings.CutPrefix(line, "worktree "); ok {
+			wt = p
+		}
+		if line == "branch refs/heads/"+branch {
+			return wt, nil
+		}
+	}
+	return "", nil
+}
+
+// MoveStep is the plan step that moves local branch (short name) of the
+// repo at dir from old to commit: a fast-forward push to the repo itself,
+// so the plan's guard sees the branch still at old, git refuses anything
+// but a fast-forward, and a branch checked out in any worktree is never
+// moved under it.
+func MoveStep(dir, branch, old, commit, note string) plan.Step {
+	ref := "refs/heads/" + branch
+	return plan.Step{Kind: plan.Push, Remote: dir,
+		Updates: []plan.RefUpdate{{Ref: ref, Local: commit, Expect: old, Note: note}}}
+}
+
+// Subject returns a commit's subject line.
+func Subject(ctx context.Context, dir, commit string) string {
+	out, err := gitx.Git(ctx, dir, "log", "-1", "--format=%s", commit, "--")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+func short(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}

@@ -1,0 +1,615 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/checks/render"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/cherry"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/yamledit"
+)
+
+// PlanComponent works out patch:component NAME X.Y COMMITS: (1) the
+// version of NAME that the charts of <prefix>X.Y ship, from the image
+// references rendered offline with their values provenance; (2) the
+// component's <prefix>X.Y branch, or where it would start (the commit that
+// set VERSION to that version); (3) the fixes picked there and the next
+// free patch release committed and tagged; (4) the charts of <prefix>X.Y
+// pointed at the new tag where their values set it, the charts bumped and
+// checked. Nothing but objects is written; the plan does the rest.
+func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, error) {
+	s, err := NewSession(ctx, ws, opt.Line, opt)
+	if err != nil {
+		return nil, err
+	}
+	comp, ok := ws.Component(opt.Component)
+	if !ok {
+		var names []string
+		for _, c := range ws.Components {
+			names = append(names, c.Name)
+		}
+		return nil, fmt.Errorf("no component %q in %s; the components are: %s", opt.Component, ws.File, strings.Join(names, ", "))
+	}
+	if len(opt.Commits) == 0 {
+		return nil, errors.New("patch:component needs at least one commit of the component (several as a comma-separated list)")
+	}
+	p := s.NewPlan(fmt.Sprintf("patch:component %s %s %s", comp.Name, s.Line, strings.Join(opt.Commits, ",")))
+	cr, chr := RepoPlan(comp), RepoPlan(ws.Charts)
+	p.Repos = []*plan.Repo{cr, chr}
+	fail := func(pr *plan.Repo, err error) (*plan.Plan, error) {
+		pr.Problemf("could not read the repo: %v", err)
+		return p, undecided(err)
+	}
+
+	// 1. The version the release ships.
+	tip, err := LocalBranch(ctx, ws.Charts.Dir, s.Branch)
+	if err != nil {
+		return fail(chr, err)
+	}
+	if tip == "" {
+		chr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
+		return p, nil
+	}
+	wc, err := cherry.Add(ctx, ws.Charts.Dir, tip, s.Ident)
+	if err != nil {
+		return fail(chr, err)
+	}
+	defer wc.Remove(ctx)
+	shipped, err := s.shippedImages(ctx, wc.Dir, comp, chr)
+	if err != nil {
+		return fail(chr, err)
+	}
+	if len(chr.Problems) > 0 {
+		return p, nil
+	}
+	ver := shipped[0].version
+	chr.Notef("release %s ships %s %s (%s)", s.Line, comp.Name, ver, describeShipped(shipped))
+
+	// 2 and 3. The component's branch, fix and release.
+	cres, err := s.planComponentRelease(ctx, cr, comp, ver, opt.Commits)
+	if err != nil {
+		return fail(cr, err)
+	}
+	if len(cr.Problems) > 0 || cres.version == "" {
+		return p, nil
+	}
+	if s.Push {
+		tags := map[string]string{}
+		if cres.tagCommit != "" {
+			tags[comp.Tag(cres.version)] = cres.tagCommit
+		}
+		if err := s.PlanPush(ctx, cr, comp.Dir, s.Branch, cres.tip, tags); err != nil {
+			return fail(cr, err)
+		}
+	}
+
+	// 4. The charts.
+	final, err := s.pointCharts(ctx, chr, wc, tip, comp, shipped, cres)
+	if err != nil {
+		return fail(chr, err)
+	}
+	if s.Push && len(chr.Problems) == 0 {
+		if err := s.PlanPush(ctx, chr, ws.Charts.Dir, s.Branch, final, nil); err != nil {
+			return fail(chr, err)
+		}
+	}
+	return p, nil
+}
+
+// RunComponent plans patch:component, prints the plan and, unless it is a
+// dry run or refused, applies it.
+func RunComponent(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
+	p, err := PlanComponent(ctx, ws, opt)
+	if p == nil {
+		return err
+	}
+	s, _ := NewSession(ctx, ws, opt.Line, opt)
+	return s.Run(ctx, p, err, w, f)
+}
+
+// shippedImage is one place the charts use an image of the component.
+type shippedImage struct {
+	img     render.Image
+	tag     string
+	version string
+	form    string // the tag's form, "v{version}"
+}
+
+func describeShipped(list []shippedImage) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, s := range list {
+		where := s.img.Chart
+		if s.img.ValuesFile != "" {
+			where = fmt.Sprintf("%s:%d %s", s.img.ValuesFile, s.img.ValuesLine, s.img.ValuesPath)
+		}
+		if !seen[s.img.Ref+where] {
+			seen[s.img.Ref+where] = true
+			parts = append(parts, s.img.Ref+" set at "+where)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// shippedImages renders the charts in dir and returns every use of the
+// component's images, all at one release version; anything else is a
+// problem of pr.
+func (s *Session) shippedImages(ctx context.Context, dir string, comp *workspace.Repo, pr *plan.Repo) ([]shippedImage, error) {
+	results, err := render.All(ctx, dir, render.OptionsFrom(s.WS.Render))
+	if err != nil {
+		return nil, err
+	}
+	var out []shippedImage
+	versions := map[string][]string{}
+	for _, res := range results {
+		if res.Err != nil {
+			pr.Problemf("chart %s does not render (%v), so which %s it ships cannot be told", res.Chart.Dir, res.Err, comp.Name)
+			continue
+		}
+		for _, img := range res.Images {
+			ref, err := imageref.Parse(img.Ref)
+			if err != nil {
+				continue
+			}
+			if !slices.ContainsFunc(comp.Images, ref.SameRepository) {
+				continue
+			}
+			if ref.Tag == "" {
+				pr.Problemf("%s (chart %s) has no tag; expected a release tag of %s", img.Ref, img.Chart, comp.Name)
+				continue
+			}
+			v, form, ok := imageref.ReleaseVersion(ref.Tag, s.WS.Images.ReleaseTagForms)
+			if !ok {
+				pr.Problemf("%s (chart %s) is not a release tag, so no release of %s can be patched from it", img.Ref, img.Chart, comp.Name)
+				continue
+			}
+			out = append(out, shippedImage{img: img, tag: ref.Tag, version: v, form: form})
+			versions[v] = append(versions[v], img.Ref+" ("+img.Chart+")")
+		}
+	}
+	if len(pr.Problems) > 0 {
+		return nil, nil
+	}
+	switch len(versions) {
+	case 0:
+		pr.Problemf("no chart of %s uses an image of %s (%s)", s.Branch, comp.Name, strings.Join(comp.Images, ", "))
+	case 1:
+	default:
+		var parts []string
+		for _, v := range sortedKeys(versions) {
+			parts = append(parts, v+": "+strings.Join(versions[v], ", "))
+		}
+		pr.Problemf("the charts of %s ship several versions of %s, so which one to patch is unclear: %s", s.Branch, comp.Name, strings.Join(parts, "; "))
+	}
+	return out, nil
+}
+
+// componentResult is the planned state of the component.
+type componentResult struct {
+	// version is the release carrying the fixes ("" when there is none).
+	version string
+	// tip is the commit the component's branch ends at.
+	tip string
+	// tagCommit is the commit tagged with version.
+	tagCommit string
+	// tagPlanned says the tag is created by this plan.
+	tagPlanned bool
+}
+
+// planComponentRelease plans steps 2 and 3: the branch (lazily), the
+// picks, the patch release and its tag.
+func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
+	var res componentResult
+	dir := comp.Dir
+	commits, err := ResolveCommits(ctx, dir, revs, pr)
+	if err != nil || len(pr.Problems) > 0 {
+		return res, err
+	}
+	g, err := gitx.Open(dir)
+	if err != nil {
+		return res, err
+	}
+	defer g.Close()
+	main, err := revCommit(ctx, dir, "refs/heads/"+comp.MainBranch)
+	if err != nil {
+		return res, err
+	}
+	if main == "" {
+		pr.Problemf("has no branch %s (mainBranch in %s)", comp.MainBranch, s.WS.File)
+		return res, nil
+	}
+	local, err := LocalBranch(ctx, dir, s.Branch)
+	if err != nil {
+		return res, err
+	}
+	base := local
+	if base == "" {
+		tracking, err := revCommit(ctx, dir, "refs/remotes/"+s.Remote+"/"+s.Branch)
+		if err != nil {
+			return res, err
+		}
+		if tracking != "" {
+			base = tracking
+			pr.Notef("%s exists only as %s/%s; the local branch is created from it", s.Branch, s.Remote, s.Branch)
+		}
+	}
+	if base == "" {
+		point, how, err := s.lazyPoint(ctx, g, comp, main, shipped, pr)
+		if err != nil || point == "" {
+			return res, err
+		}
+		base = point
+		pr.Notef("lazy branch: %s does not exist yet; it starts at %s %q, %s", s.Branch, short(point), cherry.Subject(ctx, dir, point), how)
+	} else if local != "" {
+		pr.Donef("branch %s exists at %s", s.Branch, short(local))
+	}
+
+	var todo []string
+	for _, c := range commits {
+		found, err := cherry.FindPick(ctx, dir, base, c, main)
+		if err != nil {
+			return res, err
+		}
+		switch {
+		case found == c:
+			pr.Donef("%s %q is already on %s", short(c), cherry.Subject(ctx, dir, c), s.Branch)
+		case found != "":
+			pr.Donef("%s %q is already picked onto %s as %s", short(c), cherry.Subject(ctx, dir, c), s.Branch, short(found))
+		default:
+			todo = append(todo, c)
+		}
+	}
+	tags, err := g.Tags()
+	if err != nil {
+		return res, err
+	}
+	tagCommit := func(v string) (string, error) {
+		h, ok := tags[comp.Tag(v)]
+		if !ok {
+			return "", nil
+		}
+		c, err := g.Peel(h)
+		if err != nil {
+			return "", err
+		}
+		return c.String(), nil
+	}
+	data, err := g.FileAt(plumbing.NewHash(base), comp.VersionFile)
+	if err != nil {
+		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, short(base), err)
+	}
+	cur, _, _, err := yamledit.VersionToken(data)
+	if err != nil {
+		pr.Problemf("%s at %s: %v", comp.VersionFile, short(base), err)
+		return res, nil
+	}
+	curV, err := semver.StrictNewVersion(cur)
+	if err != nil {
+		pr.Problemf("%s at %s holds %q, not a SemVer version", comp.VersionFile, short(base), cur)
+		return res, nil
+	}
+
+	// Already released with the fixes?
+	if len(todo) == 0 && curV.Prerelease() == "" {
+		tc, err := tagCommit(cur)
+		if err != nil {
+			return res, err
+		}
+		if tc != "" {
+			if ok, err := gitx.IsAncestor(ctx, dir, tc, base); err != nil {
+				return res, err
+			} else if ok && s.containsAll(ctx, dir, tc, commits, main) {
+				pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, comp.Tag(cur))
+				res.version, res.tip, res.tagCommit = cur, base, tc
+				return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
+			}
+		}
+	}
+
+	// The next free patch release; a tag a previous run made for it (on a
+	// commit after base that has every fix) is taken over.
+	next := fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch()+1)
+	if curV.Prerelease() != "" {
+		next = fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch())
+	}
+	for range 1000 {
+		tc, err := tagCommit(next)
+		if err != nil {
+			return res, err
+		}
+		if tc == "" {
+			break
+		}
+		after, err := gitx.IsAncestor(ctx, dir, base, tc)
+		if err != nil {
+			return res, err
+		}
+		if after && tc != base && s.containsAll(ctx, dir, tc, commits, main) {
+			pr.Donef("tag %s from an earlier run has the fixes on top of %s", comp.Tag(next), short(base))
+			res.version, res.tip, res.tagCommit = next, tc, tc
+			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
+		}
+		pr.Notef("%s is taken (tag %s on %s); trying the next patch version", next, comp.Tag(next), short(tc))
+		nv := semver.MustParse(next).IncPatch()
+		next = nv.String()
+	}
+
+	if local != "" {
+		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
+			return res, err
+		}
+	}
+	s.CanCommit(ctx, dir, pr)
+	if len(pr.Problems) > 0 {
+		return res, nil
+	}
+	w, err := cherry.Add(ctx, dir, base, s.Ident)
+	if err != nil {
+		return res, err
+	}
+	defer w.Remove(ctx)
+	var subjects []string
+	for _, c := range todo {
+		r, err := w.Pick(ctx, c, nil)
+		var ce *cherry.ConflictError
+		if errors.As(err, &ce) {
+			pr.Problemf("cherry-picking %s %q onto %s (at %s) conflicts in: %s. Nothing was changed. To finish by hand:\n      %s",
+				short(c), ce.Subject, s.Branch, short(base), strings.Join(ce.Files, ", "), strings.Join(handCommands(ce, s.Branch, local == "", base), "\n      "))
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		if r.Commit == "" {
+			pr.Notef("%s %q brings nothing %s does not have; skipped", short(c), r.Subject, s.Branch)
+			continue
+		}
+		pr.Notef("new commit %s: cherry-pick -x of %s %q", short(r.Commit), short(c), r.Subject)
+		subjects = append(subjects, fmt.Sprintf("- %s (cherry picked from %s)", r.Subject, short(c)))
+	}
+	vdata, err := w.ReadFile(comp.VersionFile)
+	if err != nil {
+		return res, err
+	}
+	newData, old, err := yamledit.SetVersion(vdata, next)
+	if err != nil {
+		pr.Problemf("%s: %v", comp.VersionFile, err)
+		return res, nil
+	}
+	title := fmt.Sprintf("%s %s", comp.Name, next)
+	body := fmt.Sprintf("Patch release of %s for release %s (%s).", comp.Name, s.Line, s.Branch)
+	if len(subjects) > 0 {
+		body += "\n\n" + strings.Join(subjects, "\n")
+	}
+	msg := fmt.Sprintf("Release %s\n\n%s\n\n%s: %s\n", title, body, Trailer, s.Branch)
+	bump, err := w.Commit(ctx, msg, map[string][]byte{comp.VersionFile: newData})
+	if err != nil {
+		return res, err
+	}
+	pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", short(bump), title, comp.VersionFile, old, next)
+	tagName := comp.Tag(next)
+	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + tagName, Commit: bump,
+		Message: tagging.Message(comp.Name, next)})
+	res.version, res.tip, res.tagCommit, res.tagPlanned = next, bump, bump, true
+	return res, s.placeBranch(ctx, pr, dir, local, base, bump)
+}
+
+// placeBranch plans the local branch at tip: created when missing, moved
+// (fast-forward) when behind.
+func (s *Session) placeBranch(ctx context.Context, pr *plan.Repo, dir, local, base, tip string) error {
+	switch {
+	case local == tip:
+	case local == "":
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: "refs/heads/" + s.Branch, Commit: tip})
+	default:
+		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
+			return err
+		}
+		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, s.Branch, local, tip, short(tip)))
+	}
+	return nil
+}
+
+// containsAll reports whether every commit is on tip or picked onto it
+// since it left main.
+func (s *Session) containsAll(ctx context.Context, dir, tip string, commits []string, main string) bool {
+	for _, c := range commits {
+		found, err := cherry.FindPick(ctx, dir, tip, c, main)
+		if err != nil || found == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// lazyPoint finds where the component's release branch starts: the
+// commit on main that set VERSION to the shipped version; when main never
+// had it (a release made on another branch), the commit that set it in
+// the history of its release tag.
+func (s *Session) lazyPoint(ctx context.Context, g *gitx.Repo, comp *workspace.Repo, main, shipped string, pr *plan.Repo) (string, string, error) {
+	h, err := BranchPoint(ctx, g, plumbing.NewHash(main), comp.VersionFile, shipped, comp.MainBranch)
+	if err == nil {
+		return h.String(), fmt.Sprintf("the newest commit of %s that set %s to %s", comp.MainBranch, comp.VersionFile, shipped), nil
+	}
+	var ns *NotSetError
+	if !errors.As(err, &ns) {
+		return "", "", err
+	}
+	tags, terr := g.Tags()
+	if terr != nil {
+		return "", "", terr
+	}
+	if th, ok := tags[comp.Tag(shipped)]; ok {
+		tc, perr := g.Peel(th)
+		if perr != nil {
+			return "", "", perr
+		}
+		h, err2 := BranchPoint(ctx, g, tc, comp.VersionFile, shipped, comp.Tag(shipped))
+		if err2 == nil {
+			return h.String(), fmt.Sprintf("the commit that set %s to %s in the history of tag %s (%s never had %s)",
+				comp.VersionFile, shipped, comp.Tag(shipped), comp.MainBranch, shipped), nil
+		}
+	}
+	pr.Problemf("cannot branch %s lazily: %v", s.Branch, err)
+	return "", "", nil
+}
+
+func handCommands(ce *cherry.ConflictError, br string, create bool, base string) []string {
+	cmds := []string{"git switch " + br}
+	if create {
+		cmds = []string{"git switch -c " + br + " " + base}
+	}
+	cmds = append(cmds,
+		"git cherry-pick -x "+ce.Source,
+		"# resolve the conflicts in "+strings.Join(ce.Files, ", ")+", then:",
+		"git add -- "+strings.Join(ce.Files, " "),
+		"git cherry-pick --continue",
+		"# then run the same patch:component again: the fix is found on the branch and only the release and the charts are left")
+	return cmds
+}
+
+// pointCharts plans step 4: the charts of the release branch use the new
+// tag, the charts that changed are bumped, and the checks pass. It returns
+// the commit the charts branch ends at.
+func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string, comp *workspace.Repo, shipped []shippedImage, cres componentResult) (string, error) {
+	type key struct {
+		file, path string
+		line       int
+	}
+	seen := map[key]bool{}
+	edits := map[string][]TagEdit{}
+	var newRefs []string
+	for _, sh := range shipped {
+		newTag := strings.Replace(sh.form, "{version}", cres.version, 1)
+		newRefs = append(newRefs, strings.TrimSuffix(sh.img.Ref, sh.tag)+newTag)
+		k := key{sh.img.ValuesFile, sh.img.ValuesPath, sh.img.ValuesLine}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if sh.tag == newTag {
+			continue
+		}
+		data, err := w.ReadFile(sh.img.ValuesFile)
+		if err != nil && sh.img.ValuesFile != "" {
+			return "", err
+		}
+		e, err := TagEditFor(data, sh.img, sh.tag, newTag)
+		if err != nil {
+			pr.Problemf("%v", err)
+			continue
+		}
+		edits[e.File] = append(edits[e.File], e)
+	}
+	if len(pr.Problems) > 0 {
+		return tip, nil
+	}
+	if len(edits) == 0 {
+		pr.Donef("the charts of %s already use %s %s", s.Branch, comp.Name, cres.version)
+		return tip, nil
+	}
+	// Write the tag edits first: the chart bumps read the files as edited.
+	files := map[string][]byte{}
+	var display []string
+	touched := map[string]string{}
+	list, err := charts.Discover(ctx, w.Dir)
+	if err != nil {
+		return "", err
+	}
+	byDir := map[string]charts.Chart{}
+	for _, c := range list {
+		byDir[c.Dir] = c
+	}
+	for _, file := range sortedKeys(edits) {
+		data, err := w.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		var ye []yamledit.Edit
+		for _, e := range edits[file] {
+			ye = append(ye, yamledit.Edit{Path: e.Path, Value: e.New})
+			display = append(display, fmt.Sprintf("%s:%d %s %s -> %s", file, e.Line, e.Display, e.Old, e.New))
+		}
+		out, _, err := yamledit.Apply(data, ye...)
+		if err != nil {
+			pr.Problemf("%s: %v", file, err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(w.Dir, filepath.FromSlash(file)), out, 0o644); err != nil {
+			return "", err
+		}
+		files[file] = out
+		if d := OwningChart(byDir, file); d != "" {
+			touched[d] = fmt.Sprintf("%s set to %s", comp.Name, cres.version)
+		}
+	}
+	if len(pr.Problems) > 0 {
+		return tip, nil
+	}
+	bumps, err := BumpCharts(ctx, w, tip, touched, pr)
+	if err != nil {
+		return "", err
+	}
+	if len(pr.Problems) > 0 {
+		return tip, nil
+	}
+	for f, data := range bumps.Files {
+		files[f] = data
+	}
+	display = append(display, describeFiles(bumps.Plan)...)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Update %s to %s on %s\n\n", comp.Name, cres.version, s.Branch)
+	fmt.Fprintf(&b, "Patch release %s of %s (tag %s) for release %s.\n\n", cres.version, comp.Name, comp.Tag(cres.version), s.Line)
+	for _, line := range display {
+		fmt.Fprintf(&b, "- %s\n", line)
+	}
+	fmt.Fprintf(&b, "\n%s: %s\n", Trailer, s.Branch)
+	msg := b.String()
+	h, err := w.Commit(ctx, msg, files)
+	if err != nil {
+		return "", err
+	}
+	if h == "" {
+		pr.Donef("the charts of %s already use %s %s", s.Branch, comp.Name, cres.version)
+		return tip, nil
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	pr.Notef("new commit %s %q:", short(h), first)
+	for _, line := range display {
+		pr.Notef("  %s", line)
+	}
+	tag := comp.Tag(cres.version)
+	s.CheckCharts(ctx, w.Dir, tip, pr, func(f report.Finding) string {
+		if !cres.tagPlanned {
+			return ""
+		}
+		for _, ref := range newRefs {
+			if strings.Contains(f.Subject, ref) || strings.Contains(f.Message, ref) {
+				return fmt.Sprintf("tag %s of %s is created by this plan; CI builds the image from it once pushed", tag, comp.Name)
+			}
+		}
+		return ""
+	})
+	if err := NotCheckedOut(ctx, s.WS.Charts.Dir, s.Branch, pr); err != nil {
+		return "", err
+	}
+	pr.Steps = append(pr.Steps, cherry.MoveStep(s.WS.Charts.Dir, s.Branch, tip, h,
+		fmt.Sprintf("%s: %s %s, %d chart(s) bumped", short(h), comp.Name, cres.version, len(bumps.Charts))))
+	return h, nil
+}
