@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 const line = "2.1"
@@ -455,4 +459,80 @@ func TestHTTPRemoteNeedsTheToken(t *testing.T) {
 	if fx.rev("comp-00", "master") != fx.rev(fx.remotes["comp-00"], "refs/heads/master") {
 		t.Errorf("comp-00 not pushed over HTTP")
 	}
+}
+
+// TestHelperCut is not a test: TestKilledMidRun runs the test binary with
+// RELKIT_TEST_CUT_CONFIG set to cut in a separate process it can kill.
+func TestHelperCut(t *testing.T) {
+	cfg := os.Getenv("RELKIT_TEST_CUT_CONFIG")
+	if cfg == "" {
+		t.Skip("helper process for TestKilledMidRun")
+	}
+	ws, err := workspace.Load(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	err = Run(context.Background(), ws, Options{Line: line, Push: true}, os.Stdout, plan.Text)
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(plan.ExitCode(err))
+}
+
+// TestKilledMidRun kills a real cut (SIGKILL, from a post-commit hook of
+// one repo, so mid-way through the local steps) and checks that running
+// again ends exactly where a clean run ends.
+func TestKilledMidRun(t *testing.T) {
+	opts := fixtureOpts{components: 3}
+	clean := buildFixture(t, t.TempDir(), opts)
+	mustRun(t, clean, Options{Push: true})
+	want := snapshot(t, clean)
+
+	fx := buildFixture(t, t.TempDir(), opts)
+	// The hook's parent is git commit; git commit's parent is relkit.
+	hook := writeHook(t, filepath.Join(fx.repos["comp-00"].Dir, ".git"), "post-commit",
+		"relkit=$(awk '{print $4}' /proc/$PPID/stat)\nkill -9 \"$relkit\"\n")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperCut$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RELKIT_TEST_CUT_CONFIG="+fx.ws.File)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the cut was not killed: %v\n%s", err, out)
+	}
+	// Git commands the killed run had started go on as orphans; wait for
+	// them (as a person would see their terminal come back) before the
+	// re-run. A re-run racing them is refused safely, not corrupted.
+	waitForProcessesIn(t, fx.root)
+	if got := fx.rev("comp-00", "master^1"); got == "" {
+		t.Fatalf("comp-00's commit (whose hook killed the run) is missing")
+	}
+	if err := os.Remove(hook); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, fx, Options{Push: true})
+	compareSnaps(t, want, snapshot(t, fx))
+	if out := mustRun(t, fx, Options{Push: true}); !strings.Contains(out, "Nothing to do") {
+		t.Errorf("not converged:\n%s", out)
+	}
+}
+
+// waitForProcessesIn waits (bounded) until no process has its working
+// directory under dir.
+func waitForProcessesIn(t *testing.T, dir string) {
+	t.Helper()
+	for range 400 {
+		busy := ""
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+			if err == nil && strings.HasPrefix(cwd, dir) {
+				busy = e.Name()
+				break
+			}
+		}
+		if busy == "" {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("processes still running in %s after 10s", dir)
 }

@@ -262,8 +262,14 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 		}
 		paths = append(paths, f.Path)
 	}
+	// Temporary files go into .git, so a run killed mid-write leaves no
+	// stray file in the worktree that would make it dirty.
+	tmpDir := filepath.Join(dir, ".git")
+	if st, err := os.Stat(tmpDir); err != nil || !st.IsDir() {
+		tmpDir = ""
+	}
 	for _, f := range s.Files {
-		if err := writeFile(filepath.Join(dir, filepath.FromSlash(f.Path)), f.New); err != nil {
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(f.Path)), tmpDir, f.New); err != nil {
 			return "", err
 		}
 	}
@@ -327,13 +333,18 @@ func verifyCommit(repo *gitx.Repo, parent string, paths []string) (string, error
 	return head.String(), nil
 }
 
-// writeFile replaces a file's content atomically, keeping its mode.
-func writeFile(path string, data []byte) error {
+// writeFile replaces a file's content atomically, keeping its mode. The
+// temporary file is made in tmpDir (same file system), or next to the
+// file when tmpDir is empty.
+func writeFile(path, tmpDir string, data []byte) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".relkit-*")
+	if tmpDir == "" {
+		tmpDir = filepath.Dir(path)
+	}
+	tmp, err := os.CreateTemp(tmpDir, "relkit-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
