@@ -1,0 +1,73 @@
+package imagepush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/relkit/relkit/release/gitx"
+	rplan "github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// ComponentOptions are the inputs of image:push beyond the workspace.
+type ComponentOptions struct {
+	// Name is the component, Source the image to publish (OCI layout dir,
+	// docker save tarball, or a staging registry reference).
+	Name, Source string
+	DryRun       bool
+	// Out receives progress and the final per-target lines.
+	Out io.Writer
+}
+
+// PushComponent is image:push: it publishes Source to every image
+// repository of component Name under the docker tags of the release git
+// tags at the component's HEAD (what image:tags prints), after refusing a
+// dirty checkout, a commit with no release tag and a run outside CI.
+func PushComponent(ctx context.Context, ws *workspace.Config, o ComponentOptions) (Result, error) {
+	r, ok := ws.Component(o.Name)
+	if !ok {
+		_, err := tagging.ForHead(ctx, ws, o.Name, false)
+		return Result{}, err
+	}
+	if len(r.Images) == 0 {
+		return Result{}, fmt.Errorf("component %s lists no images in %s (components[].images); nothing to publish to", r.Name, ws.File)
+	}
+	tags, err := tagging.ForHead(ctx, ws, r.Name, false)
+	if err != nil {
+		return Result{}, err
+	}
+	status, err := gitx.Status(ctx, r.Dir)
+	if err != nil {
+		return Result{}, &rplan.Undecided{Err: err}
+	}
+	var dirty []string
+	for _, e := range status {
+		dirty = append(dirty, e.String())
+	}
+	if err := Preflight(Checkout{Component: r.Name, Dir: r.Dir, Commit: tags.Commit,
+		Dirty: len(dirty) > 0, DirtyFiles: dirty, Tags: tags.Tags}); err != nil {
+		return Result{}, &rplan.Refused{Problems: strings.Split(err.Error(), "\n")}
+	}
+	out := o.Out
+	if out == nil {
+		out = os.Stdout
+	}
+	fmt.Fprintf(out, "%s at %s: tags %s -> %s\n", r.Name, tags.Commit[:12], strings.Join(tags.Tags, ", "), strings.Join(r.Images, ", "))
+	res, err := Push(ctx, Request{Source: o.Source, Repos: r.Images, Tags: tags.Tags, Mirrors: ws.Images.Mirrors,
+		Progress: out, DryRun: o.DryRun})
+	for _, t := range res.Targets {
+		fmt.Fprintln(out, t.String())
+	}
+	if err != nil {
+		if errors.Is(err, ErrNotCI) || errors.Is(err, ErrTagConflict) || errors.Is(err, ErrNoReleaseTag) || errors.Is(err, ErrSource) {
+			return res, &rplan.Refused{Problems: []string{err.Error()}}
+		}
+		return res, err
+	}
+	return res, nil
+}
