@@ -1,0 +1,157 @@
+// Package story5 is the demo's chapter on patch releases: a chart fix and
+// a component fix made on main are brought onto a release branch
+// (patch:charts, patch:component), then the branch gets its point release
+// (release:point) and its release notes are shown.
+package story5
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/point"
+	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/yamledit"
+)
+
+// The demo's fixes: a chart template of the charts repo and a component.
+const (
+	fixChart     = "omec/omec-control-plane"
+	fixComponent = "amf"
+)
+
+// DemoPatchRelease runs on a demo workspace where release:branch minor was
+// cut and pushed: it makes a chart fix and an amf fix on their main
+// branches (as merged changes would be, pushed), brings both onto
+// <prefix>minor with patch:charts and patch:component -push, cuts
+// release:point minor -push, and prints the release notes it wrote.
+func DemoPatchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor string) error {
+	br := ws.ReleaseBranch(minor)
+	if ws.Charts == nil || ws.Docs == nil {
+		return fmt.Errorf("%s: the demo needs a charts and a docs repo", ws.File)
+	}
+	if tip, err := patch.LocalBranch(ctx, ws.Charts.Dir, br); err != nil {
+		return err
+	} else if tip == "" {
+		return fmt.Errorf("%s has no branch %s: run release:branch %s -push first", ws.Charts.Name, br, minor)
+	}
+	comp, ok := ws.Component(fixComponent)
+	if !ok {
+		return fmt.Errorf("%s: no component %s", ws.File, fixComponent)
+	}
+
+	// A chart fix on master, with the chart version bump master's CI asks for.
+	chartFile := fixChart + "/Chart.yaml"
+	chart, err := os.ReadFile(filepath.Join(ws.Charts.Dir, filepath.FromSlash(chartFile)))
+	if err != nil {
+		return err
+	}
+	cur, _, err := yamledit.Get(chart, "version")
+	if err != nil {
+		return fmt.Errorf("%s: %w", chartFile, err)
+	}
+	next := semver.MustParse(cur).IncPatch()
+	chart, _, err = yamledit.Apply(chart, yamledit.Edit{Path: []string{"version"}, Value: next.String()})
+	if err != nil {
+		return err
+	}
+	tmplFile := fixChart + "/templates/amf.yaml"
+	tmpl, err := os.ReadFile(filepath.Join(ws.Charts.Dir, filepath.FromSlash(tmplFile)))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(tmpl), "sleep 2") {
+		return fmt.Errorf("%s: the demo's fix expects the init container's \"sleep 2\"", tmplFile)
+	}
+	tmpl = []byte(strings.Replace(string(tmpl), "sleep 2", "sleep 5", 1))
+	chartFix, err := commitAndPush(ctx, w, ws.Charts, "omec-control-plane: give the NRF more time to come up",
+		map[string][]byte{tmplFile: tmpl, chartFile: chart})
+	if err != nil {
+		return err
+	}
+
+	// A component fix on amf's master.
+	compFix, err := commitAndPush(ctx, w, comp, "Answer NGAP keepalives within 2s",
+		map[string][]byte{"keepalive.go": []byte("// SPDX-License-Identifier: Apache-2.0\n\npackage main\n\nconst keepaliveTimeout = 2 // seconds\n")})
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\n$ go tool mage patch:charts %s %s -push\n\n", minor, chartFix[:10])
+	if err := patch.RunCharts(ctx, ws, patch.Options{Line: minor, Commits: []string{chartFix}, Push: true}, w, plan.Text); err != nil {
+		return fmt.Errorf("patch:charts: %w", err)
+	}
+	fmt.Fprintf(w, "\n$ go tool mage patch:component %s %s %s -push\n\n", comp.Name, minor, compFix[:10])
+	if err := patch.RunComponent(ctx, ws, patch.Options{Line: minor, Component: comp.Name, Commits: []string{compFix}, Push: true}, w, plan.Text); err != nil {
+		return fmt.Errorf("patch:component: %w", err)
+	}
+	fmt.Fprintf(w, "\n$ go tool mage release:point %s -push\n\n", minor)
+	_, res, err := point.Plan(ctx, ws, point.Options{Line: minor, DryRun: true})
+	if err != nil {
+		return fmt.Errorf("release:point: %w", err)
+	}
+	if err := point.Run(ctx, ws, point.Options{Line: minor, Push: true}, w, plan.Text); err != nil {
+		return fmt.Errorf("release:point: %w", err)
+	}
+	if res.NotesPath == "" {
+		return nil
+	}
+	notes, err := gitx.Git(ctx, ws.Docs.Dir, "show", br+":"+res.NotesPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%s on %s of %s:\n\n%s", res.NotesPath, br, ws.Docs.Name, notes)
+	return nil
+}
+
+// commitAndPush commits files on the repo's main branch (its checkout must
+// be on it) with the checkout's own git identity, pushes it, and returns
+// the commit.
+func commitAndPush(ctx context.Context, w io.Writer, r *workspace.Repo, msg string, files map[string][]byte) (string, error) {
+	if _, branch, err := head(ctx, r.Dir); err != nil {
+		return "", err
+	} else if branch != r.MainBranch {
+		return "", fmt.Errorf("%s: the checkout is on %q, expected %s", r.Dir, branch, r.MainBranch)
+	}
+	var paths []string
+	for p, data := range files {
+		if err := os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(p)), data, 0o644); err != nil {
+			return "", err
+		}
+		paths = append(paths, p)
+	}
+	if _, err := gitx.Git(ctx, r.Dir, append([]string{"add", "--"}, paths...)...); err != nil {
+		return "", err
+	}
+	if _, err := gitx.GitEnv(ctx, r.Dir, nil, []byte(msg+"\n"), "commit", "--quiet", "-F", "-"); err != nil {
+		return "", err
+	}
+	out, err := gitx.Git(ctx, r.Dir, "rev-parse", "HEAD")
+	if err != nil {
+		return "", err
+	}
+	h := strings.TrimSpace(out)
+	if _, err := gitx.Git(ctx, r.Dir, "push", "--quiet", "origin", r.MainBranch); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "%s: %s %q merged on %s\n", r.Name, h[:10], msg, r.MainBranch)
+	return h, nil
+}
+
+func head(ctx context.Context, dir string) (string, string, error) {
+	g, err := gitx.Open(dir)
+	if err != nil {
+		return "", "", err
+	}
+	defer g.Close()
+	h, b, err := g.Head()
+	return h.String(), b, err
+}

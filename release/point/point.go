@@ -1,0 +1,618 @@
+// Package point makes a point release of a release line (release:point
+// X.Y): the charts repo's <prefix>X.Y goes from X.Y.n-dev (or the last
+// release X.Y.(n-1)) to the release X.Y.n, committed and tagged as
+// release:tag tags (an annotated tag on the commit that set VERSION), then
+// on to X.Y.(n+1)-dev; the docs repo's <prefix>X.Y gets the same version
+// and tag together with release notes for X.Y.n: every chart version and
+// image tag of the release, and what changed since the previous point
+// release (chart versions, component patch releases, the fixes picked
+// onto the branch).
+//
+// The checks (check:charts against the last point release, check:images)
+// must pass on the branch first. Every commit is made in a scratch
+// worktree, the whole run is planned before anything moves (release/plan),
+// -dryRun prints the plan, -push pushes each branch and tag atomically per
+// repo, never forced. A second run finds the finished work (the commit
+// trailer Relkit-Point-Release and the tags) and does only what is left.
+package point
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/relkit/relkit/release/cherry"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/yamledit"
+)
+
+// Trailer marks release:point's commits; its value is the release.
+const Trailer = "Relkit-Point-Release"
+
+// Options of a point release.
+type Options struct {
+	// Line is the release line, "X.Y".
+	Line string
+	// DryRun plans and prints but writes nothing.
+	DryRun bool
+	// Push checks the remotes and pushes the branches and tags.
+	Push bool
+	// Remote defaults to origin.
+	Remote string
+	// Author overrides the identity of commits and tags.
+	Author string
+	// Checks run on the charts branch first; nil means patch.DefaultChecks.
+	Checks patch.CheckFunc
+}
+
+// Result is what a plan found out, beside the plan itself.
+type Result struct {
+	// Version is the release, X.Y.n ("" when it could not be told).
+	Version string
+	// NotesPath is the release notes page in the docs repo, Notes its
+	// content as planned ("" when the docs already have the release).
+	NotesPath string
+	Notes     []byte
+}
+
+// Plan works out release:point X.Y without writing anything but objects.
+// The error is a *plan.Undecided when a repo or remote could not be read.
+func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *Result, error) {
+	s, err := patch.NewSession(ctx, ws, opt.Line, patch.Options{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := s.NewPlan("release:point " + s.Line)
+	chr := patch.RepoPlan(ws.Charts)
+	p.Repos = []*plan.Repo{chr}
+	var dr *plan.Repo
+	if ws.Docs != nil {
+		dr = patch.RepoPlan(ws.Docs)
+		p.Repos = append(p.Repos, dr)
+	}
+	res := &Result{}
+	pt := &pointRun{s: s, ws: ws, res: res}
+	defer pt.close(ctx)
+	if err := pt.charts(ctx, chr); err != nil {
+		chr.Problemf("could not read the repo: %v", err)
+		return p, res, undecided(err)
+	}
+	if len(chr.Problems) > 0 {
+		return p, res, nil
+	}
+	if dr != nil {
+		if err := pt.docs(ctx, dr); err != nil {
+			dr.Problemf("could not read the repo: %v", err)
+			return p, res, undecided(err)
+		}
+	}
+	if s.Push {
+		if len(chr.Problems) == 0 {
+			if err := s.PlanPush(ctx, chr, ws.Charts.Dir, s.Branch, pt.chartsTip, map[string]string{ws.Charts.Tag(res.Version): pt.relCommit}); err != nil {
+				chr.Problemf("could not read the remote: %v", err)
+				return p, res, undecided(err)
+			}
+		}
+		if dr != nil && len(dr.Problems) == 0 && pt.docsTip != "" {
+			if err := s.PlanPush(ctx, dr, ws.Docs.Dir, s.Branch, pt.docsTip, map[string]string{ws.Docs.Tag(res.Version): pt.docsTag}); err != nil {
+				dr.Problemf("could not read the remote: %v", err)
+				return p, res, undecided(err)
+			}
+		}
+	}
+	return p, res, nil
+}
+
+// Run plans release:point, prints the plan and, unless it is a dry run or
+// refused, applies it.
+func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
+	p, _, err := Plan(ctx, ws, opt)
+	if p == nil {
+		return err
+	}
+	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author})
+	return s.Run(ctx, p, err, w, f)
+}
+
+func undecided(err error) error {
+	var u *plan.Undecided
+	if errors.As(err, &u) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &plan.Undecided{Err: err}
+}
+
+// pointRun is one planned point release.
+type pointRun struct {
+	s   *patch.Session
+	ws  *workspace.Config
+	res *Result
+	// The charts branch: its release commit (tagged), the commit the
+	// branch ends at, and the previous point release compared with.
+	relCommit, chartsTip string
+	prevTag, prevCommit  string
+	prevOnBranch         bool
+	// The docs branch's end and tagged commit.
+	docsTip, docsTag string
+	// wt is the charts worktree at the release commit.
+	wt *cherry.Worktree
+}
+
+func (pt *pointRun) close(ctx context.Context) {
+	if pt.wt != nil {
+		pt.wt.Remove(ctx)
+	}
+}
+
+// lineTags maps the line's release versions (X.Y.z) to the commits their
+// tags name.
+func lineTags(g *gitx.Repo, r *workspace.Repo, major, minor uint64) (map[string]string, error) {
+	tags, err := g.Tags()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, h := range tags {
+		v, ok := strings.CutPrefix(name, r.TagPrefix)
+		if !ok {
+			continue
+		}
+		sv, err := semver.StrictNewVersion(v)
+		if err != nil || sv.Prerelease() != "" || sv.Metadata() != "" || sv.Major() != major || sv.Minor() != minor {
+			continue
+		}
+		c, err := g.Peel(h)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = c.String()
+	}
+	return out, nil
+}
+
+func versionAt(g *gitx.Repo, commit, file string) (string, error) {
+	data, err := g.FileAt(plumbing.NewHash(commit), file)
+	if err != nil {
+		return "", err
+	}
+	tok, _, _, err := yamledit.VersionToken(data)
+	return tok, err
+}
+
+func trailerValue(msg, key string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
+	s, r := pt.s, pt.ws.Charts
+	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
+	if err != nil {
+		return err
+	}
+	if tip == "" {
+		pr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
+		return nil
+	}
+	pt.chartsTip = tip
+	g, err := gitx.Open(r.Dir)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	line := semver.MustParse(s.Line + ".0")
+	major, minor := line.Major(), line.Minor()
+	tags, err := lineTags(g, r, major, minor)
+	if err != nil {
+		return err
+	}
+	cur, err := versionAt(g, tip, r.VersionFile)
+	if err != nil {
+		pr.Problemf("%s on %s: %v", r.VersionFile, s.Branch, err)
+		return nil
+	}
+	cv, err := semver.StrictNewVersion(cur)
+	if err != nil || cv.Major() != major || cv.Minor() != minor {
+		pr.Problemf("%s on %s is %q, not in the %s line; expected %s.n or %s.n-dev", r.VersionFile, s.Branch, cur, s.Line, s.Line, s.Line)
+		return nil
+	}
+	cm, err := g.CommitObject(plumbing.NewHash(tip))
+	if err != nil {
+		return err
+	}
+
+	// Which release, and how much of it is done?
+	var release string
+	moveOn := false // the tip is relkit's move-on commit: the charts are done
+	switch {
+	case trailerValue(cm.Message, Trailer) != "" && cv.Prerelease() != "" && cm.NumParents() > 0:
+		done := trailerValue(cm.Message, Trailer)
+		if tags[done] == cm.ParentHashes[0].String() {
+			release, moveOn = done, true
+			pt.relCommit = tags[done]
+			pr.Donef("%s %s is released (tag %s) and %s moved on to %s; no change since", r.Name, done, r.Tag(done), s.Branch, cur)
+		}
+	}
+	if release == "" {
+		switch {
+		case cv.Prerelease() != "":
+			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch())
+		case tags[cur] == tip:
+			release = cur
+			pt.relCommit = tip
+			pr.Donef("%s %s is tagged %s at the tip of %s", r.VersionFile, cur, r.Tag(cur), s.Branch)
+		case tags[cur] != "":
+			ok, err := gitx.IsAncestor(ctx, r.Dir, tags[cur], tip)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", r.Tag(cur), short(tags[cur]), s.Branch)
+				return nil
+			}
+			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch()+1)
+		default:
+			last, err := g.LastChange(ctx, plumbing.NewHash(tip), r.VersionFile)
+			if err != nil {
+				return err
+			}
+			if last.String() != tip {
+				pr.Problemf("%s is already %s (set by %s) but not tagged, and commits followed; set it to %s-dev or tag the release by hand", r.VersionFile, cur, short(last.String()), cur)
+				return nil
+			}
+			release, pt.relCommit = cur, tip
+		}
+	}
+	pt.res.Version = release
+	rv := semver.MustParse(release)
+
+	// An earlier run's release tag on a commit right after the tip is taken
+	// over (the run stopped before the branch moved).
+	if pt.relCommit == "" {
+		if c, ok := tags[release]; ok {
+			parent, err := gitx.Git(ctx, r.Dir, "rev-parse", c+"^1")
+			if err == nil && strings.TrimSpace(parent) == tip {
+				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release {
+					pt.relCommit = c
+					pr.Donef("tag %s from an earlier run names the release commit %s", r.Tag(release), short(c))
+				}
+			}
+			if pt.relCommit == "" {
+				pr.Problemf("tag %s already exists on %s, which is not the release of %s; relkit never moves tags: check it by hand", r.Tag(release), short(c), s.Branch)
+				return nil
+			}
+		}
+	}
+
+	// The previous point release of the line, else the newest release
+	// before this one in the repo.
+	if err := pt.previous(ctx, g, r, tags, rv, tip); err != nil {
+		return err
+	}
+	if moveOn {
+		return pt.openRelease(ctx)
+	}
+	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+		return err
+	}
+	s.CanCommit(ctx, r.Dir, pr)
+	if len(pr.Problems) > 0 {
+		return nil
+	}
+	// The checks, on the branch as it is.
+	base := pt.prevCommit
+	if !pt.prevOnBranch {
+		base = "refs/heads/" + r.MainBranch
+	}
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	if err != nil {
+		return err
+	}
+	pt.wt = w
+	s.CheckCharts(ctx, w.Dir, base, pr, nil)
+	if len(pr.Problems) > 0 {
+		pr.Problemf("the checks must pass on %s before a point release", s.Branch)
+		return nil
+	}
+
+	title := Title(pt.ws, release)
+	if pt.relCommit == "" {
+		data, err := w.ReadFile(r.VersionFile)
+		if err != nil {
+			return err
+		}
+		out, old, err := yamledit.SetVersion(data, release)
+		if err != nil {
+			pr.Problemf("%s: %v", r.VersionFile, err)
+			return nil
+		}
+		msg := fmt.Sprintf("Release %s\n\nPoint release %s of %s.\n\n%s: %s\n", title, release, s.Branch, Trailer, release)
+		h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out})
+		if err != nil {
+			return err
+		}
+		pt.relCommit = h
+		pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", short(h), title, r.VersionFile, old, release)
+	} else if pt.relCommit != tip {
+		if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+			return err
+		}
+	}
+	if _, ok := tags[release]; !ok {
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + r.Tag(release), Commit: pt.relCommit,
+			Message: tagging.Message(r.Name, release)})
+	}
+	next := fmt.Sprintf("%d.%d.%d-dev", major, minor, rv.Patch()+1)
+	data, err := w.ReadFile(r.VersionFile)
+	if err != nil {
+		return err
+	}
+	out, old, err := yamledit.SetVersion(data, next)
+	if err != nil {
+		pr.Problemf("%s: %v", r.VersionFile, err)
+		return nil
+	}
+	nextRel := fmt.Sprintf("%d.%d.%d", major, minor, rv.Patch()+1)
+	msg := fmt.Sprintf("Start %s development on %s\n\n%s is released (tag %s); the next point release of\n%s is %s.\n\n%s: %s\n",
+		nextRel, s.Branch, title, r.Tag(release), s.Branch, nextRel, Trailer, release)
+	h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out})
+	if err != nil {
+		return err
+	}
+	pr.Notef("new commit %s \"Start %s development on %s\": %s:1 version %s -> %s", short(h), nextRel, s.Branch, r.VersionFile, old, next)
+	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, fmt.Sprintf("%s: release %s, then %s", short(h), release, next)))
+	pt.chartsTip = h
+	// The worktree stays at the release for the notes.
+	if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+		return err
+	}
+	return nil
+}
+
+// openRelease adds a worktree at the release commit (for the notes).
+func (pt *pointRun) openRelease(ctx context.Context) error {
+	w, err := cherry.Add(ctx, pt.ws.Charts.Dir, pt.relCommit, pt.s.Ident)
+	if err != nil {
+		return err
+	}
+	pt.wt = w
+	return nil
+}
+
+// previous finds the release the notes compare with: the newest point
+// release of the line before rv on the branch, else the newest release tag
+// of the repo below rv.
+func (pt *pointRun) previous(ctx context.Context, g *gitx.Repo, r *workspace.Repo, lineTags map[string]string, rv *semver.Version, tip string) error {
+	var best *semver.Version
+	for v, c := range lineTags {
+		sv := semver.MustParse(v)
+		if !sv.LessThan(rv) || (best != nil && !sv.GreaterThan(best)) {
+			continue
+		}
+		ok, err := gitx.IsAncestor(ctx, r.Dir, c, tip)
+		if err != nil {
+			return err
+		}
+		if ok {
+			best, pt.prevTag, pt.prevCommit, pt.prevOnBranch = sv, r.Tag(v), c, true
+		}
+	}
+	if best != nil {
+		return nil
+	}
+	tags, err := g.Tags()
+	if err != nil {
+		return err
+	}
+	for name, h := range tags {
+		v, ok := strings.CutPrefix(name, r.TagPrefix)
+		if !ok {
+			continue
+		}
+		sv, err := semver.StrictNewVersion(v)
+		if err != nil || sv.Prerelease() != "" || sv.Metadata() != "" || !sv.LessThan(rv) || (best != nil && !sv.GreaterThan(best)) {
+			continue
+		}
+		c, err := g.Peel(h)
+		if err != nil {
+			return err
+		}
+		best, pt.prevTag, pt.prevCommit = sv, name, c.String()
+	}
+	return nil
+}
+
+func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
+	s, r, release := pt.s, pt.ws.Docs, pt.res.Version
+	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
+	if err != nil {
+		return err
+	}
+	if tip == "" {
+		pr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
+		return nil
+	}
+	pt.docsTip = tip
+	g, err := gitx.Open(r.Dir)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	tags, err := g.Tags()
+	if err != nil {
+		return err
+	}
+	tag := r.Tag(release)
+	if h, ok := tags[tag]; ok {
+		c, err := g.Peel(h)
+		if err != nil {
+			return err
+		}
+		pt.docsTag = c.String()
+		on, err := gitx.IsAncestor(ctx, r.Dir, pt.docsTag, tip)
+		if err != nil {
+			return err
+		}
+		parent, _ := gitx.Git(ctx, r.Dir, "rev-parse", pt.docsTag+"^1")
+		switch {
+		case on:
+			pr.Donef("tag %s is on %s", tag, s.Branch)
+		case strings.TrimSpace(parent) == tip:
+			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, short(pt.docsTag))
+			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+				return err
+			}
+			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, short(pt.docsTag)+": "+release+" and its release notes"))
+			pt.docsTip = pt.docsTag
+		default:
+			pr.Problemf("tag %s already exists on %s, which is not on %s; relkit never moves tags: check it by hand", tag, short(pt.docsTag), s.Branch)
+		}
+		return nil
+	}
+	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+		return err
+	}
+	s.CanCommit(ctx, r.Dir, pr)
+	if len(pr.Problems) > 0 {
+		return nil
+	}
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	if err != nil {
+		return err
+	}
+	defer w.Remove(ctx)
+	files := map[string][]byte{}
+	var changes []string
+	data, err := w.ReadFile(r.VersionFile)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		pr.Notef("%s has no %s; only the release notes are committed", s.Branch, r.VersionFile)
+	case err != nil:
+		return err
+	default:
+		out, old, err := yamledit.SetVersion(data, release)
+		if err != nil {
+			pr.Problemf("%s: %v", r.VersionFile, err)
+			return nil
+		}
+		if old != release {
+			files[r.VersionFile] = out
+			changes = append(changes, fmt.Sprintf("%s:1 version %s -> %s", r.VersionFile, old, release))
+		}
+	}
+	notesPath, format, err := notesPage(ctx, w.Dir, r, release)
+	if err != nil {
+		return err
+	}
+	facts, err := pt.facts(ctx)
+	if err != nil {
+		return err
+	}
+	var existing []byte
+	if b, err := w.ReadFile(notesPath); err == nil {
+		existing = b
+	}
+	page := Page(existing, facts, format)
+	pt.res.NotesPath, pt.res.Notes = notesPath, page
+	if string(existing) != string(page) {
+		files[notesPath] = page
+		what := "new page"
+		if existing != nil {
+			what = "the generated section added to the existing page (what people wrote stays)"
+			if hasMarkers(existing) {
+				what = "its generated section rewritten"
+			}
+		}
+		changes = append(changes, fmt.Sprintf("%s: release notes, %s", notesPath, what))
+	}
+	title := Title(pt.ws, release)
+	msg := fmt.Sprintf("Release %s\n\n%s %s and its release notes.\n\n%s: %s\n", title, r.VersionFile, release, Trailer, release)
+	h, err := w.Commit(ctx, msg, files)
+	if err != nil {
+		return err
+	}
+	if h == "" {
+		h = tip
+		pr.Notef("%s already holds %s and its notes; only the tag is missing", s.Branch, release)
+	} else {
+		pr.Notef("new commit %s \"Release %s\":", short(h), title)
+		for _, c := range changes {
+			pr.Notef("  %s", c)
+		}
+		pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, short(h)+": "+release+" and its release notes"))
+	}
+	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: tagging.Message(r.Name, release)}}, pr.Steps...)
+	pt.docsTip, pt.docsTag = h, h
+	return nil
+}
+
+// Title is how the notes name release v: the branch prefix as a product
+// name ("aether-" gives "Aether 2.1.1"), else "Release 2.1.1".
+func Title(ws *workspace.Config, v string) string {
+	name := strings.Trim(path.Base(ws.BranchPrefix), "-_./")
+	if name == "" {
+		return "Release " + v
+	}
+	return strings.ToUpper(name[:1]) + name[1:] + " " + v
+}
+
+// notesPage is the release notes path for version and its format: the
+// docs repo's releaseNotes setting ({version} replaced), by default
+// release-notes/{version}.md, or .rst when the docs are mostly
+// reStructuredText.
+func notesPage(ctx context.Context, dir string, r *workspace.Repo, version string) (string, Format, error) {
+	pattern := r.ReleaseNotes
+	out, err := gitx.Git(ctx, dir, "ls-files", "-z")
+	if err != nil {
+		return "", "", err
+	}
+	md, rst := 0, 0
+	for _, f := range strings.Split(out, "\x00") {
+		switch strings.ToLower(path.Ext(f)) {
+		case ".md", ".markdown":
+			md++
+		case ".rst":
+			rst++
+		}
+	}
+	mostlyRST := rst > md
+	if pattern == "" {
+		pattern = "release-notes/{version}.md"
+		if mostlyRST {
+			pattern = "release-notes/{version}.rst"
+		}
+	}
+	p := strings.ReplaceAll(pattern, "{version}", version)
+	switch strings.ToLower(path.Ext(p)) {
+	case ".rst":
+		return p, RST, nil
+	case ".md", ".markdown":
+		return p, Markdown, nil
+	}
+	if mostlyRST {
+		return p, RST, nil
+	}
+	return p, Markdown, nil
+}
+
+func short(h string) string {
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}

@@ -1,0 +1,344 @@
+package point
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/release/branch"
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+const (
+	line       = "2.1"
+	chartsRepo = demo.ChartsRepo
+	docsRepo   = demo.DocsRepo
+)
+
+// fixture is the demo workspace after release:branch 2.1 -push.
+type fixture struct {
+	t   *testing.T
+	ctx context.Context
+	w   *demo.Workspace
+	ws  *workspace.Config
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	w, err := demo.Build(ctx, filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Load(w.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := branch.Run(ctx, ws, branch.Options{Line: line, Push: true}, io.Discard, plan.Text); err != nil {
+		t.Fatalf("release:branch %s: %v", line, err)
+	}
+	return &fixture{t: t, ctx: ctx, w: w, ws: ws}
+}
+
+func (f *fixture) dir(name string) string {
+	r, ok := f.ws.Repo(name)
+	if !ok {
+		f.t.Fatalf("no repo %s", name)
+	}
+	return r.Dir
+}
+
+func (f *fixture) git(name string, args ...string) string {
+	f.t.Helper()
+	out, err := gitx.Git(f.ctx, f.dir(name), args...)
+	if err != nil {
+		f.t.Fatalf("%s: %v", name, err)
+	}
+	return strings.TrimSpace(out)
+}
+
+func (f *fixture) show(name, rev, file string) string {
+	f.t.Helper()
+	out, err := gitx.Git(f.ctx, f.dir(name), "show", rev+":"+file)
+	if err != nil {
+		f.t.Fatalf("%s: %s:%s: %v", name, rev, file, err)
+	}
+	return out
+}
+
+// commitOn replaces text in files (an empty old appends) on branch of repo
+// name and commits.
+func (f *fixture) commitOn(name, br, msg string, edits map[string][2]string) string {
+	f.t.Helper()
+	r := f.w.Repos[name]
+	if br != "master" {
+		r.Checkout(br, "")
+	}
+	files := map[string]string{}
+	for file, e := range edits {
+		data, _ := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(file)))
+		cur := string(data)
+		if e[0] == "" {
+			files[file] = cur + e[1]
+			continue
+		}
+		if !strings.Contains(cur, e[0]) {
+			f.t.Fatalf("%s: %s on %s does not contain %q", name, file, br, e[0])
+		}
+		files[file] = strings.Replace(cur, e[0], e[1], 1)
+	}
+	h := r.Commit(msg, files)
+	if br != "master" {
+		r.Checkout("master", "")
+	}
+	if err := r.Err(); err != nil {
+		f.t.Fatal(err)
+	}
+	return h
+}
+
+func (f *fixture) snapshot(name string) string {
+	f.t.Helper()
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"for-each-ref", "--format=%(refname) %(objectname)"},
+		{"status", "--porcelain=v1", "--untracked-files=all"},
+		{"worktree", "list", "--porcelain"},
+	} {
+		out, _ := gitx.Git(f.ctx, f.dir(name), args...)
+		b.WriteString(out + "\n")
+	}
+	return b.String()
+}
+
+func (f *fixture) point(opt Options) (string, error) {
+	f.t.Helper()
+	opt.Line = line
+	var out strings.Builder
+	err := Run(f.ctx, f.ws, opt, &out, plan.Text)
+	return out.String(), err
+}
+
+// patchBoth brings a chart fix and an amf fix onto aether-2.1.
+func (f *fixture) patchBoth() (chartFix, amfFix string) {
+	f.t.Helper()
+	chartFix = f.commitOn(chartsRepo, "master", "omec-control-plane: wait longer for the NRF", map[string][2]string{
+		"omec/omec-control-plane/templates/amf.yaml": {"sleep 2", "sleep 5"},
+		"omec/omec-control-plane/Chart.yaml":         {"version: 0.15.0 #", "version: 0.15.1 #"},
+	})
+	if err := patch.RunCharts(f.ctx, f.ws, patch.Options{Line: line, Commits: []string{chartFix}, Push: true}, io.Discard, plan.Text); err != nil {
+		f.t.Fatalf("patch:charts: %v", err)
+	}
+	amfFix = f.commitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n"}})
+	if err := patch.RunComponent(f.ctx, f.ws, patch.Options{Line: line, Component: "amf", Commits: []string{amfFix}, Push: true}, io.Discard, plan.Text); err != nil {
+		f.t.Fatalf("patch:component: %v", err)
+	}
+	return chartFix, amfFix
+}
+
+func (f *fixture) onRemote(repo string, refs ...string) {
+	f.t.Helper()
+	for _, ref := range refs {
+		local := f.git(repo, "rev-parse", ref)
+		if remote := f.git(repo, "ls-remote", "origin", ref); !strings.HasPrefix(remote, local) {
+			f.t.Errorf("%s: origin has %q for %s, expected %s", repo, remote, ref, local[:7])
+		}
+	}
+}
+
+// The first point release of 2.1 after a chart fix and an amf patch: the
+// charts branch goes 2.1.0-dev -> 2.1.0 (tagged) -> 2.1.1-dev, the docs
+// branch gets 2.1.0, its tag and the notes (the draft people wrote kept);
+// everything is pushed; a rerun does nothing; a later point release
+// compares with 2.1.0.
+func TestPointRelease(t *testing.T) {
+	f := newFixture(t)
+	chartFix, _ := f.patchBoth()
+	chartsBefore, docsBefore := f.snapshot(chartsRepo), f.snapshot(docsRepo)
+	out, err := f.point(Options{DryRun: true, Push: true})
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"create tag 2.1.0", "VERSION:1 version 2.1.0-dev -> 2.1.0", "VERSION:1 version 2.1.0 -> 2.1.1-dev",
+		"release-notes/2.1.0.md: release notes, the generated section added to the existing page", "push to origin"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dry run should show %q:\n%s", want, out)
+		}
+	}
+	if chartsBefore != f.snapshot(chartsRepo) || docsBefore != f.snapshot(docsRepo) {
+		t.Fatalf("the dry run changed a repo")
+	}
+
+	if out, err = f.point(Options{Push: true}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// Charts: release commit tagged, then the next dev version.
+	rel := f.git(chartsRepo, "rev-parse", "2.1.0^{commit}")
+	if typ := f.git(chartsRepo, "cat-file", "-t", "2.1.0"); typ != "tag" {
+		t.Errorf("2.1.0 should be an annotated tag, is a %s", typ)
+	}
+	if v := f.show(chartsRepo, rel, "VERSION"); v != "2.1.0\n" {
+		t.Errorf("the tagged commit has VERSION %q", v)
+	}
+	if v := f.show(chartsRepo, "aether-2.1", "VERSION"); v != "2.1.1-dev\n" {
+		t.Errorf("aether-2.1 should move on to 2.1.1-dev, has %q", v)
+	}
+	if parent := f.git(chartsRepo, "rev-parse", "aether-2.1^"); parent != rel {
+		t.Errorf("the move-on commit should follow the release commit")
+	}
+	// Docs: VERSION, tag and notes.
+	if v := f.show(docsRepo, "aether-2.1", "VERSION"); v != "2.1.0\n" {
+		t.Errorf("docs VERSION on aether-2.1 is %q", v)
+	}
+	if tagged := f.git(docsRepo, "rev-parse", "2.1.0^{commit}"); tagged != f.git(docsRepo, "rev-parse", "aether-2.1") {
+		t.Errorf("docs tag 2.1.0 should be on the branch's tip")
+	}
+	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.md")
+	pick := f.git(chartsRepo, "log", "-1", "--format=%h", "--grep", "cherry picked from commit "+chartFix, "aether-2.1")
+	for _, want := range []string{
+		"# Aether 2.1.0 (draft)", "- AMF 1.4.1 with N2 handover", // what people wrote
+		"<!-- relkit:release-notes begin", "<!-- relkit:release-notes end -->",
+		"Aether 2.1.0 is point release 2.1.0 of branch aether-2.1 of aether-helm-charts (tag 2.1.0).",
+		"## Changes since 2.0.1",
+		"| omec-control-plane | 0.13.3 | 0.14.3 |",
+		"- **amf** 1.4.0 → 1.4.2\n  - Retry AUSF requests on 503\n  - Fix the NGAP keepalive\n",
+		"- **smf** 1.3.0 → 1.3.1",
+		"### Fixes on aether-2.1\n\n- omec-control-plane: wait longer for the NRF (`" + pick + "`, cherry-picked from `" + chartFix[:7] + "`)\n",
+		"| `registry.aetherproject.org/omecproject/5gc-amf` (amf) | 1.4.2 | omec-control-plane |",
+		"| omec-user-plane | `omec/omec-user-plane` | 0.12.1 |",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes should contain %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "Bump chart versions") || strings.Contains(notes, "Update amf") {
+		t.Errorf("relkit's own commits are not fixes:\n%s", notes)
+	}
+	f.onRemote(chartsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
+	f.onRemote(docsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
+
+	// Rerun: nothing to do.
+	chartsBefore, docsBefore = f.snapshot(chartsRepo), f.snapshot(docsRepo)
+	out, err = f.point(Options{Push: true})
+	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "aether-helm-charts 2.1.0 is released") {
+		t.Errorf("a rerun should do nothing: %v\n%s", err, out)
+	}
+	if chartsBefore != f.snapshot(chartsRepo) || docsBefore != f.snapshot(docsRepo) {
+		t.Errorf("the rerun changed a repo")
+	}
+
+	// The next point release compares with 2.1.0 and gets a new page.
+	fix := f.commitOn(chartsRepo, "master", "edge-monitoring: scrape every 30s", map[string][2]string{
+		"edge-monitoring/values.yaml": {"listen: \":9273\"", "listen: \":9273\"\n          interval: 30s"},
+	})
+	if err := patch.RunCharts(f.ctx, f.ws, patch.Options{Line: line, Commits: []string{fix}}, io.Discard, plan.Text); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = f.point(Options{}); err != nil {
+		t.Fatalf("2.1.1: %v\n%s", err, out)
+	}
+	notes = f.show(docsRepo, "aether-2.1", "release-notes/2.1.1.md")
+	for _, want := range []string{"# Aether 2.1.1\n", "## Changes since 2.1.0", "| Chart | 2.1.0 | 2.1.1 |\n|---|---|---|\n| edge-monitoring | 0.7.0 | 0.7.1 |\n\n",
+		"- edge-monitoring: scrape every 30s"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the 2.1.1 notes should contain %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "wait longer for the NRF") || strings.Contains(notes, "**amf**") {
+		t.Errorf("2.1.1 should list only what changed since 2.1.0:\n%s", notes)
+	}
+	if v := f.show(chartsRepo, "aether-2.1", "VERSION"); v != "2.1.2-dev\n" {
+		t.Errorf("after 2.1.1 the charts should be 2.1.2-dev, are %q", v)
+	}
+}
+
+// Docs written in reStructuredText get reStructuredText notes.
+func TestPointReleaseRST(t *testing.T) {
+	f := newFixture(t)
+	rst := map[string][2]string{}
+	for _, p := range []string{"index", "overview", "install", "upgrade", "roc", "sdcore", "monitoring", "faq", "glossary", "support", "security", "api"} {
+		rst["source/"+p+".rst"] = [2]string{"", p + "\n" + strings.Repeat("=", len(p)) + "\n\nText.\n"}
+	}
+	f.commitOn(docsRepo, "aether-2.1", "Move the docs to Sphinx", rst)
+	f.ws.Docs.ReleaseNotes = "" // the default: the repo's majority decides
+	out, err := f.point(Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.rst")
+	for _, want := range []string{"Aether 2.1.0\n============\n\n.. relkit:release-notes begin", "Changes since 2.0.1\n-------------------",
+		".. list-table::\n   :header-rows: 1\n\n   * - Chart\n     - 2.0.1\n     - 2.1.0\n", "``registry.aetherproject.org/omecproject/5gc-amf`` (amf)",
+		".. relkit:release-notes end\n"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the rst notes should contain %q:\n%s", want, notes)
+		}
+	}
+	if strings.Contains(notes, "| ") || strings.Contains(notes, "## ") {
+		t.Errorf("Markdown in the rst notes:\n%s", notes)
+	}
+}
+
+// A branch that fails the checks is not released; nothing is written.
+func TestPointRefusedWhenChecksFail(t *testing.T) {
+	f := newFixture(t)
+	f.commitOn(chartsRepo, "aether-2.1", "roc-api: change the port without a bump", map[string][2]string{
+		"roc-api/values.yaml": {"port: 8181", "port: 8182"},
+	})
+	chartsBefore, docsBefore := f.snapshot(chartsRepo), f.snapshot(docsRepo)
+	out, err := f.point(Options{Push: true})
+	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "chart-not-bumped") || !strings.Contains(out, "the checks must pass on aether-2.1") {
+		t.Errorf("expected a refusal naming the failing check: %v\n%s", err, out)
+	}
+	if chartsBefore != f.snapshot(chartsRepo) || docsBefore != f.snapshot(docsRepo) {
+		t.Errorf("a refused release changed a repo")
+	}
+}
+
+// A run that stopped after creating its tags (before moving any branch)
+// is finished by the next run, which takes the tags over.
+func TestPointResumesAfterInterruption(t *testing.T) {
+	f := newFixture(t)
+	p, _, err := Plan(f.ctx, f.ws, Options{Line: line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := 0
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind == plan.CreateTag {
+				name := strings.TrimPrefix(s.Ref, "refs/tags/")
+				f.git(r.Name, "tag", "-a", "-m", s.Message, name, s.Commit)
+				tags++
+			}
+		}
+	}
+	if tags != 2 {
+		t.Fatalf("expected a tag step in the charts and the docs, got %d", tags)
+	}
+	chartsTag, docsTag := f.git(chartsRepo, "rev-parse", "2.1.0"), f.git(docsRepo, "rev-parse", "2.1.0")
+	out, err := f.point(Options{Push: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(out, "create tag") || !strings.Contains(out, "from an earlier run") {
+		t.Errorf("the run should take the earlier tags over:\n%s", out)
+	}
+	if f.git(chartsRepo, "rev-parse", "2.1.0") != chartsTag || f.git(docsRepo, "rev-parse", "2.1.0") != docsTag {
+		t.Errorf("the tags must not change")
+	}
+	if f.git(chartsRepo, "rev-parse", "aether-2.1^") != f.git(chartsRepo, "rev-parse", "2.1.0^{commit}") {
+		t.Errorf("the charts branch should end right after the tagged release commit")
+	}
+	if f.git(docsRepo, "rev-parse", "aether-2.1") != f.git(docsRepo, "rev-parse", "2.1.0^{commit}") {
+		t.Errorf("the docs branch should end at the tagged docs commit")
+	}
+	f.onRemote(chartsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
+	f.onRemote(docsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
+}
