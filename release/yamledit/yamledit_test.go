@@ -14,9 +14,9 @@ func TestApplyKeepsLayout(t *testing.T) {
 		edits          []Edit
 	}{
 		{
-			name: "plain with comments and blank lines",
-			in: "# Copyright 2024\napiVersion: v2\n\nname: hss   # the HSS\n\n# bumped by CI\nversion: 1.2.3  # keep in sync\nappVersion: \"1.2.3\"\n",
-			want: "# Copyright 2024\napiVersion: v2\n\nname: hss   # the HSS\n\n# bumped by CI\nversion: 1.3.0  # keep in sync\nappVersion: \"1.2.3\"\n",
+			name:  "plain with comments and blank lines",
+			in:    "# Copyright 2024\napiVersion: v2\n\nname: hss   # the HSS\n\n# bumped by CI\nversion: 1.2.3  # keep in sync\nappVersion: \"1.2.3\"\n",
+			want:  "# Copyright 2024\napiVersion: v2\n\nname: hss   # the HSS\n\n# bumped by CI\nversion: 1.3.0  # keep in sync\nappVersion: \"1.2.3\"\n",
 			edits: []Edit{{Path: []string{"version"}, Value: "1.3.0"}},
 		},
 		{
@@ -72,9 +72,9 @@ func TestApplyKeepsLayout(t *testing.T) {
 			},
 		},
 		{
-			name: "values scalar with tabs in a comment and a document marker",
-			in:   "---\nimages:\n  tags:\n    hss: \"registry.example.org/omec/hss:1.2.3\"\t# release\n  pullPolicy: IfNotPresent\n...\n",
-			want: "---\nimages:\n  tags:\n    hss: \"registry.example.org/omec/hss:1.3.0\"\t# release\n  pullPolicy: IfNotPresent\n...\n",
+			name:  "values scalar with tabs in a comment and a document marker",
+			in:    "---\nimages:\n  tags:\n    hss: \"registry.example.org/omec/hss:1.2.3\"\t# release\n  pullPolicy: IfNotPresent\n...\n",
+			want:  "---\nimages:\n  tags:\n    hss: \"registry.example.org/omec/hss:1.3.0\"\t# release\n  pullPolicy: IfNotPresent\n...\n",
 			edits: []Edit{{Path: []string{"images", "tags", "hss"}, Value: "registry.example.org/omec/hss:1.3.0"}},
 		},
 		{
@@ -201,5 +201,43 @@ func TestSetVersionKeepsBytes(t *testing.T) {
 		} else if !strings.HasPrefix(err.Error(), "line 1:") {
 			t.Errorf("SetVersion(%q) error %q does not name the line", bad, err)
 		}
+	}
+}
+
+func TestChartHelpers(t *testing.T) {
+	chart := "apiVersion: v2\nname: umbrella\nversion: \"0.3.0\" # x\ndependencies:\n" +
+		"  - name: hss\n    version: 1.2.3\n    repository: file://../hss\n" +
+		"  - name: db\n    alias: db-a\n    version: '1.0.0'\n" +
+		"  - name: db\n    alias: db-b\n    version: '1.0.0'\n"
+	out, ch, err := SetChartVersion([]byte(chart), "0.3.1")
+	if err != nil || ch == nil || ch.Old != "0.3.0" || ch.Line != 3 {
+		t.Fatalf("SetChartVersion: %v %+v", err, ch)
+	}
+	out, ch, err = SetDependencyVersion(out, "db-b", "1.1.0")
+	if err != nil || ch.Line != 13 {
+		t.Fatalf("SetDependencyVersion by alias: %v %+v", err, ch)
+	}
+	out, _, err = SetDependencyVersion(out, "hss", "1.3.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.NewReplacer(`"0.3.0"`, `"0.3.1"`, "version: 1.2.3", "version: 1.3.0").Replace(chart)
+	want = want[:strings.LastIndex(want, "'1.0.0'")] + "'1.1.0'\n"
+	if string(out) != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	if _, _, err := SetDependencyVersion(out, "db", "2.0.0"); err == nil || !strings.Contains(err.Error(), "2 entries are named \"db\"") {
+		t.Errorf("ambiguous name: %v", err)
+	}
+	if _, _, err := SetDependencyVersion(out, "nope", "2.0.0"); err == nil || !strings.Contains(err.Error(), "no dependency named") {
+		t.Errorf("missing name: %v", err)
+	}
+	values := "image:\n  tag: \"1.2.3\"  # released\n"
+	out, ch, err = SetValue([]byte(values), "1.2.4", "image", "tag")
+	if err != nil || string(out) != "image:\n  tag: \"1.2.4\"  # released\n" || ch.Old != "1.2.3" {
+		t.Errorf("SetValue: %q %+v %v", out, ch, err)
+	}
+	if _, ch, err := SetChartVersion([]byte("version: 1.0.0\n"), "1.0.0"); err != nil || ch != nil {
+		t.Errorf("no-op set: %+v %v", ch, err)
 	}
 }
