@@ -112,6 +112,24 @@ func setRegistryFlag(registry *bool) {
 	}
 }
 
+// checksPass is the precondition of the release targets: every check, run
+// once as a mage dependency (sharing results with check:all), must pass.
+// Its report goes to stderr so that a target's own output (a JSON plan)
+// stays alone on stdout.
+func checksPass(ctx context.Context) error {
+	names := checks.Names()
+	deps := make([]any, 0, len(names))
+	for _, n := range names {
+		deps = append(deps, mg.F(collect, n))
+	}
+	mg.CtxDeps(ctx, deps...)
+	code, summary := runner.Print(os.Stderr, names...)
+	if code == 0 {
+		return nil
+	}
+	return mg.Fatal(code, "the release checks do not pass ("+summary+"); fix them or see go tool mage check:all")
+}
+
 // All runs every check once, merges the reports and exits with the worst status.
 //
 // Each check is a mage dependency, so a target that depends on check:all

@@ -56,7 +56,7 @@ func (Release) Branch(ctx context.Context,
 	if err := branch.CheckLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
-	mg.CtxDeps(ctx, Check.All)
+	mg.CtxDeps(ctx, checksPass)
 	ws, err := runner.Workspace()
 	if err != nil {
 		return mg.Fatal(plan.ExitUndecided, err.Error())

@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
@@ -144,6 +146,10 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 // GitEnv runs git with extra environment and optional stdin.
 func GitEnv(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)
+	// On cancellation ask git to stop (SIGTERM lets it remove its lock
+	// files) and kill it only if it has not within a few seconds.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = dir
 	cmd.Env = Env(env...)
 	var out, errb bytes.Buffer
