@@ -8,6 +8,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/relkit/relkit/release/imagepush"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/tagging"
 )
@@ -46,4 +47,37 @@ func (Image) Tags(ctx context.Context,
 		return releaseExit(err)
 	}
 	return releaseExit(tags.Write(os.Stdout, format))
+}
+
+// Push publishes component NAME's image from SOURCE under its release tags; only CI may do it.
+//
+// Usage: go tool mage image:push NAME SOURCE [-dryRun].
+// SOURCE is an OCI image layout directory, a docker save tarball
+// (FILE:REPO:TAG picks one image of several), or an image reference in a
+// staging registry; a multi-arch index is copied whole. It goes to every
+// repository in the component's images list under each tag image:tags
+// prints for the component's HEAD.
+//
+// Refused, with nothing pushed: outside CI (CI=true plus a GitHub Actions,
+// GitLab, Jenkins or Tekton marker; RELKIT_ALLOW_LOCAL_PUSH=1 is for
+// tests), a dirty worktree, a commit without a release tag, and a tag that
+// already holds a different digest in any target repository (tags are
+// immutable; the same digest is a no-op). Every target is checked before
+// anything is written. Credentials come from the docker/podman config;
+// 429 and 5xx answers are retried with backoff; each pushed tag is
+// confirmed by digest before it is reported. Exit: 0 pushed or identical,
+// 1 refused or failed, 3 could not decide.
+//
+// Example (in CI): go tool mage image:push amf oci-layout/
+func (Image) Push(ctx context.Context,
+	name string, // the component, as named in relkit.yaml
+	source string, // OCI layout dir, docker tarball, or staging image reference
+	dryRun *bool, // check everything and write nothing
+) error {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout})
+	return releaseExit(err)
 }
