@@ -10,7 +10,9 @@ import (
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/tagging"
 )
@@ -269,4 +271,49 @@ func (Release) Verify(ctx context.Context,
 		}
 	}
 	return releaseExit(err)
+}
+
+// Point makes point release X.Y.n of the charts and docs from their aether-X.Y branches, with release notes.
+//
+// Usage: go tool mage release:point X.Y [-dryRun] [-push].
+// check:charts (against the last point release) and check:images must
+// pass on the charts repo's aether-X.Y first. Its VERSION then goes from
+// X.Y.n-dev (or the last release X.Y.(n-1)) to X.Y.n, committed and
+// tagged <tagPrefix>X.Y.n (annotated, on that commit, as release:tag
+// does), and on to X.Y.(n+1)-dev. The docs repo's aether-X.Y gets VERSION
+// X.Y.n, the same tag, and the release notes page (docs.releaseNotes in
+// relkit.yaml, default release-notes/{version}.md; reStructuredText for a
+// .rst path or docs that are mostly .rst): every chart version and image
+// tag of the release, and what changed since the previous point release
+// (chart versions, component patch releases with their commits, the fixes
+// picked onto the branch). A page people already wrote keeps their text;
+// relkit writes only between its markers. Every commit is made in a
+// scratch worktree; nothing moves until the plan is applied. A rerun finds
+// the finished release (trailer Relkit-Point-Release, the tags) and does
+// only what is left.
+//
+// -dryRun prints the plan and writes nothing. -push pushes both branches
+// and tags, one atomic push per repo, every remote checked first, never
+// forced. RELKIT_FORMAT=json prints the plan as JSON. Exit: 0 done or
+// nothing to do, 1 refused or failed, 3 could not decide.
+//
+// Example: go tool mage release:point 2.1 -push
+func (Release) Point(ctx context.Context,
+	line string, // the release line, X.Y (2.1)
+	dryRun *bool, // print the plan and write nothing
+	push *bool, // push the branches and tags (atomic per repo, never forced)
+) error {
+	if _, err := patch.ParseLine(line); err != nil {
+		return mg.Fatal(plan.ExitFailed, err.Error())
+	}
+	ws, err := runner.Workspace()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
+	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
 }
