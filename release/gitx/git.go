@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Repo is an opened repository.
@@ -41,7 +42,17 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable git repository: %w", dir, err)
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(64*cache.MiByte),
+	var fs billy.Filesystem = osfs.New(gitDir, osfs.WithBoundOS())
+	// A linked worktree's git dir holds HEAD and the index; refs and
+	// objects live in the common dir it names.
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(data))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(common, osfs.WithBoundOS()))
+	}
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(64*cache.MiByte),
 		filesystem.Options{KeepDescriptors: true, AlternatesFS: osfs.New("/", osfs.WithBoundOS())})
 	var wt billy.Filesystem
 	if filepath.Base(gitDir) == ".git" || gitDir != dir {

@@ -139,3 +139,30 @@ func BenchmarkVersionHistory(b *testing.B) {
 		}
 	})
 }
+
+func TestOpenLinkedWorktreeSeesCommonRefs(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := (gitxtest.Synth{Commits: 5, VersionEvery: 2}).Build(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	wt := t.TempDir() + "/wt"
+	for _, args := range [][]string{{"tag", "v9.9.9"}, {"worktree", "add", "--quiet", "--detach", wt, "HEAD~1"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	repo, err := Open(wt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	tags, err := repo.Tags()
+	if err != nil || tags["v9.9.9"].IsZero() {
+		t.Fatalf("tags of the common dir not seen from the worktree: %v %v", tags, err)
+	}
+	head, _, err := repo.Head()
+	want, _ := exec.Command("git", "-C", wt, "rev-parse", "HEAD").Output()
+	if err != nil || head.String() != strings.TrimSpace(string(want)) {
+		t.Fatalf("HEAD = %s (%v), want the worktree's own %s", head, err, want)
+	}
+}

@@ -22,6 +22,8 @@ type ComponentOptions struct {
 	DryRun       bool
 	// Out receives progress and the final per-target lines.
 	Out io.Writer
+	// Environ is the environment checked for CI (nil: the process's).
+	Environ []string
 }
 
 // PushComponent is image:push: it publishes Source to every image
@@ -59,9 +61,11 @@ func PushComponent(ctx context.Context, ws *workspace.Config, o ComponentOptions
 	}
 	fmt.Fprintf(out, "%s at %s: tags %s -> %s\n", r.Name, tags.Commit[:12], strings.Join(tags.Tags, ", "), strings.Join(r.Images, ", "))
 	res, err := Push(ctx, Request{Source: o.Source, Repos: r.Images, Tags: tags.Tags, Mirrors: ws.Images.Mirrors,
-		Progress: out, DryRun: o.DryRun})
+		Progress: out, DryRun: o.DryRun, Environ: o.Environ})
 	for _, t := range res.Targets {
-		fmt.Fprintln(out, t.String())
+		if t.Status != StatusPushed { // pushed targets were reported as progress
+			fmt.Fprintln(out, t.String())
+		}
 	}
 	if err != nil {
 		if errors.Is(err, ErrNotCI) || errors.Is(err, ErrTagConflict) || errors.Is(err, ErrNoReleaseTag) || errors.Is(err, ErrSource) {

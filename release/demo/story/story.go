@@ -14,7 +14,12 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/demo/story5"
+	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -35,7 +40,19 @@ type Chapter struct {
 // chapters are the story in order; later release steps append theirs.
 var chapters = []Chapter{
 	{Title: "CI policy checks on master", Run: runChecks},
+	{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
+	{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+		return story5.DemoPatchRelease(ctx, w, ws, demoLine)
+	}},
+	{Title: "Release status of the 2.1 line", Run: runStatus},
+	{Title: "Release manifest and verification", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+		return manifest.DemoManifest(ctx, w, ws, demoLine)
+	}},
 }
+
+// demoLine is the release line the demo cuts: the charts repo's master is
+// at 2.1.0-dev.
+const demoLine = "2.1"
 
 // Register appends a chapter to the story.
 func Register(c Chapter) { chapters = append(chapters, c) }
@@ -113,6 +130,36 @@ func mirrorList(m map[string]string) string {
 // with no mirrors, once the loopback servers are gone.
 func restoreConfig(d *demo.Workspace) {
 	_ = os.WriteFile(d.ConfigFile, []byte(demo.ConfigText(demo.ChartRepoPath, nil)), 0o644)
+}
+
+// runBranch shows release:branch's plan with -dryRun, then cuts and pushes.
+func runBranch(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+	fmt.Fprintf(w, "$ go tool mage release:branch %s -dryRun\n", demoLine)
+	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, DryRun: true, Push: true}, w, plan.Text); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push\n", demoLine)
+	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push   (again: nothing left to do)\n", demoLine)
+	return branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text)
+}
+
+// runStatus prints release:status for the demo line.
+func runStatus(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+	fmt.Fprintf(w, "$ go tool mage release:status %s\n", demoLine)
+	st, err := status.Collect(ctx, ws, demoLine, status.Options{})
+	if err != nil {
+		return err
+	}
+	if err := st.WriteText(w); err != nil {
+		return err
+	}
+	if code := st.ExitCode(); code != 0 {
+		return fmt.Errorf("release:status exit %d", code)
+	}
+	return nil
 }
 
 // runChecks runs every registered check, with registry lookups, and fails

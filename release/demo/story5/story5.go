@@ -14,10 +14,16 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/imagepush"
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
+	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -93,6 +99,9 @@ func DemoPatchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, mi
 	if err := patch.RunComponent(ctx, ws, patch.Options{Line: minor, Component: comp.Name, Commits: []string{compFix}, Push: true}, w, plan.Text); err != nil {
 		return fmt.Errorf("patch:component: %w", err)
 	}
+	if err := publishFromCI(ctx, w, ws, comp, ws.ReleaseBranch(minor)); err != nil {
+		return fmt.Errorf("publishing %s's image: %w", comp.Name, err)
+	}
 	fmt.Fprintf(w, "\n$ go tool mage release:point %s -push\n\n", minor)
 	_, res, err := point.Plan(ctx, ws, point.Options{Line: minor, DryRun: true})
 	if err != nil {
@@ -154,4 +163,57 @@ func head(ctx context.Context, dir string) (string, string, error) {
 	defer g.Close()
 	h, b, err := g.Head()
 	return h.String(), b, err
+}
+
+// publishFromCI plays the component's CI pipeline after its patch release:
+// on a scratch checkout of the release branch's tip (which carries the new
+// release tag) image:tags gives the docker tags and image:push publishes
+// the image built there. The demo has no docker build, so the image is the
+// demo's deterministic stand-in, and the push runs with
+// RELKIT_ALLOW_LOCAL_PUSH=1 in place of a CI environment.
+func publishFromCI(ctx context.Context, w io.Writer, ws *workspace.Config, comp *workspace.Repo, branch string) error {
+	tmp, err := os.MkdirTemp("", "relkit-demo-ci-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	wt := filepath.Join(tmp, comp.Name)
+	if _, err := gitx.Git(ctx, comp.Dir, "worktree", "add", "--quiet", "--detach", wt, branch); err != nil {
+		return err
+	}
+	defer gitx.Git(context.WithoutCancel(ctx), comp.Dir, "worktree", "remove", "--force", wt)
+	ci := *ws
+	ci.Components = nil
+	for _, c := range ws.Components {
+		if c.Name == comp.Name {
+			cc := *c
+			cc.Dir = wt
+			c = &cc
+		}
+		ci.Components = append(ci.Components, c)
+	}
+	tags, err := tagging.ForHead(ctx, &ci, comp.Name, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n(%s's CI, on %s at %s)\n$ go tool mage image:tags %s\n%s\n", comp.Name, branch, tags.Commit[:10], comp.Name, strings.Join(tags.Tags, "\n"))
+	if len(tags.Tags) == 0 || len(comp.Images) == 0 {
+		return fmt.Errorf("%s: no release tag at %s", comp.Name, branch)
+	}
+	img, err := demo.DemoImage(comp.Images[0] + ":" + tags.Tags[0])
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(tmp, "image.oci")
+	p, err := layout.Write(src, empty.Index)
+	if err != nil {
+		return err
+	}
+	if err := p.AppendImage(img); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "$ go tool mage image:push %s image.oci\n", comp.Name)
+	_, err = imagepush.PushComponent(ctx, &ci, imagepush.ComponentOptions{Name: comp.Name, Source: src, Out: w,
+		Environ: append(os.Environ(), "RELKIT_ALLOW_LOCAL_PUSH=1")})
+	return err
 }
