@@ -132,7 +132,9 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exited %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"Building the demo workspace in " + dir, "== 1. CI policy checks", "passed, 0 errors"} {
+	for _, want := range []string{"Building the demo workspace in " + dir, "== 1. CI policy checks", "passed, 0 errors",
+		"== 2. Minor release", "created branch aether-2.1", "== 3. Patch releases", "$ go tool mage image:push amf",
+		"== 4. Release status", "== 5. Release manifest", "OK: every image"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
