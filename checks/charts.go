@@ -121,10 +121,22 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 		return nil, []error{fmt.Errorf("%s: finding charts: %w", r.repo.Name, err)}
 	}
 	var out []report.Finding
-	out = append(out, r.pins(list)...)
+	// A chart whose Chart.yaml does not parse is reported and left out of
+	// the other rules; it still owns its files when changes are mapped.
+	var readable []charts.Chart
+	for _, c := range list {
+		var bad *charts.ChartError
+		if errors.As(c.Err, &bad) {
+			out = append(out, r.finding("chart-invalid", bad.File, bad.Line, c.Dir,
+				"chart %s cannot be read: %v; expected a YAML mapping with apiVersion, name and version", c.Dir, bad.Err))
+			continue
+		}
+		readable = append(readable, c)
+	}
+	out = append(out, r.pins(readable)...)
 
 	valid := map[string]bool{}
-	for _, c := range list {
+	for _, c := range readable {
 		if version.Valid(c.Version) {
 			valid[c.Dir] = true
 			continue

@@ -125,6 +125,10 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 		if !ok {
 			continue
 		}
+		if c.Err != nil {
+			pr.Problemf("%v; fix the chart before it can be bumped", c.Err)
+			continue
+		}
 		old, existed, err := baseVersion(it.dir)
 		if err != nil {
 			return nil, err
@@ -168,7 +172,7 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 		addEdit(byDir[dir].File, yamledit.Edit{Path: []string{"version"}, Value: b.New}, "version")
 	}
 	for _, c := range list {
-		if len(c.Dependencies) == 0 {
+		if len(c.Dependencies) == 0 || c.Err != nil {
 			continue
 		}
 		data, err := w.ReadFile(c.DepsFile)
