@@ -17,6 +17,7 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -217,6 +218,12 @@ func origin(img render.Image) string {
 
 func (c *imageCheck) chartFindings(r render.Result) {
 	chart := r.Chart
+	var bad *charts.ChartError
+	if errors.As(r.Err, &bad) {
+		c.add("chart-invalid", report.Error, bad.File, bad.Line, chart.Dir, "",
+			fmt.Sprintf("chart %s cannot be read, so its images were not checked: %v; expected a YAML mapping (apiVersion, name, version...) that helm can load", chart.Dir, bad.Err))
+		return
+	}
 	if r.Err != nil {
 		n := len(r.Images)
 		c.add("chart-render-failed", report.Error, chart.File, 0, chart.Dir, "",
@@ -232,7 +239,10 @@ func (c *imageCheck) chartFindings(r render.Result) {
 			where += " subchart " + d.Parent
 		}
 		var msg string
-		if d.Found != "" {
+		if d.Reason != "" {
+			msg = fmt.Sprintf("%s depends on %s %s from %s, which is not vendored in charts/ and could not be loaded from its directory: %s; rendered without it, so its images are not checked",
+				where, name, d.Version, d.Repository, d.Reason)
+		} else if d.Found != "" {
 			msg = fmt.Sprintf("%s depends on %s %s but charts/ holds version %s; rendered the vendored %s as is (without alias or condition); expected the vendored chart to match the pin (helm dependency update)",
 				where, name, d.Version, d.Found, d.Found)
 		} else {

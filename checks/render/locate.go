@@ -75,8 +75,9 @@ type candidate struct {
 var tgzName = regexp.MustCompile(`^(.+?)-(v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*)\.tgz$`)
 
 // locate records, for c and every chart below it, where it was loaded
-// from, keyed by firstFile.
-func locate(root string, c *chart.Chart, n node, locs map[*chart.File]node) {
+// from, keyed by firstFile. linked maps the charts added for file://
+// dependencies to their directories.
+func locate(root string, c *chart.Chart, n node, locs map[*chart.File]node, linked map[*chart.Chart]string) {
 	for _, req := range c.Metadata.Dependencies {
 		if req != nil {
 			n.subKeys = append(n.subKeys, cmpOr(req.Alias, req.Name))
@@ -100,13 +101,15 @@ func locate(root string, c *chart.Chart, n node, locs map[*chart.File]node) {
 	}
 	for _, d := range deps {
 		child := node{archive: n.archive, inner: n.inner + "charts/" + d.Name() + "/"}
-		if n.archive == "" {
+		if dir, ok := linked[d]; ok {
+			child = node{dir: dir}
+		} else if n.archive == "" {
 			child = node{dir: path.Join(n.dir, "charts", d.Name())}
 			if cd := pick(root, cands, d); cd != nil {
 				child = cd.n
 			}
 		}
-		locate(root, d, child, locs)
+		locate(root, d, child, locs, linked)
 	}
 }
 
@@ -215,7 +218,9 @@ type depCheck struct {
 
 // checkDeps finds declared dependencies that are not vendored (or only in
 // another version), over the whole loaded tree, before the SDK drops them.
-func checkDeps(top *chart.Chart, meta charts.Chart, locs map[*chart.File]node) []depCheck {
+// Entries in skip (file:// dependencies the linker resolved or reported)
+// are left out.
+func checkDeps(top *chart.Chart, meta charts.Chart, locs map[*chart.File]node, skip map[*chart.Dependency]bool) []depCheck {
 	var out []depCheck
 	var walk func(c *chart.Chart, chain []string, depth int)
 	walk = func(c *chart.Chart, chain []string, depth int) {
@@ -224,7 +229,7 @@ func checkDeps(top *chart.Chart, meta charts.Chart, locs map[*chart.File]node) [
 		}
 		n := locs[firstFile(c)]
 		for _, req := range c.Metadata.Dependencies {
-			if req == nil {
+			if req == nil || skip[req] {
 				continue
 			}
 			found, other := false, ""

@@ -123,6 +123,10 @@ type DepProblem struct {
 	Found string
 	// Enabled is false when the default values disable the dependency.
 	Enabled bool
+	// Reason says why a file:// dependency could not be loaded from its
+	// directory (outside the charts repo, a cycle, a load error); "" for a
+	// dependency that is simply not vendored.
+	Reason string
 }
 
 // TemplateError is a template that failed to render.
@@ -136,7 +140,8 @@ type Result struct {
 	Chart  charts.Chart
 	Images []Image
 	// Deps lists dependencies missing from charts/ (or present in another
-	// version); rendering went on without them.
+	// version) that no file:// directory supplied; rendering went on
+	// without them.
 	Deps []DepProblem
 	// Failed lists templates that did not render when others did; their
 	// images are not in Images.
@@ -148,7 +153,8 @@ type Result struct {
 }
 
 // All discovers the charts under root and renders them, at most o.Jobs at
-// a time. Results come back in chart order.
+// a time. Results come back in chart order. A chart whose Chart.yaml does
+// not parse has a Result with Err set to its *charts.ChartError.
 func All(ctx context.Context, root string, o Options) ([]Result, error) {
 	list, err := charts.Discover(ctx, root)
 	if err != nil {
@@ -224,6 +230,10 @@ const maxIsolated = 1000
 
 func renderChart(ctx context.Context, root string, c charts.Chart, o Options, caps *chartutil.Capabilities) Result {
 	res := Result{Chart: c}
+	if c.Err != nil {
+		res.Err = c.Err
+		return res
+	}
 	if err := ctx.Err(); err != nil {
 		res.Err = err
 		return res
@@ -234,10 +244,14 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 		res.Err = fmt.Errorf("loading %s: %w", c.Dir, err)
 		return res
 	}
+	// file:// dependencies not vendored in charts/ come from their
+	// directories, as helm dependency build would put them there.
+	lk := newLinker(root)
+	lk.link(ctx, ch, c.Dir, nil, []string{c.Dir}, c)
 	top := node{dir: c.Dir}
 	locs := map[*chart.File]node{}
-	locate(root, ch, top, locs)
-	deps := checkDeps(ch, c, locs)
+	locate(root, ch, top, locs, lk.dirs)
+	deps := append(lk.problems, checkDeps(ch, c, locs, lk.handled)...)
 
 	// Values: the chart's defaults (coalesced by the SDK) under the files the
 	// config names, merged in order.

@@ -36,15 +36,10 @@ type Scan struct {
 // templates render to (images only mentioned in values that no template
 // renders are left out: they are not deployed). Local file://
 // dependencies are rendered as `helm dependency build` would vendor them
-// (in a temporary copy; chartsDir is only read). Each image is matched to
-// the workspace component that builds it.
+// (the renderer loads them from their directories; chartsDir is only
+// read). Each image is matched to the workspace component that builds it.
 func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*Scan, error) {
-	root, cleanup, err := renderRoot(ctx, chartsDir)
-	if err != nil {
-		return nil, fmt.Errorf("%s: finding charts: %w", chartsDir, err)
-	}
-	defer cleanup()
-	results, err := render.All(ctx, root, render.OptionsFrom(ws.Render))
+	results, err := render.All(ctx, chartsDir, render.OptionsFrom(ws.Render))
 	if err != nil {
 		return nil, fmt.Errorf("%s: finding charts: %w", chartsDir, err)
 	}
@@ -72,6 +67,9 @@ func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*S
 				what := "is missing from charts/"
 				if d.Found != "" {
 					what = "is in charts/ at " + d.Found
+				}
+				if d.Reason != "" {
+					what += " (" + d.Reason + ")"
 				}
 				s.Problems = append(s.Problems, fmt.Sprintf("chart %s: dependency %s %s %s; run helm dependency build so every image is rendered", c.Dir, d.Name, d.Version, what))
 			}
