@@ -19,6 +19,11 @@ func TestDemoPatchRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc, err := demo.Serve(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
 	ws, err := workspace.Load(d.ConfigFile)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +40,7 @@ func TestDemoPatchRelease(t *testing.T) {
 	}
 	for _, want := range []string{"$ go tool mage patch:charts 2.1", "$ go tool mage patch:component amf 2.1", "create tag v1.4.2",
 		"$ go tool mage release:point 2.1 -push", "create tag 2.1.0", "release-notes/2.1.0.md on aether-2.1 of aether-docs:",
-		"- **amf** 1.4.0 → 1.4.2", "omec-control-plane: give the NRF more time to come up (`"} {
+		"- **amf** 1.4.0 → 1.4.2", "$ go tool mage image:push amf", "pushed        registry.aetherproject.org/omecproject/5gc-amf:1.4.2", "omec-control-plane: give the NRF more time to come up (`"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the chapter should print %q:\n%s", want, out.String())
 		}
