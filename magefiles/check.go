@@ -73,7 +73,7 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // such as images.tags.* are scanned too. Findings point at the values file
 // and line that set the tag. Rules: image-untagged, image-moving-tag,
 // image-not-release, image-waived (warning), waiver-expired,
-// chart-render-failed, chart-dependency-missing and, when the image is built
+// chart-render-failed, chart-dependency-missing, chart-invalid and, when the image is built
 // by a workspace component, image-tag-not-in-repo.
 //
 // Flags: -registry (or RELKIT_REGISTRY=1) also asks each registry whether
@@ -96,7 +96,9 @@ func (Check) Images(ctx context.Context, registry *bool) error {
 // Changes to files .helmignore excludes do not count. Rules:
 // chart-version-invalid, chart-not-bumped, chart-version-not-increased,
 // chart-version-published (against charts.repository: an index.yaml URL or
-// directory, or oci://), dependency-pin-mismatch, dependency-missing.
+// directory, or oci://), dependency-pin-mismatch, dependency-missing,
+// chart-invalid (a Chart.yaml that cannot be read; the other charts are
+// still checked).
 //
 // Example: RELKIT_BASE=origin/master go tool mage check:charts
 func (Check) Charts(ctx context.Context) error {
