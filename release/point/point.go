@@ -2,11 +2,15 @@
 // X.Y): the charts repo's <prefix>X.Y goes from X.Y.n-dev (or the last
 // release X.Y.(n-1)) to the release X.Y.n, committed and tagged as
 // release:tag tags (an annotated tag on the commit that set VERSION), then
-// on to X.Y.(n+1)-dev; the docs repo's <prefix>X.Y gets the same version
-// and tag together with release notes for X.Y.n: every chart version and
-// image tag of the release, and what changed since the previous point
-// release (chart versions, component patch releases, the fixes picked
-// onto the branch).
+// on to X.Y.(n+1)-dev. The release commit also adds the release manifest
+// releases/X.Y.n.yaml (release/manifest: every chart and version, every
+// image the charts render with its registry digest; see manifest.go), so
+// the tag carries it and release:verify X.Y.n can re-check the release;
+// the registry must answer for every image, or nothing is written. The
+// docs repo's <prefix>X.Y gets the same version and tag together with
+// release notes for X.Y.n: every chart version and image tag of the
+// release, and what changed since the previous point release (chart
+// versions, component patch releases, the fixes picked onto the branch).
 //
 // The checks (check:charts against the last point release, check:images)
 // must pass on the branch first. Every commit is made in a scratch
@@ -28,8 +32,10 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/tagging"
@@ -64,6 +70,11 @@ type Result struct {
 	// content as planned ("" when the docs already have the release).
 	NotesPath string
 	Notes     []byte
+	// ManifestPath is the release manifest in the charts repo
+	// (releases/X.Y.n.yaml); Manifest is the one this plan built, nil
+	// when the release already had one (or it could not be built).
+	ManifestPath string
+	Manifest     *manifest.Manifest
 }
 
 // Plan works out release:point X.Y without writing anything but objects.
@@ -85,7 +96,10 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 	pt := &pointRun{s: s, ws: ws, res: res}
 	defer pt.close(ctx)
 	if err := pt.charts(ctx, chr); err != nil {
-		chr.Problemf("could not read the repo: %v", err)
+		var rep *reported
+		if !errors.As(err, &rep) {
+			chr.Problemf("could not read the repo: %v", err)
+		}
 		return p, res, undecided(err)
 	}
 	if len(chr.Problems) > 0 {
@@ -147,6 +161,8 @@ type pointRun struct {
 	docsTip, docsTag string
 	// wt is the charts worktree at the release commit.
 	wt *cherry.Worktree
+	// checker asks the registry for the manifest's digests.
+	checker *imageref.Checker
 }
 
 func (pt *pointRun) close(ctx context.Context) {
@@ -305,6 +321,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		return err
 	}
 	if moveOn {
+		pt.manifestDone(g, pr, tip)
 		return pt.openRelease(ctx)
 	}
 	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
@@ -331,6 +348,8 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	}
 
 	title := Title(pt.ws, release)
+	mpath := manifest.Path(release)
+	var moveOnManifest []byte // the manifest the move-on commit adds
 	if pt.relCommit == "" {
 		data, err := w.ReadFile(r.VersionFile)
 		if err != nil {
@@ -341,17 +360,41 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 			pr.Problemf("%s: %v", r.VersionFile, err)
 			return nil
 		}
-		msg := fmt.Sprintf("Release %s\n\nPoint release %s of %s.\n\n%s: %s\n", title, release, s.Branch, Trailer, release)
-		h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out})
+		// The manifest first: nothing is committed unless the registry
+		// gave every digest.
+		m, ok, err := pt.buildManifest(ctx, pr, w, tip)
+		if !ok || err != nil {
+			return err
+		}
+		what := "new"
+		if prev, err := w.ReadFile(mpath); err == nil {
+			what = "replacing the one on " + s.Branch
+			if string(prev) == string(m.Marshal()) {
+				what = "unchanged"
+			}
+		}
+		msg := fmt.Sprintf("Release %s\n\nPoint release %s of %s, with its release manifest %s:\n%d chart(s) and %d image(s), each image with the digest the registry\nserves. release:verify %s re-checks them.\n\n%s: %s\n",
+			title, release, s.Branch, mpath, len(m.Charts), len(m.Images), release, Trailer, release)
+		h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out, mpath: m.Marshal()})
 		if err != nil {
 			return err
 		}
 		pt.relCommit = h
-		pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", short(h), title, r.VersionFile, old, release)
-	} else if pt.relCommit != tip {
-		if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+		pr.Notef("new commit %s \"Release %s\":", short(h), title)
+		pr.Notef("  %s:1 version %s -> %s", r.VersionFile, old, release)
+		pr.Notef("  %s: release manifest (%s), %d chart(s), %d image(s) with their registry digests, describing %s", mpath, what, len(m.Charts), len(m.Images), short(tip))
+	} else {
+		if pt.relCommit != tip {
+			if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+				return err
+			}
+		}
+		_, tagged := tags[release]
+		data, ok, err := pt.manifestOfRelease(ctx, pr, w, tagged)
+		if !ok || err != nil {
 			return err
 		}
+		moveOnManifest = data
 	}
 	if _, ok := tags[release]; !ok {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + r.Tag(release), Commit: pt.relCommit,
@@ -368,13 +411,22 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		return nil
 	}
 	nextRel := fmt.Sprintf("%d.%d.%d", major, minor, rv.Patch()+1)
-	msg := fmt.Sprintf("Start %s development on %s\n\n%s is released (tag %s); the next point release of\n%s is %s.\n\n%s: %s\n",
-		nextRel, s.Branch, title, r.Tag(release), s.Branch, nextRel, Trailer, release)
-	h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out})
+	files := map[string][]byte{r.VersionFile: out}
+	extra := ""
+	if moveOnManifest != nil {
+		files[mpath] = moveOnManifest
+		extra = fmt.Sprintf("\nThe tagged release commit has no release manifest; this commit adds\n%s, describing it.\n", mpath)
+	}
+	msg := fmt.Sprintf("Start %s development on %s\n\n%s is released (tag %s); the next point release of\n%s is %s.\n%s\n%s: %s\n",
+		nextRel, s.Branch, title, r.Tag(release), s.Branch, nextRel, extra, Trailer, release)
+	h, err := w.Commit(ctx, msg, files)
 	if err != nil {
 		return err
 	}
 	pr.Notef("new commit %s \"Start %s development on %s\": %s:1 version %s -> %s", short(h), nextRel, s.Branch, r.VersionFile, old, next)
+	if moveOnManifest != nil {
+		pr.Notef("  %s: release manifest of %s (new)", mpath, release)
+	}
 	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, fmt.Sprintf("%s: release %s, then %s", short(h), release, next)))
 	pt.chartsTip = h
 	// The worktree stays at the release for the notes.

@@ -2,11 +2,18 @@ package point
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
@@ -22,11 +29,13 @@ const (
 	docsRepo   = demo.DocsRepo
 )
 
-// fixture is the demo workspace after release:branch 2.1 -push.
+// fixture is the demo workspace, its chart repository and registry served
+// on loopback, after release:branch 2.1 -push.
 type fixture struct {
 	t   *testing.T
 	ctx context.Context
 	w   *demo.Workspace
+	svc *demo.Services
 	ws  *workspace.Config
 }
 
@@ -37,6 +46,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc, err := demo.Serve(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
 	ws, err := workspace.Load(w.ConfigFile)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := branch.Run(ctx, ws, branch.Options{Line: line, Push: true}, io.Discard, plan.Text); err != nil {
 		t.Fatalf("release:branch %s: %v", line, err)
 	}
-	return &fixture{t: t, ctx: ctx, w: w, ws: ws}
+	return &fixture{t: t, ctx: ctx, w: w, svc: svc, ws: ws}
 }
 
 func (f *fixture) dir(name string) string {
@@ -104,6 +118,34 @@ func (f *fixture) commitOn(name, br, msg string, edits map[string][2]string) str
 	return h
 }
 
+// hashRepos hashes every file of the charts and docs checkouts (.git
+// included, FETCH_HEAD aside) and of their bare remotes: equal hashes mean
+// nothing was written, not even an object.
+func (f *fixture) hashRepos() string {
+	f.t.Helper()
+	h := sha256.New()
+	for _, n := range []string{chartsRepo, docsRepo} {
+		for _, root := range []string{f.dir(n), f.w.Remotes[n]} {
+			err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() || d.Name() == "FETCH_HEAD" {
+					return err // -push fetches first: FETCH_HEAD is rewritten
+				}
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(h, "%s %d\n", p, len(data))
+				h.Write(data)
+				return nil
+			})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 func (f *fixture) snapshot(name string) string {
 	f.t.Helper()
 	var b strings.Builder
@@ -126,8 +168,45 @@ func (f *fixture) point(opt Options) (string, error) {
 	return out.String(), err
 }
 
-// patchBoth brings a chart fix and an amf fix onto aether-2.1.
+// patchBoth brings a chart fix and an amf fix onto aether-2.1 and, as CI
+// would after the tag, pushes amf's 1.4.2 images to the registry.
 func (f *fixture) patchBoth() (chartFix, amfFix string) {
+	f.t.Helper()
+	chartFix, amfFix = f.patchUnpublished()
+	f.publish("amf", "1.4.2")
+	return chartFix, amfFix
+}
+
+// publish pushes every image of component at version to the loopback
+// registry, as the component's CI (image:push) does for a release tag.
+func (f *fixture) publish(component, version string) {
+	f.t.Helper()
+	c, ok := f.w.Component(component)
+	if !ok {
+		f.t.Fatalf("no component %s", component)
+	}
+	for _, repo := range c.Images {
+		ref := repo + ":" + version
+		img, err := demo.DemoImage(ref)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		target, err := f.svc.Mirror(ref)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		tag, err := name.NewTag(target, name.Insecure)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if err := remote.Write(tag, img, remote.WithContext(f.ctx)); err != nil {
+			f.t.Fatalf("pushing %s as %s: %v", ref, target, err)
+		}
+	}
+}
+
+// patchUnpublished is patchBoth without the image push.
+func (f *fixture) patchUnpublished() (chartFix, amfFix string) {
 	f.t.Helper()
 	chartFix = f.commitOn(chartsRepo, "master", "omec-control-plane: wait longer for the NRF", map[string][2]string{
 		"omec/omec-control-plane/templates/amf.yaml": {"sleep 2", "sleep 5"},
