@@ -273,15 +273,24 @@ func (Release) Verify(ctx context.Context,
 	return releaseExit(err)
 }
 
-// Point makes point release X.Y.n of the charts and docs from their aether-X.Y branches, with release notes.
+// Point makes point release X.Y.n of the charts and docs from their aether-X.Y branches, with release notes and the release manifest.
 //
 // Usage: go tool mage release:point X.Y [-dryRun] [-push].
 // check:charts (against the last point release) and check:images must
 // pass on the charts repo's aether-X.Y first. Its VERSION then goes from
 // X.Y.n-dev (or the last release X.Y.(n-1)) to X.Y.n, committed and
 // tagged <tagPrefix>X.Y.n (annotated, on that commit, as release:tag
-// does), and on to X.Y.(n+1)-dev. The docs repo's aether-X.Y gets VERSION
-// X.Y.n, the same tag, and the release notes page (docs.releaseNotes in
+// does), and on to X.Y.(n+1)-dev. That release commit also adds the
+// release manifest releases/X.Y.n.yaml (as release:manifest writes it:
+// every chart and version, every image the charts render with the digest
+// the registry serves, each component image's git tag and commit;
+// chartsCommit is the commit it follows), so the tag carries it and
+// release:verify X.Y.n passes right away. The registry must answer for
+// every image: one it lacks refuses the release naming it, one it cannot
+// be asked about is exit 3, and either way nothing is written. A release
+// tagged before (by hand) without a manifest gets it in the move-on
+// commit instead; the tag never moves. The docs repo's aether-X.Y gets
+// VERSION X.Y.n, the same tag, and the release notes page (docs.releaseNotes in
 // relkit.yaml, default release-notes/{version}.md; reStructuredText for a
 // .rst path or docs that are mostly .rst): every chart version and image
 // tag of the release, and what changed since the previous point release
