@@ -134,7 +134,7 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 	}
 	for _, want := range []string{"Building the demo workspace in " + dir, "== 1. CI policy checks", "passed, 0 errors",
 		"== 2. Minor release", "created branch aether-2.1", "== 3. Patch releases", "$ go tool mage image:push amf",
-		"== 4. Release status", "== 5. Release manifest", "OK: every image"} {
+		"== 4. Release status", "== 5. What release 2.1.0 shipped", "kind: ReleaseManifest", "OK: every image of 2.1.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

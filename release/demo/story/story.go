@@ -17,6 +17,7 @@ import (
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/demo/story5"
+	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/status"
@@ -45,9 +46,7 @@ var chapters = []Chapter{
 		return story5.DemoPatchRelease(ctx, w, ws, demoLine)
 	}},
 	{Title: "Release status of the 2.1 line", Run: runStatus},
-	{Title: "Release manifest and verification", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-		return manifest.DemoManifest(ctx, w, ws, demoLine)
-	}},
+	{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
 }
 
 // demoLine is the release line the demo cuts: the charts repo's master is
@@ -144,6 +143,26 @@ func runBranch(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.W
 	}
 	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push   (again: nothing left to do)\n", demoLine)
 	return branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text)
+}
+
+// runVerify shows the manifest release:point committed with 2.1.0 and
+// re-resolves every image in it.
+func runVerify(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+	const release = demoLine + ".0"
+	path := manifest.Path(release)
+	data, err := gitx.Git(ctx, ws.Charts.Dir, "show", ws.Charts.Tag(release)+":"+path)
+	if err != nil {
+		return fmt.Errorf("release:point should have committed %s with tag %s: %w", path, release, err)
+	}
+	fmt.Fprintf(w, "$ git -C %s show %s:%s\n%s\n", ws.Charts.Path, ws.Charts.Tag(release), path, data)
+	fmt.Fprintf(w, "$ go tool mage release:verify %s\n", release)
+	v, err := manifest.Verify(ctx, ws, release, manifest.VerifyOptions{})
+	if v != nil {
+		if werr := v.WriteText(w); werr != nil {
+			return werr
+		}
+	}
+	return err
 }
 
 // runStatus prints release:status for the demo line.
