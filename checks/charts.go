@@ -84,6 +84,10 @@ type chartBase struct {
 	commit string
 	// desc says how the base was chosen, for messages.
 	desc string
+	// landed is set when the base is HEAD^ on a main branch whose commits
+	// are all pushed: the change has merged, and its charts may already
+	// have been published from it by CI.
+	landed bool
 }
 
 func shortHash(h string) string {
@@ -258,7 +262,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		if err != nil {
 			return chartBase{}, err
 		}
-		return chartBase{mb, fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, shortHash(mb))}, nil
+		return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, shortHash(mb))}, nil
 	}
 
 	out, err := gitx.Git(ctx, dir, "symbolic-ref", "--quiet", "--short", "HEAD")
@@ -278,7 +282,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 			return chartBase{}, err
 		}
 		if tag != "" {
-			return chartBase{h, fmt.Sprintf("last point release of %s, tag %s, %s", branch, tag, shortHash(h))}, nil
+			return chartBase{commit: h, desc: fmt.Sprintf("last point release of %s, tag %s, %s", branch, tag, shortHash(h))}, nil
 		}
 		// No point release yet: the branch is judged from where it left main.
 	}
@@ -301,7 +305,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		if len(upstream) > 0 {
 			mb, err := mergeBase(ctx, dir, upstream...)
 			if err == nil && mb != head {
-				return chartBase{mb, fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, shortHash(mb))}, nil
+				return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, shortHash(mb))}, nil
 			}
 		}
 		parent, ok, err := revCommit(ctx, dir, "HEAD^1")
@@ -309,9 +313,9 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 			return chartBase{}, err
 		}
 		if !ok {
-			return chartBase{"", "none: HEAD is the first commit, every chart is new"}, nil
+			return chartBase{commit: "", desc: "none: HEAD is the first commit, every chart is new"}, nil
 		}
-		return chartBase{parent, fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, shortHash(parent))}, nil
+		return chartBase{commit: parent, desc: fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, shortHash(parent)), landed: true}, nil
 	}
 	if len(refs) == 0 {
 		return chartBase{}, fmt.Errorf("neither branch %s nor origin/%s exists to compare with; fetch it or set %s", main, main, BaseEnv)
@@ -320,7 +324,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 	if err != nil {
 		return chartBase{}, err
 	}
-	return chartBase{mb, fmt.Sprintf("merge-base of HEAD and %s, %s", main, shortHash(mb))}, nil
+	return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s, %s", main, shortHash(mb))}, nil
 }
 
 func releaseBranchRE(prefix string) *regexp.Regexp {
@@ -585,6 +589,17 @@ func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]rep
 		defer mu.Unlock()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: chart repository %s: %w", r.repo.Name, repo, err))
+			return
+		}
+		if found && r.base.landed {
+			// After the merge, CI's publish job puts exactly this version in
+			// the repository: an error here would block every run on main
+			// (release:branch included) until the next chart change.
+			f := r.finding("chart-version-published", c.File, c.VersionLine, chartSubject(c),
+				"%s %s is already in the chart repository %s; expected on %s once CI has published the last merge (base %s), so only a warning: make sure it was published from this commit",
+				name, c.Version, repo, r.repo.MainBranch, r.base.desc)
+			f.Severity = report.Warning
+			out = append(out, f)
 			return
 		}
 		if found {

@@ -550,3 +550,33 @@ func TestChartsIsRegistered(t *testing.T) {
 		t.Errorf("check names %v lack charts", Names())
 	}
 }
+
+// After a merge to main is pushed, CI publishes the merged chart versions;
+// the run on main must not then fail on them (it would block
+// release:branch), yet it still says so as a warning. Unpushed commits on
+// main reusing a published version stay errors.
+func TestChartsPublishedAfterMergeOnMainIsAWarning(t *testing.T) {
+	root := t.TempDir()
+	r := chartsRepo(t, root, func(r *demo.Repo) {
+		r.Commit("Add charts", merged(chart("onos", "onos", "1.0.0"), chart("hss", "hss", "2.0.0")))
+	})
+	srv := repotest.ServeIndex(t, repotest.Index(map[string][]string{"onos": {"1.0.0", "1.1.0"}}))
+	ws := chartsConfig(t, root, srv.URL+"/charts")
+	step(t, r, func(r *demo.Repo) {
+		r.Commit("onos: more replicas", map[string]string{"onos/values.yaml": "replicas: 2\n", "onos/Chart.yaml": chartYAML("onos", "1.1.0")})
+	})
+	rep := runCharts(t, ws, "")
+	wantFindings(t, rep, "chart-version-published onos/Chart.yaml:5 onos@1.1.0")
+	if rep.ExitCode() != report.ExitFindings {
+		t.Errorf("an unpushed commit reusing a published version must fail, exit %d", rep.ExitCode())
+	}
+	step(t, r, func(r *demo.Repo) { r.Git("push", "-q", "origin", "main") })
+	rep = runCharts(t, ws, "")
+	if got := summary(rep); len(got) != 1 || got[0] != "chart-version-published onos/Chart.yaml:5 onos@1.1.0" {
+		t.Fatalf("findings %q", got)
+	}
+	if rep.ExitCode() != report.ExitOK || rep.Findings()[0].Severity != report.Warning {
+		t.Errorf("after the push the published merge should only warn: %+v", rep.Findings())
+	}
+	wantContains(t, findingMessage(t, rep, "chart-version-published", "onos/Chart.yaml"), "once CI has published")
+}
