@@ -9,7 +9,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/release/imagepush"
-	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/tagging"
 )
 
@@ -34,13 +33,9 @@ func (Image) Tags(ctx context.Context,
 	name string, // the component, as named in relkit.yaml
 	dev *bool, // also print <branch>-<sha7>
 ) error {
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	tags, err := tagging.ForHead(ctx, ws, name, flagOn(dev))
 	if err != nil {
@@ -74,9 +69,9 @@ func (Image) Push(ctx context.Context,
 	source string, // OCI layout dir, docker tarball, or staging image reference
 	dryRun *bool, // check everything and write nothing
 ) error {
-	ws, err := runner.Workspace()
+	ws, _, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout})
 	return releaseExit(err)

@@ -46,13 +46,9 @@ func (Patch) Charts(ctx context.Context,
 	if _, err := patch.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), DryRun: flagOn(dryRun), Push: flagOn(push)}
 	return releaseExit(patch.RunCharts(ctx, ws, opts, os.Stdout, format))
@@ -93,13 +89,9 @@ func (Patch) Component(ctx context.Context,
 	if _, err := patch.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), DryRun: flagOn(dryRun), Push: flagOn(push)}
 	return releaseExit(patch.RunComponent(ctx, ws, opts, os.Stdout, format))

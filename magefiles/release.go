@@ -15,6 +15,7 @@ import (
 	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 // Release cuts release branches and tags releases.
@@ -59,13 +60,9 @@ func (Release) Branch(ctx context.Context,
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	mg.CtxDeps(ctx, checksPass)
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
 	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
@@ -94,19 +91,29 @@ func (Release) Tag(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the tags
 ) error {
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push)}
 	if repo != nil {
 		opts.Repo = *repo
 	}
 	return releaseExit(tagging.Run(ctx, ws, opts, os.Stdout, format))
+}
+
+// setup loads the workspace and the output format (RELKIT_FORMAT) every
+// release target needs; a problem with either is "could not decide".
+func setup() (*workspace.Config, plan.Format, error) {
+	ws, err := runner.Workspace()
+	if err != nil {
+		return nil, "", mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	format, err := plan.FormatFromEnv()
+	if err != nil {
+		return nil, "", mg.Fatal(plan.ExitUndecided, err.Error())
+	}
+	return ws, format, nil
 }
 
 // flagOn reads an optional mage bool flag.
@@ -153,13 +160,9 @@ func (Release) Manifest(ctx context.Context,
 	dryRun *bool, // print the manifest and commit nothing
 	push *bool, // push the release branch afterwards (never forced)
 ) error {
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push)})
 	if res != nil {
@@ -199,13 +202,9 @@ func (Release) Manifest(ctx context.Context,
 func (Release) Status(ctx context.Context,
 	line string, // the release line, X.Y (2.1)
 ) error {
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	st, err := status.Collect(ctx, ws, line, status.Options{})
 	if err != nil {
@@ -246,13 +245,9 @@ func (Release) Verify(ctx context.Context,
 	release string, // the release version, X.Y.Z (2.1.0)
 	from *string, // read the manifest from this revision of the charts repo
 ) error {
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := manifest.VerifyOptions{}
 	if from != nil {
@@ -315,13 +310,9 @@ func (Release) Point(ctx context.Context,
 	if _, err := patch.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
-	ws, err := runner.Workspace()
+	ws, format, err := setup()
 	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
-	}
-	format, err := plan.FormatFromEnv()
-	if err != nil {
-		return mg.Fatal(plan.ExitUndecided, err.Error())
+		return err
 	}
 	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
 	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
