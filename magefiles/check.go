@@ -2,6 +2,8 @@
 
 package main
 
+//mage:multiline // keep the line breaks of these doc comments in mage -h
+
 import (
 	"context"
 	"os"
