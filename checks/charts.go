@@ -58,23 +58,7 @@ func init() { Register(chartsCheck, Charts) }
 // Changes are the commits base..HEAD plus uncommitted and untracked
 // (not git-ignored) files of the worktree.
 func Charts(ctx context.Context, ws *workspace.Config) *report.Report {
-	rep := report.New(chartsCheck)
-	if ws.Charts == nil {
-		return rep
-	}
-	findings, errs := checkCharts(ctx, ws, os.Getenv(BaseEnv))
-	rep.Add(findings...)
-	seen := map[string]bool{}
-	for _, err := range errs {
-		if err != nil && !seen[err.Error()] {
-			seen[err.Error()] = true
-			rep.Undecided(err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		rep.Undecided(err)
-	}
-	return rep
+	return ChartsAgainst(ctx, ws, os.Getenv(BaseEnv))
 }
 
 // chartBase is the commit charts are compared with.
