@@ -341,25 +341,6 @@ func FindPick(ctx context.Context, dir, tip, commit string, not ...string) (stri
 	return first, nil
 }
 
-// CheckedOut returns the worktree that has branch (short name) checked
-// out, or "".
-func CheckedOut(ctx context.Context, dir, branch string) (string, error) {
-	out, err := gitx.Git(ctx, dir, "worktree", "list", "--porcelain")
-	if err != nil {
-		return "", err
-	}
-	wt := ""
-	for _, line := range strings.Split(out, "\n") {
-		if p, ok := strings.CutPrefix(line, "worktree "); ok {
-			wt = p
-		}
-		if line == "branch refs/heads/"+branch {
-			return wt, nil
-		}
-	}
-	return "", nil
-}
-
 // MoveStep is the plan step that moves local branch (short name) of the
 // repo at dir from old to commit: a fast-forward push to the repo itself,
 // so the plan's guard sees the branch still at old, git refuses anything

@@ -167,10 +167,10 @@ func TestPickEmptyAndCommit(t *testing.T) {
 	if h2, err := w.Commit(ctx, "again\n", map[string][]byte{"hss/Chart.yaml": []byte(strings.Replace(chartV1, "1.2.4", "1.2.5", 1))}); err != nil || h2 != "" {
 		t.Errorf("committing unchanged files makes no commit: %q %v", h2, err)
 	}
-	if wt, err := CheckedOut(ctx, r.Dir, "main"); err != nil || wt != r.Dir {
+	if wt, err := gitx.CheckedOut(ctx, r.Dir, "main"); err != nil || wt != r.Dir {
 		t.Errorf("main is checked out in %s, got %q %v", r.Dir, wt, err)
 	}
-	if wt, err := CheckedOut(ctx, r.Dir, "rel-1.2"); err != nil || wt != "" {
+	if wt, err := gitx.CheckedOut(ctx, r.Dir, "rel-1.2"); err != nil || wt != "" {
 		t.Errorf("rel-1.2 is not checked out, got %q %v", wt, err)
 	}
 	// A merge commit is not picked.

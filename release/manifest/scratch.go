@@ -63,22 +63,3 @@ func (s *Scratch) Close() error {
 	s.tmp = ""
 	return err
 }
-
-// checkedOutIn returns the worktree that has branch (short name) checked
-// out, or "".
-func checkedOutIn(ctx context.Context, repoDir, branch string) (string, error) {
-	out, err := gitx.Git(ctx, repoDir, "worktree", "list", "--porcelain")
-	if err != nil {
-		return "", err
-	}
-	wt := ""
-	for _, line := range strings.Split(out, "\n") {
-		if p, ok := strings.CutPrefix(line, "worktree "); ok {
-			wt = p
-		}
-		if line == "branch refs/heads/"+branch {
-			return wt, nil
-		}
-	}
-	return "", nil
-}

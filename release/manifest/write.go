@@ -106,7 +106,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	}
 	res.Parent = head
 	if !o.DryRun {
-		wt, err := checkedOutIn(ctx, dir, res.Branch)
+		wt, err := gitx.CheckedOut(ctx, dir, res.Branch)
 		if err != nil {
 			return nil, &plan.Undecided{Err: fmt.Errorf("%s: listing worktrees: %w", repo, err)}
 		}

@@ -29,7 +29,6 @@ import (
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/branch"
-	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
@@ -215,7 +214,7 @@ func (s *Session) CanCommit(ctx context.Context, dir string, pr *plan.Repo) {
 // NotCheckedOut records a problem when branch is checked out somewhere:
 // relkit moves release branches only when nobody has them checked out.
 func NotCheckedOut(ctx context.Context, dir, br string, pr *plan.Repo) error {
-	wt, err := cherry.CheckedOut(ctx, dir, br)
+	wt, err := gitx.CheckedOut(ctx, dir, br)
 	if err != nil {
 		return err
 	}
