@@ -74,13 +74,6 @@ type chartBase struct {
 	landed bool
 }
 
-func shortHash(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
-}
-
 // chartRun holds what one run of the charts check works with.
 type chartRun struct {
 	ws   *workspace.Config
@@ -172,20 +165,6 @@ func invalidChartVersion(c charts.Chart) string {
 
 // --- choosing the base ---
 
-// revCommit resolves rev to a commit hash; ok is false when rev names no
-// commit.
-func revCommit(ctx context.Context, dir, rev string) (string, bool, error) {
-	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	return strings.TrimSpace(out), true, nil
-}
-
 // mergeBase is the best common ancestor of HEAD and the union of refs.
 func mergeBase(ctx context.Context, dir string, refs ...string) (string, error) {
 	out, err := gitx.Git(ctx, dir, append([]string{"merge-base", "HEAD"}, refs...)...)
@@ -205,7 +184,7 @@ func mainRefs(ctx context.Context, dir, main string) ([]string, error) {
 	var refs []string
 	seen := map[string]bool{}
 	for _, ref := range []string{"refs/heads/" + main, main + "@{upstream}", "refs/remotes/origin/" + main} {
-		h, ok, err := revCommit(ctx, dir, ref)
+		h, ok, err := gitx.RevCommit(ctx, dir, ref)
 		if err != nil {
 			var ce *gitx.CmdError
 			if errors.As(err, &ce) && strings.Contains(ref, "@{") {
@@ -222,7 +201,7 @@ func mainRefs(ctx context.Context, dir, main string) ([]string, error) {
 }
 
 func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branchPrefix, override string) (chartBase, error) {
-	if _, ok, err := revCommit(ctx, dir, "HEAD"); err != nil || !ok {
+	if _, ok, err := gitx.RevCommit(ctx, dir, "HEAD"); err != nil || !ok {
 		if err == nil {
 			err = errors.New("HEAD names no commit (empty repository?)")
 		}
@@ -230,13 +209,13 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 	}
 	if ref := strings.TrimSpace(override); ref != "" {
 		target := ref
-		_, ok, err := revCommit(ctx, dir, ref)
+		_, ok, err := gitx.RevCommit(ctx, dir, ref)
 		if err != nil {
 			return chartBase{}, err
 		}
 		if !ok {
 			target = "refs/remotes/origin/" + ref
-			if _, ok, err = revCommit(ctx, dir, target); err != nil {
+			if _, ok, err = gitx.RevCommit(ctx, dir, target); err != nil {
 				return chartBase{}, err
 			} else if !ok {
 				return chartBase{}, fmt.Errorf("%s=%s names no commit (neither %s nor origin/%s exists); expected a branch, tag or commit", BaseEnv, ref, ref, ref)
@@ -246,7 +225,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		if err != nil {
 			return chartBase{}, err
 		}
-		return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, shortHash(mb))}, nil
+		return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, gitx.Short(mb))}, nil
 	}
 
 	out, err := gitx.Git(ctx, dir, "symbolic-ref", "--quiet", "--short", "HEAD")
@@ -266,7 +245,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 			return chartBase{}, err
 		}
 		if tag != "" {
-			return chartBase{commit: h, desc: fmt.Sprintf("last point release of %s, tag %s, %s", branch, tag, shortHash(h))}, nil
+			return chartBase{commit: h, desc: fmt.Sprintf("last point release of %s, tag %s, %s", branch, tag, gitx.Short(h))}, nil
 		}
 		// No point release yet: the branch is judged from where it left main.
 	}
@@ -276,7 +255,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		return chartBase{}, err
 	}
 	if branch == main {
-		head, _, err := revCommit(ctx, dir, "HEAD")
+		head, _, err := gitx.RevCommit(ctx, dir, "HEAD")
 		if err != nil {
 			return chartBase{}, err
 		}
@@ -289,17 +268,17 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		if len(upstream) > 0 {
 			mb, err := mergeBase(ctx, dir, upstream...)
 			if err == nil && mb != head {
-				return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, shortHash(mb))}, nil
+				return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, gitx.Short(mb))}, nil
 			}
 		}
-		parent, ok, err := revCommit(ctx, dir, "HEAD^1")
+		parent, ok, err := gitx.RevCommit(ctx, dir, "HEAD^1")
 		if err != nil {
 			return chartBase{}, err
 		}
 		if !ok {
 			return chartBase{commit: "", desc: "none: HEAD is the first commit, every chart is new"}, nil
 		}
-		return chartBase{commit: parent, desc: fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, shortHash(parent)), landed: true}, nil
+		return chartBase{commit: parent, desc: fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, gitx.Short(parent)), landed: true}, nil
 	}
 	if len(refs) == 0 {
 		return chartBase{}, fmt.Errorf("neither branch %s nor origin/%s exists to compare with; fetch it or set %s", main, main, BaseEnv)
@@ -308,7 +287,7 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 	if err != nil {
 		return chartBase{}, err
 	}
-	return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s, %s", main, shortHash(mb))}, nil
+	return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s, %s", main, gitx.Short(mb))}, nil
 }
 
 func releaseBranchRE(prefix string) *regexp.Regexp {
@@ -341,7 +320,7 @@ func lastPointRelease(ctx context.Context, dir, prefix, major, minor string) (st
 	if bestTag == "" {
 		return "", "", nil
 	}
-	h, ok, err := revCommit(ctx, dir, "refs/tags/"+bestTag)
+	h, ok, err := gitx.RevCommit(ctx, dir, "refs/tags/"+bestTag)
 	if err != nil || !ok {
 		return "", "", fmt.Errorf("tag %s names no commit: %v", bestTag, err)
 	}

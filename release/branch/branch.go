@@ -211,10 +211,10 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 			if cm, err := g.CommitObject(plumbing.NewHash(st.bump)); err == nil {
 				subject, _, _ = strings.Cut(cm.Message, "\n")
 			}
-			pr.Donef("%s moved on by %s %q", r.MainBranch, short(st.bump), subject)
+			pr.Donef("%s moved on by %s %q", r.MainBranch, gitx.Short(st.bump), subject)
 		} else if st.later != "" {
 			pr.Problemf("%s was already moved on by relkit when %s was cut (%s), a later line than %d.%d; relkit does not cut an older line after a newer one",
-				r.MainBranch, st.later, short(st.laterCommit), c.major, c.minor)
+				r.MainBranch, st.later, gitx.Short(st.laterCommit), c.major, c.minor)
 			return nil
 		} else {
 			step, err := c.planBump(ctx, st, pr)
@@ -232,20 +232,20 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 				pr.Notef("%s is missing although %s was moved on; it is created at the bump commit's parent", c.branch, r.MainBranch)
 			}
 		case st.branch == st.cutAt:
-			pr.Donef("branch %s at %s", c.branch, short(st.branch))
+			pr.Donef("branch %s at %s", c.branch, gitx.Short(st.branch))
 		case r.Kind == workspace.KindBranched:
 			ok, err := gitx.IsAncestor(ctx, r.Dir, st.branch, st.head)
 			if err != nil {
 				return err
 			}
 			if ok {
-				pr.Donef("branch %s at %s (an earlier commit of %s)", c.branch, short(st.branch), r.MainBranch)
+				pr.Donef("branch %s at %s (an earlier commit of %s)", c.branch, gitx.Short(st.branch), r.MainBranch)
 				st.cutAt = st.branch
 			} else {
-				pr.Problemf("branch %s already exists at %s, which is not on %s; relkit does not move branches: check it, then delete or move it by hand", c.branch, short(st.branch), r.MainBranch)
+				pr.Problemf("branch %s already exists at %s, which is not on %s; relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), r.MainBranch)
 			}
 		default:
-			pr.Problemf("branch %s already exists at %s, but the cut belongs at %s (%s before the bump); relkit does not move branches: check it, then delete or move it by hand", c.branch, short(st.branch), short(st.cutAt), r.MainBranch)
+			pr.Problemf("branch %s already exists at %s, but the cut belongs at %s (%s before the bump); relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt), r.MainBranch)
 		}
 	}
 	if st.pending != nil {
@@ -290,7 +290,7 @@ func (c *cut) findBump(ctx context.Context, st *repoState) error {
 			v = strings.TrimSpace(v)
 			if v == c.branch {
 				if len(f) < 2 {
-					return fmt.Errorf("relkit's bump commit %s has no parent", short(f[0]))
+					return fmt.Errorf("relkit's bump commit %s has no parent", gitx.Short(f[0]))
 				}
 				st.bump, st.cutAt = f[0], f[1]
 				return nil
@@ -512,7 +512,7 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		pr.Problemf("%s has %s commit(s) that %s/%s does not have; push or drop them first, so the cut does not publish them", r.MainBranch, strings.TrimSpace(n), remote, r.MainBranch)
 	}
 	behind := func() {
-		pr.Problemf("%s is behind %s/%s or has diverged from it (%s is at %s); pull first", r.MainBranch, remote, r.MainBranch, remote, short(remoteMain))
+		pr.Problemf("%s is behind %s/%s or has diverged from it (%s is at %s); pull first", r.MainBranch, remote, r.MainBranch, remote, gitx.Short(remoteMain))
 	}
 	localAhead := remoteMain == st.head
 	if !localAhead {
@@ -541,7 +541,7 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		case onRemote:
 			pr.Donef("%s/%s has the bump commit", remote, r.MainBranch)
 		case st.head == st.bump && remoteMain == st.cutAt:
-			pushMain("bump commit " + short(st.bump))
+			pushMain("bump commit " + gitx.Short(st.bump))
 		case localAhead:
 			ahead()
 			return nil
@@ -563,14 +563,14 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 				}
 			}
 			if !onRemote {
-				pr.Problemf("%s is not on %s/%s, so pushing %s would publish commits nobody reviewed; push %s first", short(st.cutAt), remote, r.MainBranch, c.branch, r.MainBranch)
+				pr.Problemf("%s is not on %s/%s, so pushing %s would publish commits nobody reviewed; push %s first", gitx.Short(st.cutAt), remote, r.MainBranch, c.branch, r.MainBranch)
 				return nil
 			}
-			step.Updates = append(step.Updates, plan.RefUpdate{Ref: c.ref, Local: c.ref, Note: short(st.cutAt)})
+			step.Updates = append(step.Updates, plan.RefUpdate{Ref: c.ref, Local: c.ref, Note: gitx.Short(st.cutAt)})
 		case st.cutAt:
-			pr.Donef("%s has %s at %s", remote, c.branch, short(remoteBranch))
+			pr.Donef("%s has %s at %s", remote, c.branch, gitx.Short(remoteBranch))
 		default:
-			pr.Problemf("%s already has %s at %s, but the cut is at %s; relkit does not move branches: check it by hand", remote, c.branch, short(remoteBranch), short(st.cutAt))
+			pr.Problemf("%s already has %s at %s, but the cut is at %s; relkit does not move branches: check it by hand", remote, c.branch, gitx.Short(remoteBranch), gitx.Short(st.cutAt))
 			return nil
 		}
 	}
@@ -578,13 +578,6 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		pr.Steps = append(pr.Steps, step)
 	}
 	return nil
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }
 
 // sortedKeys returns a map's keys in order.

@@ -52,7 +52,7 @@ func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree,
 	w := &Worktree{Repo: repo, Dir: dir, ident: ident, tmp: tmp}
 	if _, err := gitx.Git(ctx, repo, append(noHooks, "worktree", "add", "--quiet", "--detach", dir, commit)...); err != nil {
 		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("%s: adding a scratch worktree at %s: %w", repo, short(commit), err)
+		return nil, fmt.Errorf("%s: adding a scratch worktree at %s: %w", repo, gitx.Short(commit), err)
 	}
 	head, err := w.Head(ctx)
 	if err != nil {
@@ -173,7 +173,7 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("cherry-picking %s %q onto %s conflicts in %s", short(e.Source), e.Subject, short(e.Onto), strings.Join(e.Files, ", "))
+	return fmt.Sprintf("cherry-picking %s %q onto %s conflicts in %s", gitx.Short(e.Source), e.Subject, gitx.Short(e.Onto), strings.Join(e.Files, ", "))
 }
 
 // HandCommands are the commands a person runs in their own checkout to
@@ -202,7 +202,7 @@ func (w *Worktree) Pick(ctx context.Context, commit string, resolve Resolver) (R
 	parents, subject, _ := strings.Cut(strings.TrimSpace(info), "\x00")
 	res.Subject = subject
 	if len(strings.Fields(parents)) > 1 {
-		return res, fmt.Errorf("%s %q is a merge commit; pick the commits it merged instead", short(commit), subject)
+		return res, fmt.Errorf("%s %q is a merge commit; pick the commits it merged instead", gitx.Short(commit), subject)
 	}
 	onto, err := w.Head(ctx)
 	if err != nil {
@@ -359,11 +359,4 @@ func Subject(ctx context.Context, dir, commit string) string {
 		return ""
 	}
 	return strings.TrimSpace(out)
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }

@@ -86,7 +86,7 @@ func (fx *fixture) git(t *testing.T, dir string, args ...string) string {
 // rev resolves rev in the charts repo ("" when it names nothing).
 func (fx *fixture) rev(t *testing.T, rev string) string {
 	t.Helper()
-	h, ok, err := revParse(context.Background(), fx.charts, rev)
+	h, ok, err := gitx.RevCommit(context.Background(), fx.charts, rev)
 	if err != nil {
 		t.Fatal(err)
 	}

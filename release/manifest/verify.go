@@ -110,7 +110,7 @@ func Load(ctx context.Context, ws *workspace.Config, release string, o VerifyOpt
 	}
 	var notes, looked []string
 	for _, pl := range places {
-		commit, ok, err := revParse(ctx, dir, pl.rev)
+		commit, ok, err := gitx.RevCommit(ctx, dir, pl.rev)
 		if err != nil {
 			return nil, "", "", notes, &plan.Undecided{Err: fmt.Errorf("%s: %w", ws.Charts.Name, err)}
 		}
@@ -125,7 +125,7 @@ func Load(ctx context.Context, ws *workspace.Config, release string, o VerifyOpt
 		if err != nil {
 			var ce *gitx.CmdError
 			if errors.As(err, &ce) && ce.ExitCode() == 128 {
-				notes = append(notes, fmt.Sprintf("%s (%s) has no %s", pl.desc, short(commit), p))
+				notes = append(notes, fmt.Sprintf("%s (%s) has no %s", pl.desc, gitx.Short(commit), p))
 				continue
 			}
 			return nil, "", "", notes, &plan.Undecided{Err: fmt.Errorf("%s: reading %s at %s: %w", ws.Charts.Name, p, pl.desc, err)}
@@ -211,7 +211,7 @@ func VerifyManifest(ctx context.Context, ws *workspace.Config, m *Manifest, sour
 		seen[im.Component+"\x00"+im.GitTag] = true
 		t := TagCheck{Component: im.Component, GitTag: im.GitTag, Recorded: im.GitCommit, Verdict: Absent}
 		if comp, ok := ws.Component(im.Component); ok {
-			h, found, err := revParse(ctx, comp.Dir, "refs/tags/"+im.GitTag)
+			h, found, err := gitx.RevCommit(ctx, comp.Dir, "refs/tags/"+im.GitTag)
 			switch {
 			case err != nil:
 				t.Verdict = Unknown
@@ -298,7 +298,7 @@ func shortDigest(d string) string {
 func (v *Verification) WriteText(w io.Writer) error {
 	_ = v.Err() // sets Verdict
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Release %s: %s from %s (%s), %d image(s)\n", v.Release, v.Path, v.Source, short(v.Commit), len(v.Images))
+	fmt.Fprintf(&b, "Release %s: %s from %s (%s), %d image(s)\n", v.Release, v.Path, v.Source, gitx.Short(v.Commit), len(v.Images))
 	for _, n := range v.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
 	}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,13 +94,13 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	}
 	dir, repo := ws.Charts.Dir, ws.Charts.Name
 	res := &Result{Line: line, Branch: ws.ReleaseBranch(line)}
-	head, ok, err := revParse(ctx, dir, "refs/heads/"+res.Branch)
+	head, ok, err := gitx.RevCommit(ctx, dir, "refs/heads/"+res.Branch)
 	if err != nil {
 		return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
 	}
 	if !ok {
 		hint := fmt.Sprintf("cut it with release:branch %s", line)
-		if _, remote, _ := revParse(ctx, dir, "refs/remotes/"+o.Remote+"/"+res.Branch); remote {
+		if _, remote, _ := gitx.RevCommit(ctx, dir, "refs/remotes/"+o.Remote+"/"+res.Branch); remote {
 			hint = fmt.Sprintf("%s/%s exists: git -C %s branch %s %s/%s", o.Remote, res.Branch, dir, res.Branch, o.Remote, res.Branch)
 		}
 		return nil, fmt.Errorf("%s (%s) has no branch %s; %s", repo, dir, res.Branch, hint)
@@ -171,7 +172,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		}
 		// Move the branch only from the head the manifest was built on.
 		if _, err := gitx.Git(ctx, dir, "update-ref", "-m", "relkit: release manifest "+rel, "refs/heads/"+res.Branch, res.Commit, head); err != nil {
-			return nil, fmt.Errorf("%s: %s moved while the manifest was built (it was %s); nothing was changed, run again: %w", repo, res.Branch, short(head), err)
+			return nil, fmt.Errorf("%s: %s moved while the manifest was built (it was %s); nothing was changed, run again: %w", repo, res.Branch, gitx.Short(head), err)
 		}
 		res.State = Created
 		if existing != nil {
@@ -193,7 +194,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 // (outside releases/): a manifest written later must describe the release,
 // not what the branch became.
 func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
-	tagCommit, ok, err := revParse(ctx, dir, "refs/tags/"+tag)
+	tagCommit, ok, err := gitx.RevCommit(ctx, dir, "refs/tags/"+tag)
 	if err != nil || !ok {
 		return err
 	}
@@ -207,7 +208,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 	var ce *gitx.CmdError
 	if errors.As(err, &ce) && ce.ExitCode() == 1 {
 		return fmt.Errorf("release %s is already tagged (%s) and %s has changed since; a manifest written now would describe %s, not the release. Set VERSION on %s to the next development version first (release:point does), or check the release with release:verify",
-			tag, short(tagCommit), branch, branch, branch)
+			tag, gitx.Short(tagCommit), branch, branch, branch)
 	}
 	return err
 }
@@ -224,7 +225,7 @@ func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result,
 		verb = "Update"
 	}
 	msg := fmt.Sprintf("%s the release manifest of %s\n\nThe charts of %s at %s: %d chart(s) and %d image(s), each image with\nthe digest the registry serves and, for workspace components, the git tag\nand commit that built it. release:verify %s re-checks every digest.\n\n%s: %s\n",
-		verb, res.Release, res.Branch, short(res.Parent), charts, images, res.Release, Trailer, res.Release)
+		verb, res.Release, res.Branch, gitx.Short(res.Parent), charts, images, res.Release, Trailer, res.Release)
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, []byte(msg), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
 		return "", err
 	}
@@ -238,29 +239,9 @@ func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result,
 		return "", err
 	}
 	if got := strings.TrimSpace(diff); got != res.Path {
-		return "", fmt.Errorf("commit %s changes %q, expected only %s", short(h), got, res.Path)
+		return "", fmt.Errorf("commit %s changes %q, expected only %s", gitx.Short(h), got, res.Path)
 	}
 	return h, nil
-}
-
-// revParse resolves rev to a commit; ok is false when rev names none.
-func revParse(ctx context.Context, dir, rev string) (string, bool, error) {
-	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	return strings.TrimSpace(out), true, nil
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }
 
 // WriteText writes what the run did for people; a dry run also shows the
@@ -274,7 +255,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.Replaces {
 			verb = "update"
 		}
-		fmt.Fprintf(&b, "Dry run: would %s %s on %s (after %s), %d chart(s), %d image(s):\n\n", verb, r.Path, r.Branch, short(r.Parent), len(m.Charts), len(m.Images))
+		fmt.Fprintf(&b, "Dry run: would %s %s on %s (after %s), %d chart(s), %d image(s):\n\n", verb, r.Path, r.Branch, gitx.Short(r.Parent), len(m.Charts), len(m.Images))
 		b.Write(r.Data)
 	case Unchanged:
 		fmt.Fprintf(&b, "%s on %s already describes the branch (%d chart(s), %d image(s)); nothing to commit.\n", r.Path, r.Branch, len(m.Charts), len(m.Images))
@@ -283,12 +264,12 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.State == Updated {
 			verb = "Updated"
 		}
-		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", verb, r.Path, r.Branch, short(r.Commit), short(r.Parent), len(m.Charts), len(m.Images))
+		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", verb, r.Path, r.Branch, gitx.Short(r.Commit), gitx.Short(r.Parent), len(m.Charts), len(m.Images))
 	}
 	if r.Pushed {
 		fmt.Fprintf(&b, "Pushed %s to %s.\n", r.Branch, r.Remote)
 	} else if r.State != DryRun && r.State != Unchanged {
-		fmt.Fprintf(&b, "Not pushed; push with -push (or git push %s %s).\n", cmpOr(r.Remote, "origin"), r.Branch)
+		fmt.Fprintf(&b, "Not pushed; push with -push (or git push %s %s).\n", cmp.Or(r.Remote, "origin"), r.Branch)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -299,11 +280,4 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

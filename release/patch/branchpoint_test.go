@@ -70,14 +70,14 @@ func TestBranchPoint(t *testing.T) {
 			continue
 		}
 		if tc.at != "" && got.String() != tc.at {
-			t.Errorf("%s (%s): got %s, expected %s", tc.want, tc.why, short(got.String()), short(tc.at))
+			t.Errorf("%s (%s): got %s, expected %s", tc.want, tc.why, gitx.Short(got.String()), gitx.Short(tc.at))
 		}
 	}
 	_ = c1
 	// From the side branch's own head, 1.1.0 is the side commit.
 	sideHead, _ := g.Resolve("feature")
 	if got, err := BranchPoint(ctx, g, sideHead, "VERSION", "1.1.0", "feature"); err != nil || got.String() != side {
-		t.Errorf("1.1.0 from feature: got %v %v, expected the side commit %s", got, err, short(side))
+		t.Errorf("1.1.0 from feature: got %v %v, expected the side commit %s", got, err, gitx.Short(side))
 	}
 	// 9.9.9 is only on an unmerged branch: an error listing what was set.
 	_, err = BranchPoint(ctx, g, head, "VERSION", "9.9.9", "master")

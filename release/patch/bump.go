@@ -101,7 +101,7 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 		}
 		meta, err := charts.ParseMeta(data)
 		if err != nil {
-			return "", false, fmt.Errorf("%s at %s: %w", byDir[dir].File, short(base), err)
+			return "", false, fmt.Errorf("%s at %s: %w", byDir[dir].File, gitx.Short(base), err)
 		}
 		return meta.Version, true, nil
 	}

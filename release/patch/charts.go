@@ -9,6 +9,7 @@ import (
 
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/cherry"
+	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -100,10 +101,10 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 		subject := cherry.Subject(ctx, r.Dir, c)
 		switch {
 		case found == c:
-			pr.Donef("%s %q is already on %s", short(c), subject, s.Branch)
+			pr.Donef("%s %q is already on %s", gitx.Short(c), subject, s.Branch)
 			res.Picked[c] = c
 		case found != "":
-			pr.Donef("%s %q is already picked onto %s as %s", short(c), subject, s.Branch, short(found))
+			pr.Donef("%s %q is already picked onto %s as %s", gitx.Short(c), subject, s.Branch, gitx.Short(found))
 			res.Picked[c] = found
 		default:
 			todo = append(todo, c)
@@ -152,7 +153,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 		}
 		if h != "" {
 			first, _, _ := strings.Cut(msg, "\n")
-			pr.Notef("new commit %s %q:", short(h), first)
+			pr.Notef("new commit %s %q:", gitx.Short(h), first)
 			for _, line := range describeFiles(bumps.Plan) {
 				pr.Notef("  %s", line)
 			}
@@ -162,7 +163,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	s.CheckCharts(ctx, w.Dir, tip, pr, nil)
 	res.Tip = head
 	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, head,
-		fmt.Sprintf("%s: %d fix(es) picked, %d chart(s) bumped", short(head), len(todo), len(bumps.Charts))))
+		fmt.Sprintf("%s: %d fix(es) picked, %d chart(s) bumped", gitx.Short(head), len(todo), len(bumps.Charts))))
 	return res, nil
 }
 
@@ -175,7 +176,7 @@ func (s *Session) pickAll(ctx context.Context, w *cherry.Worktree, pr *plan.Repo
 		var ce *cherry.ConflictError
 		if errors.As(err, &ce) {
 			pr.Problemf("cherry-picking %s %q onto %s conflicts in: %s. Nothing was changed. To finish by hand:\n      %s",
-				short(c), ce.Subject, s.Branch, strings.Join(ce.Files, ", "), strings.Join(ce.HandCommands(s.Branch), "\n      "))
+				gitx.Short(c), ce.Subject, s.Branch, strings.Join(ce.Files, ", "), strings.Join(ce.HandCommands(s.Branch), "\n      "))
 			return "", false, nil
 		}
 		if err != nil {
@@ -183,13 +184,13 @@ func (s *Session) pickAll(ctx context.Context, w *cherry.Worktree, pr *plan.Repo
 		}
 		switch {
 		case res.Commit == "":
-			pr.Notef("%s %q brings nothing %s does not have; skipped", short(c), res.Subject, s.Branch)
+			pr.Notef("%s %q brings nothing %s does not have; skipped", gitx.Short(c), res.Subject, s.Branch)
 		case len(res.Resolved) > 0:
 			pr.Notef("new commit %s: cherry-pick -x of %s %q; the branch's versions kept in %s (main bumped them too)",
-				short(res.Commit), short(c), res.Subject, strings.Join(res.Resolved, ", "))
+				gitx.Short(res.Commit), gitx.Short(c), res.Subject, strings.Join(res.Resolved, ", "))
 			picked[c] = res.Commit
 		default:
-			pr.Notef("new commit %s: cherry-pick -x of %s %q", short(res.Commit), short(c), res.Subject)
+			pr.Notef("new commit %s: cherry-pick -x of %s %q", gitx.Short(res.Commit), gitx.Short(c), res.Subject)
 			picked[c] = res.Commit
 		}
 	}

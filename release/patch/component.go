@@ -255,9 +255,9 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 			return res, err
 		}
 		base = point
-		pr.Notef("lazy branch: %s does not exist yet; it starts at %s %q, %s", s.Branch, short(point), cherry.Subject(ctx, dir, point), how)
+		pr.Notef("lazy branch: %s does not exist yet; it starts at %s %q, %s", s.Branch, gitx.Short(point), cherry.Subject(ctx, dir, point), how)
 	} else if local != "" {
-		pr.Donef("branch %s exists at %s", s.Branch, short(local))
+		pr.Donef("branch %s exists at %s", s.Branch, gitx.Short(local))
 	}
 
 	var todo []string
@@ -268,9 +268,9 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		}
 		switch {
 		case found == c:
-			pr.Donef("%s %q is already on %s", short(c), cherry.Subject(ctx, dir, c), s.Branch)
+			pr.Donef("%s %q is already on %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch)
 		case found != "":
-			pr.Donef("%s %q is already picked onto %s as %s", short(c), cherry.Subject(ctx, dir, c), s.Branch, short(found))
+			pr.Donef("%s %q is already picked onto %s as %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch, gitx.Short(found))
 		default:
 			todo = append(todo, c)
 		}
@@ -292,16 +292,16 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	}
 	data, err := g.FileAt(plumbing.NewHash(base), comp.VersionFile)
 	if err != nil {
-		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, short(base), err)
+		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, gitx.Short(base), err)
 	}
 	cur, _, _, err := yamledit.VersionToken(data)
 	if err != nil {
-		pr.Problemf("%s at %s: %v", comp.VersionFile, short(base), err)
+		pr.Problemf("%s at %s: %v", comp.VersionFile, gitx.Short(base), err)
 		return res, nil
 	}
 	curV, err := semver.StrictNewVersion(cur)
 	if err != nil {
-		pr.Problemf("%s at %s holds %q, not a SemVer version", comp.VersionFile, short(base), cur)
+		pr.Problemf("%s at %s holds %q, not a SemVer version", comp.VersionFile, gitx.Short(base), cur)
 		return res, nil
 	}
 
@@ -341,11 +341,11 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 			return res, err
 		}
 		if after && tc != base && s.containsAll(ctx, dir, tc, commits, main) {
-			pr.Donef("tag %s from an earlier run has the fixes on top of %s", comp.Tag(next), short(base))
+			pr.Donef("tag %s from an earlier run has the fixes on top of %s", comp.Tag(next), gitx.Short(base))
 			res.version, res.tip, res.tagCommit = next, tc, tc
 			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
 		}
-		pr.Notef("%s is taken (tag %s on %s); trying the next patch version", next, comp.Tag(next), short(tc))
+		pr.Notef("%s is taken (tag %s on %s); trying the next patch version", next, comp.Tag(next), gitx.Short(tc))
 		nv := semver.MustParse(next).IncPatch()
 		next = nv.String()
 	}
@@ -370,18 +370,18 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		var ce *cherry.ConflictError
 		if errors.As(err, &ce) {
 			pr.Problemf("cherry-picking %s %q onto %s (at %s) conflicts in: %s. Nothing was changed. To finish by hand:\n      %s",
-				short(c), ce.Subject, s.Branch, short(base), strings.Join(ce.Files, ", "), strings.Join(handCommands(ce, s.Branch, local == "", base), "\n      "))
+				gitx.Short(c), ce.Subject, s.Branch, gitx.Short(base), strings.Join(ce.Files, ", "), strings.Join(handCommands(ce, s.Branch, local == "", base), "\n      "))
 			return res, nil
 		}
 		if err != nil {
 			return res, err
 		}
 		if r.Commit == "" {
-			pr.Notef("%s %q brings nothing %s does not have; skipped", short(c), r.Subject, s.Branch)
+			pr.Notef("%s %q brings nothing %s does not have; skipped", gitx.Short(c), r.Subject, s.Branch)
 			continue
 		}
-		pr.Notef("new commit %s: cherry-pick -x of %s %q", short(r.Commit), short(c), r.Subject)
-		subjects = append(subjects, fmt.Sprintf("- %s (cherry picked from %s)", r.Subject, short(c)))
+		pr.Notef("new commit %s: cherry-pick -x of %s %q", gitx.Short(r.Commit), gitx.Short(c), r.Subject)
+		subjects = append(subjects, fmt.Sprintf("- %s (cherry picked from %s)", r.Subject, gitx.Short(c)))
 	}
 	vdata, err := w.ReadFile(comp.VersionFile)
 	if err != nil {
@@ -402,7 +402,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	if err != nil {
 		return res, err
 	}
-	pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", short(bump), title, comp.VersionFile, old, next)
+	pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", gitx.Short(bump), title, comp.VersionFile, old, next)
 	tagName := comp.Tag(next)
 	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + tagName, Commit: bump,
 		Message: tagging.Message(comp.Name, next)})
@@ -421,7 +421,7 @@ func (s *Session) placeBranch(ctx context.Context, pr *plan.Repo, dir, local, ba
 		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
 			return err
 		}
-		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, s.Branch, local, tip, short(tip)))
+		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, s.Branch, local, tip, gitx.Short(tip)))
 	}
 	return nil
 }
@@ -590,7 +590,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 		return tip, nil
 	}
 	first, _, _ := strings.Cut(msg, "\n")
-	pr.Notef("new commit %s %q:", short(h), first)
+	pr.Notef("new commit %s %q:", gitx.Short(h), first)
 	for _, line := range display {
 		pr.Notef("  %s", line)
 	}
@@ -610,6 +610,6 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 		return "", err
 	}
 	pr.Steps = append(pr.Steps, cherry.MoveStep(s.WS.Charts.Dir, s.Branch, tip, h,
-		fmt.Sprintf("%s: %s %s, %d chart(s) bumped", short(h), comp.Name, cres.version, len(bumps.Charts))))
+		fmt.Sprintf("%s: %s %s, %d chart(s) bumped", gitx.Short(h), comp.Name, cres.version, len(bumps.Charts))))
 	return h, nil
 }

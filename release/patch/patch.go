@@ -168,15 +168,8 @@ func LocalBranch(ctx context.Context, dir, name string) (string, error) {
 
 // revCommit resolves rev to a commit, "" when it names none.
 func revCommit(ctx context.Context, dir, rev string) (string, error) {
-	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return "", nil
-		}
-		return "", err
-	}
-	return strings.TrimSpace(out), nil
+	h, _, err := gitx.RevCommit(ctx, dir, rev)
+	return h, err
 }
 
 // ResolveCommits turns the user's revisions into full hashes; unknown ones
@@ -317,21 +310,21 @@ func (s *Session) PlanPush(ctx context.Context, pr *plan.Repo, dir, br, tip stri
 	step := plan.Step{Kind: plan.Push, Remote: remote}
 	switch have := got[ref]; {
 	case have == tip:
-		pr.Donef("%s has %s at %s", remote, br, short(tip))
+		pr.Donef("%s has %s at %s", remote, br, gitx.Short(tip))
 	case have == "":
-		step.Updates = append(step.Updates, plan.RefUpdate{Ref: ref, Local: tip, Note: short(tip)})
+		step.Updates = append(step.Updates, plan.RefUpdate{Ref: ref, Local: tip, Note: gitx.Short(tip)})
 	default:
 		ok, err := gitx.IsAncestor(ctx, dir, have, tip)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			pr.Problemf("%s has %s at %s, which the result does not contain: the remote has commits this checkout lacks, or the branches diverged; fetch and check %s, then run again", remote, br, short(have), br)
+			pr.Problemf("%s has %s at %s, which the result does not contain: the remote has commits this checkout lacks, or the branches diverged; fetch and check %s, then run again", remote, br, gitx.Short(have), br)
 			return nil
 		}
 		n, _ := gitx.Git(ctx, dir, "rev-list", "--count", have+".."+tip, "--")
 		step.Updates = append(step.Updates, plan.RefUpdate{Ref: ref, Local: tip, Expect: have,
-			Note: fmt.Sprintf("%s, %s new commit(s)", short(tip), strings.TrimSpace(n))})
+			Note: fmt.Sprintf("%s, %s new commit(s)", gitx.Short(tip), strings.TrimSpace(n))})
 	}
 	for _, t := range sortedKeys(tags) {
 		tref := "refs/tags/" + t
@@ -341,11 +334,11 @@ func (s *Session) PlanPush(ctx context.Context, pr *plan.Repo, dir, br, tip stri
 		}
 		switch {
 		case have == "":
-			step.Updates = append(step.Updates, plan.RefUpdate{Ref: tref, Local: tref, Note: "tag on " + short(tags[t])})
+			step.Updates = append(step.Updates, plan.RefUpdate{Ref: tref, Local: tref, Note: "tag on " + gitx.Short(tags[t])})
 		case peeled == tags[t]:
 			pr.Donef("%s has tag %s", remote, t)
 		default:
-			pr.Problemf("%s already has tag %s on %s, not on %s; relkit never moves a tag: check it by hand", remote, t, short(peeled), short(tags[t]))
+			pr.Problemf("%s already has tag %s on %s, not on %s; relkit never moves a tag: check it by hand", remote, t, gitx.Short(peeled), gitx.Short(tags[t]))
 			return nil
 		}
 	}
@@ -353,13 +346,6 @@ func (s *Session) PlanPush(ctx context.Context, pr *plan.Repo, dir, br, tip stri
 		pr.Steps = append(pr.Steps, step)
 	}
 	return nil
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

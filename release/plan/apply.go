@@ -189,13 +189,6 @@ func shortRef(ref string) string {
 	return ref
 }
 
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
-}
-
 // applyLocal carries out one local step and says what it did.
 func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string, error) {
 	switch s.Kind {
@@ -203,7 +196,7 @@ func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string
 		if err := gitx.CreateRef(ctx, dir, s.Ref, s.Commit, "relkit: create "+shortRef(s.Ref)); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("created branch %s at %s", shortRef(s.Ref), short(s.Commit)), nil
+		return fmt.Sprintf("created branch %s at %s", shortRef(s.Ref), gitx.Short(s.Commit)), nil
 	case CreateTag:
 		name, ok := strings.CutPrefix(s.Ref, "refs/tags/")
 		if !ok {
@@ -212,7 +205,7 @@ func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string
 		if _, err := gitx.GitEnv(ctx, dir, id.Env(), []byte(s.Message), "tag", "-a", "-F", "-", "--cleanup=verbatim", "--", name, s.Commit); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("created tag %s on %s", name, short(s.Commit)), nil
+		return fmt.Sprintf("created tag %s on %s", name, gitx.Short(s.Commit)), nil
 	case Fetch:
 		var specs, names []string
 		for _, u := range s.Updates {
@@ -228,7 +221,7 @@ func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("committed %s on %s (%d file(s))", short(h), s.Branch, len(s.Files)), nil
+		return fmt.Sprintf("committed %s on %s (%d file(s))", gitx.Short(h), s.Branch, len(s.Files)), nil
 	}
 	return "", fmt.Errorf("unknown step kind %q", s.Kind)
 }
@@ -248,7 +241,7 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 		return "", fmt.Errorf("%s: HEAD is on %q, expected %s; nothing was written", dir, branch, s.Branch)
 	}
 	if head.String() != s.Parent {
-		return "", fmt.Errorf("%s: %s moved since the plan was made (now %s, planned on %s); nothing was written", dir, s.Branch, short(head.String()), short(s.Parent))
+		return "", fmt.Errorf("%s: %s moved since the plan was made (now %s, planned on %s); nothing was written", dir, s.Branch, gitx.Short(head.String()), gitx.Short(s.Parent))
 	}
 	paths := make([]string, 0, len(s.Files))
 	for _, f := range s.Files {
@@ -298,7 +291,7 @@ func verifyCommit(repo *gitx.Repo, parent string, paths []string) (string, error
 		return "", err
 	}
 	if len(c.ParentHashes) != 1 || c.ParentHashes[0].String() != parent {
-		return "", fmt.Errorf("the new commit %s is not a single-parent commit on %s", short(head.String()), short(parent))
+		return "", fmt.Errorf("the new commit %s is not a single-parent commit on %s", gitx.Short(head.String()), gitx.Short(parent))
 	}
 	p, err := c.Parent(0)
 	if err != nil {
@@ -328,7 +321,7 @@ func verifyCommit(repo *gitx.Repo, parent string, paths []string) (string, error
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		return "", fmt.Errorf("commit %s changes %v, expected exactly %v", short(head.String()), got, want)
+		return "", fmt.Errorf("commit %s changes %v, expected exactly %v", gitx.Short(head.String()), got, want)
 	}
 	return head.String(), nil
 }
@@ -397,5 +390,5 @@ func orNone(h string) string {
 	if h == "" {
 		return "absent"
 	}
-	return short(h)
+	return gitx.Short(h)
 }

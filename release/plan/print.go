@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/relkit/relkit/release/gitx"
 )
 
 // Format is an output format: "text" or "json".
@@ -80,13 +82,13 @@ func (p *Plan) WriteText(w io.Writer) error {
 func writeStep(b *strings.Builder, s Step) {
 	switch s.Kind {
 	case CreateBranch:
-		fmt.Fprintf(b, "  create branch %s at %s\n", shortRef(s.Ref), short(s.Commit))
+		fmt.Fprintf(b, "  create branch %s at %s\n", shortRef(s.Ref), gitx.Short(s.Commit))
 	case CreateTag:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  create tag %s on %s: %q\n", shortRef(s.Ref), short(s.Commit), first)
+		fmt.Fprintf(b, "  create tag %s on %s: %q\n", shortRef(s.Ref), gitx.Short(s.Commit), first)
 	case Commit:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  commit on %s (after %s): %q\n", s.Branch, short(s.Parent), first)
+		fmt.Fprintf(b, "  commit on %s (after %s): %q\n", s.Branch, gitx.Short(s.Parent), first)
 		width := 0
 		for _, f := range s.Files {
 			for _, c := range f.Changes {
@@ -110,7 +112,7 @@ func writeStep(b *strings.Builder, s Step) {
 		for _, u := range s.Updates {
 			from := "new"
 			if u.Expect != "" {
-				from = short(u.Expect) + " ->"
+				from = gitx.Short(u.Expect) + " ->"
 			}
 			note := shortRef(u.Local)
 			if u.Note != "" {

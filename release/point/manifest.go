@@ -68,7 +68,7 @@ func (pt *pointRun) buildManifest(ctx context.Context, pr *plan.Repo, w *cherry.
 		return nil, false, ctxErr
 	}
 	// The scratch worktree's path means nothing to the reader.
-	msg := strings.ReplaceAll(err.Error(), w.Dir, fmt.Sprintf("%s at %s", pt.s.Branch, short(commit)))
+	msg := strings.ReplaceAll(err.Error(), w.Dir, fmt.Sprintf("%s at %s", pt.s.Branch, gitx.Short(commit)))
 	var u *plan.Undecided
 	if errors.As(err, &u) {
 		p := fmt.Sprintf("the release manifest %s needs the digest of every image, and the registry could not be asked (nothing was written; run again when it answers):%s",
@@ -118,7 +118,7 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 	}
 	where := "tag " + r.Tag(release)
 	if !tagged {
-		where = "the release commit " + short(pt.relCommit)
+		where = "the release commit " + gitx.Short(pt.relCommit)
 	}
 	if existing != nil && tagged {
 		// Released as it is: release:verify judges it.
@@ -150,7 +150,7 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 	}
 	data = m.Marshal()
 	pr.Notef("%s has no release manifest: the move-on commit adds %s (%d chart(s), %d image(s) with their registry digests, describing %s)",
-		where, path, len(m.Charts), len(m.Images), short(pt.relCommit))
+		where, path, len(m.Charts), len(m.Images), gitx.Short(pt.relCommit))
 	return data, true, nil
 }
 

@@ -415,9 +415,9 @@ func renderMarkdown(f *Facts) string {
 	if len(f.Picked) > 0 {
 		fmt.Fprintf(&b, "### Fixes on %s\n\n", f.Branch)
 		for _, c := range f.Picked {
-			fmt.Fprintf(&b, "- %s (`%s`", c.Subject, short(c.Hash))
+			fmt.Fprintf(&b, "- %s (`%s`", c.Subject, gitx.Short(c.Hash))
 			if c.From != "" {
-				fmt.Fprintf(&b, ", cherry-picked from `%s`", short(c.From))
+				fmt.Fprintf(&b, ", cherry-picked from `%s`", gitx.Short(c.From))
 			}
 			b.WriteString(")\n")
 		}
@@ -512,9 +512,9 @@ func renderRST(f *Facts) string {
 	if len(f.Picked) > 0 {
 		rstTitle(&b, "Fixes on "+f.Branch, '~')
 		for _, c := range f.Picked {
-			fmt.Fprintf(&b, "- %s (``%s``", c.Subject, short(c.Hash))
+			fmt.Fprintf(&b, "- %s (``%s``", c.Subject, gitx.Short(c.Hash))
 			if c.From != "" {
-				fmt.Fprintf(&b, ", cherry-picked from ``%s``", short(c.From))
+				fmt.Fprintf(&b, ", cherry-picked from ``%s``", gitx.Short(c.From))
 			}
 			b.WriteString(")\n")
 		}

@@ -278,7 +278,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 				return err
 			}
 			if !ok {
-				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", r.Tag(cur), short(tags[cur]), s.Branch)
+				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", r.Tag(cur), gitx.Short(tags[cur]), s.Branch)
 				return nil
 			}
 			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch()+1)
@@ -288,7 +288,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 				return err
 			}
 			if last.String() != tip {
-				pr.Problemf("%s is already %s (set by %s) but not tagged, and commits followed; set it to %s-dev or tag the release by hand", r.VersionFile, cur, short(last.String()), cur)
+				pr.Problemf("%s is already %s (set by %s) but not tagged, and commits followed; set it to %s-dev or tag the release by hand", r.VersionFile, cur, gitx.Short(last.String()), cur)
 				return nil
 			}
 			release, pt.relCommit = cur, tip
@@ -305,11 +305,11 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 			if err == nil && strings.TrimSpace(parent) == tip {
 				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release {
 					pt.relCommit = c
-					pr.Donef("tag %s from an earlier run names the release commit %s", r.Tag(release), short(c))
+					pr.Donef("tag %s from an earlier run names the release commit %s", r.Tag(release), gitx.Short(c))
 				}
 			}
 			if pt.relCommit == "" {
-				pr.Problemf("tag %s already exists on %s, which is not the release of %s; relkit never moves tags: check it by hand", r.Tag(release), short(c), s.Branch)
+				pr.Problemf("tag %s already exists on %s, which is not the release of %s; relkit never moves tags: check it by hand", r.Tag(release), gitx.Short(c), s.Branch)
 				return nil
 			}
 		}
@@ -380,9 +380,9 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 			return err
 		}
 		pt.relCommit = h
-		pr.Notef("new commit %s \"Release %s\":", short(h), title)
+		pr.Notef("new commit %s \"Release %s\":", gitx.Short(h), title)
 		pr.Notef("  %s:1 version %s -> %s", r.VersionFile, old, release)
-		pr.Notef("  %s: release manifest (%s), %d chart(s), %d image(s) with their registry digests, describing %s", mpath, what, len(m.Charts), len(m.Images), short(tip))
+		pr.Notef("  %s: release manifest (%s), %d chart(s), %d image(s) with their registry digests, describing %s", mpath, what, len(m.Charts), len(m.Images), gitx.Short(tip))
 	} else {
 		if pt.relCommit != tip {
 			if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
@@ -423,11 +423,11 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	if err != nil {
 		return err
 	}
-	pr.Notef("new commit %s \"Start %s development on %s\": %s:1 version %s -> %s", short(h), nextRel, s.Branch, r.VersionFile, old, next)
+	pr.Notef("new commit %s \"Start %s development on %s\": %s:1 version %s -> %s", gitx.Short(h), nextRel, s.Branch, r.VersionFile, old, next)
 	if moveOnManifest != nil {
 		pr.Notef("  %s: release manifest of %s (new)", mpath, release)
 	}
-	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, fmt.Sprintf("%s: release %s, then %s", short(h), release, next)))
+	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, fmt.Sprintf("%s: release %s, then %s", gitx.Short(h), release, next)))
 	pt.chartsTip = h
 	// The worktree stays at the release for the notes.
 	if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
@@ -525,14 +525,14 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		case on:
 			pr.Donef("tag %s is on %s", tag, s.Branch)
 		case strings.TrimSpace(parent) == tip:
-			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, short(pt.docsTag))
+			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, gitx.Short(pt.docsTag))
 			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 				return err
 			}
-			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, short(pt.docsTag)+": "+release+" and its release notes"))
+			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, gitx.Short(pt.docsTag)+": "+release+" and its release notes"))
 			pt.docsTip = pt.docsTag
 		default:
-			pr.Problemf("tag %s already exists on %s, which is not on %s; relkit never moves tags: check it by hand", tag, short(pt.docsTag), s.Branch)
+			pr.Problemf("tag %s already exists on %s, which is not on %s; relkit never moves tags: check it by hand", tag, gitx.Short(pt.docsTag), s.Branch)
 		}
 		return nil
 	}
@@ -602,11 +602,11 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		h = tip
 		pr.Notef("%s already holds %s and its notes; only the tag is missing", s.Branch, release)
 	} else {
-		pr.Notef("new commit %s \"Release %s\":", short(h), title)
+		pr.Notef("new commit %s \"Release %s\":", gitx.Short(h), title)
 		for _, c := range changes {
 			pr.Notef("  %s", c)
 		}
-		pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, short(h)+": "+release+" and its release notes"))
+		pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, gitx.Short(h)+": "+release+" and its release notes"))
 	}
 	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: tagging.Message(r.Name, release)}}, pr.Steps...)
 	pt.docsTip, pt.docsTag = h, h
@@ -660,11 +660,4 @@ func notesPage(ctx context.Context, dir string, r *workspace.Repo, version strin
 		return p, RST, nil
 	}
 	return p, Markdown, nil
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }

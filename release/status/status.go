@@ -12,6 +12,7 @@ package status
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -172,10 +173,10 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 			head, s.Source = b.Local, s.Branch
 		case b.Remote != "":
 			// Only on the remote: read what the remote has, if fetched.
-			if h, ok, _ := revParse(ctx, dir, "refs/remotes/"+o.Remote+"/"+s.Branch); ok {
+			if h, ok, _ := gitx.RevCommit(ctx, dir, "refs/remotes/"+o.Remote+"/"+s.Branch); ok {
 				head, s.Source = h, o.Remote+"/"+s.Branch
 				if h != b.Remote {
-					s.note("%s/%s is not up to date with %s (fetch it); showing the fetched %s", o.Remote, s.Branch, o.Remote, short(h))
+					s.note("%s/%s is not up to date with %s (fetch it); showing the fetched %s", o.Remote, s.Branch, o.Remote, gitx.Short(h))
 				}
 			} else {
 				s.note("%s has %s only on %s, not fetched; fetch it to see its content", ws.Charts.Name, s.Branch, o.Remote)
@@ -266,7 +267,7 @@ func (s *Status) branches(ctx context.Context, ws *workspace.Config) {
 		r := repos[i]
 		b := Branch{Repo: r.Name, Kind: string(r.Kind), RemoteState: Unknown}
 		defer func() { s.Branches[i] = b }()
-		h, ok, err := revParse(ctx, r.Dir, ref)
+		h, ok, err := gitx.RevCommit(ctx, r.Dir, ref)
 		if err != nil {
 			b.Error = err.Error()
 			return
@@ -291,7 +292,7 @@ func (s *Status) branches(ctx context.Context, ws *workspace.Config) {
 	})
 	for _, b := range s.Branches {
 		if b.Error != "" || b.RemoteState == Unknown {
-			s.unknown("%s: branch %s: %s", b.Repo, s.Branch, cmpOr(b.Error, "not checked"))
+			s.unknown("%s: branch %s: %s", b.Repo, s.Branch, cmp.Or(b.Error, "not checked"))
 		}
 	}
 }
@@ -328,7 +329,7 @@ func (s *Status) lastRelease(ctx context.Context, ws *workspace.Config) error {
 	if s.LastReleaseTag == "" {
 		return nil
 	}
-	h, ok, err := revParse(ctx, ws.Charts.Dir, "refs/tags/"+s.LastReleaseTag)
+	h, ok, err := gitx.RevCommit(ctx, ws.Charts.Dir, "refs/tags/"+s.LastReleaseTag)
 	if err != nil || !ok {
 		return fmt.Errorf("tag %s names no commit: %v", s.LastReleaseTag, err)
 	}
@@ -352,7 +353,7 @@ func (s *Status) commits(ctx context.Context, ws *workspace.Config, head string,
 	default:
 		main := ws.Charts.MainBranch
 		for _, ref := range []string{"refs/heads/" + main, "refs/remotes/" + s.Remote + "/" + main} {
-			if h, ok, err := revParse(ctx, dir, ref); err != nil {
+			if h, ok, err := gitx.RevCommit(ctx, dir, ref); err != nil {
 				return err
 			} else if ok {
 				from, s.Since = h, "where "+s.Branch+" left "+main
@@ -525,12 +526,12 @@ func (s *Status) WriteText(w io.Writer) error {
 	for _, br := range s.Branches {
 		local := "-"
 		if br.Local != "" {
-			local = short(br.Local)
+			local = gitx.Short(br.Local)
 		}
 		remote := "-"
 		switch br.RemoteState {
 		case Present:
-			remote = short(br.Remote)
+			remote = gitx.Short(br.Remote)
 			if br.Local != "" && br.Local != br.Remote {
 				remote += " (differs)"
 			}
@@ -544,7 +545,7 @@ func (s *Status) WriteText(w io.Writer) error {
 
 	b.WriteString("\nCharts repo\n")
 	if s.LastRelease != "" {
-		fmt.Fprintf(&b, "  last point release  %s (tag %s, %s)\n", s.LastRelease, s.LastReleaseTag, short(s.LastReleaseCommit))
+		fmt.Fprintf(&b, "  last point release  %s (tag %s, %s)\n", s.LastRelease, s.LastReleaseTag, gitx.Short(s.LastReleaseCommit))
 	} else {
 		fmt.Fprintf(&b, "  last point release  none yet in %s.x\n", s.Line)
 	}
@@ -554,7 +555,7 @@ func (s *Status) WriteText(w io.Writer) error {
 	if s.Source != "" {
 		fmt.Fprintf(&b, "  commits since %s: %d\n", s.Since, len(s.Commits)+s.MoreCommits)
 		for _, c := range s.Commits {
-			fmt.Fprintf(&b, "    %s %s\n", short(c.Hash), c.Subject)
+			fmt.Fprintf(&b, "    %s %s\n", gitx.Short(c.Hash), c.Subject)
 		}
 		if s.MoreCommits > 0 {
 			fmt.Fprintf(&b, "    ... and %d more\n", s.MoreCommits)
@@ -629,30 +630,4 @@ func (s *Status) WriteText(w io.Writer) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func revParse(ctx context.Context, dir, rev string) (string, bool, error) {
-	out, err := gitx.Git(ctx, dir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	return strings.TrimSpace(out), true, nil
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -176,11 +176,11 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 		}
 		if at != commit {
 			pr.Problemf("tag %s already exists on %s, but %s was set to %s by %s; relkit never moves tags: check which commit is the release",
-				tag, short(at.String()), r.VersionFile, v, short(commit.String()))
+				tag, gitx.Short(at.String()), r.VersionFile, v, gitx.Short(commit.String()))
 			return nil
 		}
 		localTag = true
-		pr.Donef("tag %s on %s", tag, short(commit.String()))
+		pr.Donef("tag %s on %s", tag, gitx.Short(commit.String()))
 	}
 	create := func() {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: ref, Commit: commit.String(), Message: Message(r.Name, v)})
@@ -215,7 +215,7 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 		}
 		switch {
 		case remoteAt != commit.String():
-			pr.Problemf("%s already has tag %s on %s, not on %s which set %s to %s; relkit never moves tags", remote, tag, short(remoteAt), short(commit.String()), r.VersionFile, v)
+			pr.Problemf("%s already has tag %s on %s, not on %s which set %s to %s; relkit never moves tags", remote, tag, gitx.Short(remoteAt), gitx.Short(commit.String()), r.VersionFile, v)
 		case localTag:
 			pr.Donef("%s has tag %s", remote, tag)
 		default:
@@ -242,14 +242,14 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 	}
 	if !onRemote {
 		pr.Problemf("%s (which set %s to %s) is not on %s's %s; push the commit before its tag, so the tag does not publish it",
-			short(commit.String()), r.VersionFile, v, remote, strings.Join(shortRefs(heads), " or "))
+			gitx.Short(commit.String()), r.VersionFile, v, remote, strings.Join(shortRefs(heads), " or "))
 		return nil
 	}
 	if !localTag {
 		create()
 	}
 	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.Push, Remote: remote,
-		Updates: []plan.RefUpdate{{Ref: ref, Local: ref, Note: "tag on " + short(commit.String())}}})
+		Updates: []plan.RefUpdate{{Ref: ref, Local: ref, Note: "tag on " + gitx.Short(commit.String())}}})
 	return nil
 }
 
@@ -259,11 +259,4 @@ func shortRefs(refs []string) []string {
 		out[i] = strings.TrimPrefix(r, "refs/heads/")
 	}
 	return out
-}
-
-func short(h string) string {
-	if len(h) > 7 {
-		return h[:7]
-	}
-	return h
 }
