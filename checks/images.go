@@ -402,7 +402,7 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		if !ok {
 			continue
 		}
-		comp := componentFor(c.ws, r)
+		comp := imageref.ComponentFor(c.ws, r)
 		if comp == nil {
 			continue
 		}
@@ -425,20 +425,4 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		file, line := where(img)
 		c.add("image-tag-not-in-repo", report.Error, file, line, img.Ref, usedBy(img), msg+origin(img))
 	}
-}
-
-// componentFor finds the component whose image list names r's repository
-// (compared after normalising Docker Hub names).
-func componentFor(ws *workspace.Config, r imageref.Ref) *workspace.Repo {
-	if comp, ok := ws.ComponentForImage(r.Name()); ok {
-		return comp
-	}
-	for _, comp := range ws.Components {
-		for _, img := range comp.Images {
-			if r.SameRepository(img) {
-				return comp
-			}
-		}
-	}
-	return nil
 }

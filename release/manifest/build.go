@@ -94,7 +94,7 @@ func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*S
 			continue
 		}
 		im.Repository, im.Tag = r.Name(), r.Tag
-		if comp := componentFor(ws, r); comp != nil {
+		if comp := imageref.ComponentFor(ws, r); comp != nil {
 			im.Component = comp.Name
 		}
 		slices.Sort(im.Charts)
@@ -102,23 +102,6 @@ func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*S
 		s.Images = append(s.Images, *im)
 	}
 	return s, nil
-}
-
-// componentFor finds the component that builds r's repository: an exact
-// entry of a component's images, else one that names the same repository
-// once normalised (docker.io/x and x).
-func componentFor(ws *workspace.Config, r imageref.Ref) *workspace.Repo {
-	if c, ok := ws.ComponentForImage(r.Name()); ok {
-		return c
-	}
-	for _, c := range ws.Components {
-		for _, img := range c.Images {
-			if r.SameRepository(img) {
-				return c
-			}
-		}
-	}
-	return nil
 }
 
 // BuildOptions tune Build.
