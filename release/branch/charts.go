@@ -32,15 +32,8 @@ type chartAt struct {
 	apiVersion string
 	depsFile   string // the file holding the dependencies
 	depsData   []byte
-	deps       []depAt
+	deps       []charts.DepEntry
 	reqHash    plumbing.Hash // requirements.yaml blob, if any
-}
-
-// depAt is one dependency entry with its index in the dependencies list.
-type depAt struct {
-	index                     int
-	name, version, repository string
-	line                      int
 }
 
 // maxTreeDirs bounds the directories a chart search visits.
@@ -144,32 +137,6 @@ func topValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func readDeps(n *yaml.Node) []depAt {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []depAt
-	for i, item := range n.Content {
-		if item.Kind != yaml.MappingNode {
-			continue
-		}
-		d := depAt{index: i}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j].Value, item.Content[j+1]
-			switch k {
-			case "name":
-				d.name = v.Value
-			case "version":
-				d.version, d.line = v.Value, v.Line
-			case "repository":
-				d.repository = v.Value
-			}
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
 // parse reads the chart's metadata and dependencies.
 func (c *chartAt) parse(g *gitx.Repo) error {
 	doc, err := yamledit.Parse(c.data)
@@ -186,7 +153,7 @@ func (c *chartAt) parse(g *gitx.Repo) error {
 	if v := topValue(top, "apiVersion"); v != nil {
 		c.apiVersion = v.Value
 	}
-	c.depsFile, c.deps = c.file, readDeps(topValue(top, "dependencies"))
+	c.depsFile, c.deps = c.file, charts.DepEntries(topValue(top, "dependencies"))
 	if (c.apiVersion == "v1" || c.apiVersion == "") && c.reqHash != plumbing.ZeroHash {
 		c.depsFile = path.Join(c.dir, "requirements.yaml")
 		if c.depsData, err = readBlob(g, c.reqHash); err != nil {
@@ -198,7 +165,7 @@ func (c *chartAt) parse(g *gitx.Repo) error {
 		}
 		c.deps = nil
 		if len(rdoc.Content) > 0 && rdoc.Content[0].Kind == yaml.MappingNode {
-			c.deps = readDeps(topValue(rdoc.Content[0], "dependencies"))
+			c.deps = charts.DepEntries(topValue(rdoc.Content[0], "dependencies"))
 		}
 	}
 	return nil
@@ -270,7 +237,7 @@ func (c *cut) planCharts(ctx context.Context, st *repoState, pr *plan.Repo) ([]p
 			depsData = ch.depsData
 		}
 		for _, d := range ch.deps {
-			target, ok := strings.CutPrefix(d.repository, "file://")
+			target, ok := strings.CutPrefix(d.Repository, "file://")
 			if !ok || path.IsAbs(target) {
 				continue
 			}
@@ -280,19 +247,19 @@ func (c *cut) planCharts(ctx context.Context, st *repoState, pr *plan.Repo) ([]p
 			if !ok || !bumped {
 				continue
 			}
-			pin, err := followPin(d.version, tch.version, tnext)
+			pin, err := charts.FollowPin(d.Version, tch.version, tnext)
 			if err != nil {
-				pr.Problemf("%s:%d: dependency %s (%s): %v", ch.depsFile, d.line, d.name, d.repository, err)
+				pr.Problemf("%s:%d: dependency %s (%s): %v", ch.depsFile, d.Line, d.Name, d.Repository, err)
 				continue
 			}
 			if pin == "" {
 				continue
 			}
-			if d.version != tch.version {
-				pr.Notef("%s:%d: the pin %s of %s did not match the chart (%s); it now pins the new %s", ch.depsFile, d.line, d.version, d.name, tch.version, tnext)
+			if d.Version != tch.version {
+				pr.Notef("%s:%d: the pin %s of %s did not match the chart (%s); it now pins the new %s", ch.depsFile, d.Line, d.Version, d.Name, tch.version, tnext)
 			}
-			addEdit(ch.depsFile, depsData, yamledit.Edit{Path: []string{"dependencies", strconv.Itoa(d.index), "version"}, Value: pin},
-				fmt.Sprintf("dependency %s version", d.name))
+			addEdit(ch.depsFile, depsData, yamledit.Edit{Path: []string{"dependencies", strconv.Itoa(d.Index), "version"}, Value: pin},
+				fmt.Sprintf("dependency %s version", d.Name))
 		}
 	}
 	var files []plan.File
@@ -312,29 +279,4 @@ func (c *cut) planCharts(ctx context.Context, st *repoState, pr *plan.Repo) ([]p
 		files = append(files, f)
 	}
 	return files, len(next), nil
-}
-
-// followPin decides a file:// dependency's new pin when its chart goes
-// from old to next: an exact pin follows, an empty pin or a range that
-// still accepts the new version stays, and a range that would not accept
-// it is a problem (relkit does not rewrite ranges people chose).
-func followPin(pin, old, next string) (string, error) {
-	p := strings.TrimSpace(pin)
-	if p == "" {
-		return "", nil
-	}
-	if _, err := semver.StrictNewVersion(p); err == nil {
-		if p == next {
-			return "", nil
-		}
-		return next, nil
-	}
-	cons, err := semver.NewConstraint(p)
-	if err != nil {
-		return "", fmt.Errorf("version %q is neither a version nor a range", pin)
-	}
-	if cons.Check(semver.MustParse(next)) {
-		return "", nil
-	}
-	return "", fmt.Errorf("the range %q does not accept the chart's new version %s (from %s); pin it exactly or widen it", pin, next, old)
 }

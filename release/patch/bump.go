@@ -180,7 +180,7 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 			return nil, err
 		}
 		for _, d := range depIndexes(data) {
-			rel, ok := strings.CutPrefix(d.repository, "file://")
+			rel, ok := strings.CutPrefix(d.Repository, "file://")
 			if !ok || path.IsAbs(rel) {
 				continue
 			}
@@ -189,14 +189,14 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 			if !bumped {
 				continue
 			}
-			pin, err := followPin(d.version, byDir[target].Version, b.New)
+			pin, err := charts.FollowPin(d.Version, byDir[target].Version, b.New)
 			if err != nil {
-				pr.Problemf("%s:%d: dependency %s (%s): %v", c.DepsFile, d.line, d.name, d.repository, err)
+				pr.Problemf("%s:%d: dependency %s (%s): %v", c.DepsFile, d.Line, d.Name, d.Repository, err)
 				continue
 			}
 			if pin != "" {
-				addEdit(c.DepsFile, yamledit.Edit{Path: []string{"dependencies", strconv.Itoa(d.index), "version"}, Value: pin},
-					"dependency "+d.name+" version")
+				addEdit(c.DepsFile, yamledit.Edit{Path: []string{"dependencies", strconv.Itoa(d.Index), "version"}, Value: pin},
+					"dependency "+d.Name+" version")
 			}
 		}
 	}
@@ -223,14 +223,9 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 	return out, nil
 }
 
-// depIndex is one dependencies entry with its index in the list.
-type depIndex struct {
-	index                     int
-	name, version, repository string
-	line                      int
-}
-
-func depIndexes(data []byte) []depIndex {
+// depIndexes reads the dependencies entries of a Chart.yaml or
+// requirements.yaml; none when it does not parse.
+func depIndexes(data []byte) []charts.DepEntry {
 	doc, err := yamledit.Parse(data)
 	if err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil
@@ -242,53 +237,7 @@ func depIndexes(data []byte) []depIndex {
 			list = top.Content[i+1]
 		}
 	}
-	if list == nil || list.Kind != yaml.SequenceNode {
-		return nil
-	}
-	var out []depIndex
-	for i, item := range list.Content {
-		if item.Kind != yaml.MappingNode {
-			continue
-		}
-		d := depIndex{index: i}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j].Value, item.Content[j+1]
-			switch k {
-			case "name":
-				d.name = v.Value
-			case "version":
-				d.version, d.line = v.Value, v.Line
-			case "repository":
-				d.repository = v.Value
-			}
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// followPin decides a file:// pin's new value when its chart goes from
-// old to next: an exact pin follows, an empty pin or a range that accepts
-// the new version stays (""), a range that does not is an error.
-func followPin(pin, old, next string) (string, error) {
-	p := strings.TrimSpace(pin)
-	if p == "" {
-		return "", nil
-	}
-	if _, err := semver.StrictNewVersion(p); err == nil {
-		if p == next {
-			return "", nil
-		}
-		return next, nil
-	}
-	cons, err := semver.NewConstraint(p)
-	if err != nil {
-		return "", fmt.Errorf("version %q is neither a version nor a range", pin)
-	}
-	if cons.Check(semver.MustParse(next)) {
-		return "", nil
-	}
-	return "", fmt.Errorf("the range %q does not accept the chart's new version %s (from %s); pin it exactly or widen it", pin, next, old)
+	return charts.DepEntries(list)
 }
 
 // describeFiles writes a plan file list the way plan prints commit steps.
