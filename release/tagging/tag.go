@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -70,31 +69,10 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 		action += " -push"
 	}
 	p := &plan.Plan{Action: action, DryRun: opt.DryRun, Author: ident.String()}
-	p.Repos = make([]*plan.Repo, len(repos))
-	var mu sync.Mutex
-	var undecided []error
-	idx := make([]int, len(repos))
-	for i := range idx {
-		idx[i] = i
-	}
-	plan.ForEach(ctx, idx, opt.Parallel, func(ctx context.Context, i int) {
-		r := repos[i]
-		pr := &plan.Repo{Name: r.Name, Kind: string(r.Kind), Dir: r.Dir}
-		if err := planTag(ctx, r, opt, ident, pr); err != nil {
-			pr.Problemf("could not read the repo: %v", err)
-			mu.Lock()
-			undecided = append(undecided, fmt.Errorf("%s: %w", r.Name, err))
-			mu.Unlock()
-		}
-		p.Repos[i] = pr
+	err = p.ReadRepos(ctx, repos, opt.Parallel, func(ctx context.Context, r *workspace.Repo, pr *plan.Repo) error {
+		return planTag(ctx, r, opt, ident, pr)
 	})
-	if err := ctx.Err(); err != nil {
-		return p, err
-	}
-	if len(undecided) > 0 {
-		return p, &plan.Undecided{Err: errors.Join(undecided...)}
-	}
-	return p, nil
+	return p, err
 }
 
 // Run plans, prints and (unless a dry run or refused) applies release:tag.
