@@ -215,15 +215,23 @@ func trailerValue(msg, key string) string {
 	return ""
 }
 
+// branchTip returns the commit of the local release branch in r; when r
+// has no such branch it records that as a problem of pr and returns "".
+func (pt *pointRun) branchTip(ctx context.Context, r *workspace.Repo, pr *plan.Repo) (string, error) {
+	s := pt.s
+	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
+	if err != nil || tip != "" {
+		return tip, err
+	}
+	pr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
+	return "", nil
+}
+
 func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	s, r := pt.s, pt.ws.Charts
-	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
-	if err != nil {
+	tip, err := pt.branchTip(ctx, r, pr)
+	if err != nil || tip == "" {
 		return err
-	}
-	if tip == "" {
-		pr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
-		return nil
 	}
 	pt.chartsTip = tip
 	g, err := gitx.Open(r.Dir)
@@ -491,13 +499,9 @@ func (pt *pointRun) previous(ctx context.Context, g *gitx.Repo, r *workspace.Rep
 
 func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 	s, r, release := pt.s, pt.ws.Docs, pt.res.Version
-	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
-	if err != nil {
+	tip, err := pt.branchTip(ctx, r, pr)
+	if err != nil || tip == "" {
 		return err
-	}
-	if tip == "" {
-		pr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
-		return nil
 	}
 	pt.docsTip = tip
 	g, err := gitx.Open(r.Dir)
