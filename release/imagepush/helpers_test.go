@@ -43,6 +43,13 @@ type testReg struct {
 	mu     sync.Mutex
 	fault  func(n int64, r *http.Request) (status int, header http.Header, abort bool)
 	log    []string
+	// linkMounts makes the registry mount across repositories (the
+	// in-process registry does not: it starts an upload, 202). Its blob
+	// store is shared by all repositories, so a mount is a 201 when the
+	// blob exists in the repository named by from.
+	linkMounts atomic.Bool
+	mountPOSTs atomic.Int64 // POST .../blobs/uploads/?mount=
+	mounted    atomic.Int64 // of which answered 201
 }
 
 func newTestReg(t testing.TB) *testReg {
@@ -74,11 +81,38 @@ func newTestReg(t testing.TB) *testReg {
 				return
 			}
 		}
+		if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+			tr.mountPOSTs.Add(1)
+			if tr.linkMounts.Load() && tr.mount(w, r, inner) {
+				tr.mounted.Add(1)
+				return
+			}
+		}
 		inner.ServeHTTP(w, r)
 	}))
 	t.Cleanup(tr.srv.Close)
 	tr.host = strings.TrimPrefix(tr.srv.URL, "http://")
 	return tr
+}
+
+// mount answers a cross-repository mount with 201 when the blob is in the
+// repository it is mounted from; false leaves the request to the registry.
+func (tr *testReg) mount(w http.ResponseWriter, r *http.Request, inner http.Handler) bool {
+	q := r.URL.Query()
+	repo, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v2/"), "/blobs/uploads/")
+	if !ok || q.Get("from") == "" {
+		return false
+	}
+	head := httptest.NewRequestWithContext(r.Context(), http.MethodHead, "/v2/"+q.Get("from")+"/blobs/"+q.Get("mount"), nil)
+	rec := httptest.NewRecorder()
+	inner.ServeHTTP(rec, head)
+	if rec.Code != http.StatusOK {
+		return false
+	}
+	w.Header().Set("Location", "/v2/"+repo+"/blobs/"+q.Get("mount"))
+	w.Header().Set("Docker-Content-Digest", q.Get("mount"))
+	w.WriteHeader(http.StatusCreated)
+	return true
 }
 
 func (tr *testReg) setFault(f func(n int64, r *http.Request) (int, http.Header, bool)) {

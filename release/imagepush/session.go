@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +50,12 @@ type client struct {
 	err    error
 	puller *remote.Puller
 	pusher *remote.Pusher
+	// http is the authenticated, retrying client of the direct requests
+	// (cross-repository mounts).
+	http *http.Client
+	// noMount is set once the registry declined a mount: no more direct
+	// mounts are tried on it.
+	noMount atomic.Bool
 }
 
 func newSession(req Request, jobs int, rep *reporter, scopes map[string][]string) *session {
@@ -123,6 +130,9 @@ func (s *session) login(ctx context.Context, reg name.Registry, c *client) error
 	if err != nil {
 		return fmt.Errorf("logging in to %s: %w", reg, err)
 	}
+	c.http = &http.Client{Transport: wrapped, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse // a mount that redirects is not a mount
+	}}
 	opts := []remote.Option{
 		remote.WithTransport(wrapped),
 		remote.WithJobs(s.jobs),
@@ -225,76 +235,168 @@ func (s *session) check(ctx context.Context, targets []*target) error {
 	return wrapAll(err, ErrCheck)
 }
 
-// write pushes the targets that need it: first the targets in each image's
-// lead repository per registry, then the others, mounting blobs from the
-// lead repository.
+// repoGroup is the targets of one image in one contacted repository. The
+// first tag carries the content (blobs, child manifests, manifest); the
+// other tags are only a PUT of the same manifest.
+type repoGroup struct {
+	img  int
+	repo name.Repository
+	ts   []*target
+	// from is a repository of the same registry holding every blob of the
+	// image (the staging source, or the repository written first): the
+	// blobs are mounted from it.
+	from *name.Repository
+}
+
+// pushed says whether the group's content is in its repository.
+func (g *repoGroup) pushed() bool {
+	for _, t := range g.ts {
+		if t.res.Status == StatusPushed {
+			return true
+		}
+	}
+	return false
+}
+
+// write pushes the targets that need it, one group per image and
+// repository. An image whose source is a repository of the target's
+// registry is mounted from there into every repository at once. Otherwise
+// the first repository per registry (the lead) is written first, then the
+// others mount the blobs from the lead.
 func (s *session) write(ctx context.Context, todo []*target, sources []*Source) {
+	type groupKey struct {
+		img  int
+		repo string
+	}
 	type leadKey struct {
 		img int
 		reg string
 	}
-	lead := map[leadKey]name.Repository{}
-	var first, second []*target
+	var groups []*repoGroup
+	byKey := map[groupKey]*repoGroup{}
 	for _, t := range todo {
-		k := leadKey{t.img, t.contact.RegistryStr()}
-		repo, ok := lead[k]
+		k := groupKey{t.img, t.contact.Repository.String()}
+		g, ok := byKey[k]
 		if !ok {
-			lead[k], repo = t.contact.Repository, t.contact.Repository
+			g = &repoGroup{img: t.img, repo: t.contact.Repository}
+			byKey[k] = g
+			groups = append(groups, g)
 		}
-		if repo == t.contact.Repository {
-			first = append(first, t)
-		} else {
-			second = append(second, t)
+		g.ts = append(g.ts, t)
+	}
+	lead := map[leadKey]*repoGroup{}
+	var first, second []*repoGroup
+	for _, g := range groups {
+		if from, ok := sources[g.img].mountFrom(g.repo); ok {
+			g.from = &from
+			first = append(first, g)
+			continue
+		}
+		k := leadKey{g.img, g.repo.RegistryStr()}
+		if _, ok := lead[k]; !ok {
+			// Leads whose targets all ended identical are not in todo;
+			// the registry already holds their blobs, which is as good.
+			lead[k] = g
+			first = append(first, g)
+			continue
+		}
+		second = append(second, g)
+	}
+	cts := make([]contents, len(sources))
+	s.writeGroups(ctx, first, sources, cts)
+	for _, g := range second {
+		if l := lead[leadKey{g.img, g.repo.RegistryStr()}]; l.pushed() {
+			from := l.repo
+			g.from = &from
 		}
 	}
-	// Leads whose targets all ended identical are not in todo; the
-	// registry already holds their blobs, which is as good.
-	s.writeAll(ctx, first, func(t *target) remote.Taggable { return sources[t.img].Taggable })
-	failedLead := map[leadKey]bool{}
-	for _, t := range first {
-		if t.res.Status != StatusPushed {
-			failedLead[leadKey{t.img, t.contact.RegistryStr()}] = true
-		}
-	}
-	s.writeAll(ctx, second, func(t *target) remote.Taggable {
-		k := leadKey{t.img, t.contact.RegistryStr()}
-		if failedLead[k] {
-			return sources[t.img].Taggable
-		}
-		return mountable(sources[t.img].Taggable, lead[k].Digest(t.res.Digest.String()))
-	})
+	s.writeGroups(ctx, second, sources, cts)
 }
 
-func (s *session) writeAll(ctx context.Context, ts []*target, content func(*target) remote.Taggable) {
-	if len(ts) == 0 {
+func (s *session) writeGroups(ctx context.Context, groups []*repoGroup, sources []*Source, cts []contents) {
+	if len(groups) == 0 {
 		return
 	}
 	var g errgroup.Group // no shared cancel: one failed target does not stop the others
 	g.SetLimit(s.jobs)
-	for _, t := range ts {
+	for _, grp := range groups {
 		g.Go(func() error {
-			s.writeOne(ctx, t, content(t))
-			s.rep.finished(*t.res)
+			s.writeGroup(ctx, grp, sources[grp.img], &cts[grp.img])
+			for _, t := range grp.ts {
+				s.rep.finished(*t.res)
+			}
 			return nil
 		})
 	}
 	_ = g.Wait()
 }
 
-// writeOne writes one target and verifies it.
-func (s *session) writeOne(ctx context.Context, t *target, content remote.Taggable) {
+// writeGroup writes the content under the group's first tag, then the
+// manifest under the other tags, verifying every tag.
+func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts *contents) {
+	fail := func(ts []*target, err error) {
+		for _, t := range ts {
+			t.res.Status, t.res.Err = StatusFailed, err
+		}
+	}
 	if err := ctx.Err(); err != nil {
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("not written: %w", err)
+		fail(g.ts, fmt.Errorf("not written: %w", err))
 		return
 	}
-	c, err := s.client(ctx, t.contact.Registry)
-	if err == nil {
-		err = c.pusher.Push(ctx, t.contact, content)
-	}
+	c, err := s.client(ctx, g.repo.Registry)
 	if err != nil {
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
+		fail(g.ts, fmt.Errorf("writing %s: %w", g.repo, err))
 		return
 	}
+	head := g.ts[0]
+	if err := s.writeContent(ctx, c, g, head, src, cts); err != nil {
+		fail(g.ts[:1], fmt.Errorf("writing %s: %w", head.contact, err))
+		fail(g.ts[1:], fmt.Errorf("not written: writing the image under %s failed: %w", head.contact, err))
+		return
+	}
+	s.verify(ctx, c, head)
+	if len(g.ts) == 1 {
+		return
+	}
+	var eg errgroup.Group
+	eg.SetLimit(s.jobs)
+	for _, t := range g.ts[1:] {
+		eg.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				fail([]*target{t}, fmt.Errorf("not written: %w", err))
+				return nil
+			}
+			if err := c.pusher.Put(ctx, t.contact, src.Taggable); err != nil {
+				fail([]*target{t}, fmt.Errorf("writing %s: %w", t.contact, err))
+				return nil
+			}
+			s.verify(ctx, c, t)
+			return nil
+		})
+	}
+	_ = eg.Wait()
+}
+
+// writeContent writes the image with its blobs under t's tag: mounted
+// directly when it can, else through remote.Write (which still offers the
+// blobs for mounting from g.from).
+func (s *session) writeContent(ctx context.Context, c *client, g *repoGroup, t *target, src *Source, cts *contents) error {
+	content := src.Taggable
+	if g.from == nil {
+		return c.pusher.Push(ctx, t.contact, content)
+	}
+	if !c.noMount.Load() {
+		err := s.writeDirect(ctx, c, t.contact, *g.from, content, cts)
+		if err == nil || !errors.Is(err, errNoMount) {
+			return err
+		}
+	}
+	return c.pusher.Push(ctx, t.contact, mountable(content, g.from.Digest(t.res.Digest.String())))
+}
+
+// verify HEADs a written tag and sets its status: pushed only when the
+// registry reports the source's digest.
+func (s *session) verify(ctx context.Context, c *client, t *target) {
 	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
 	defer cancel()
 	desc, err := c.puller.Head(vctx, t.contact)

@@ -35,6 +35,19 @@ type Source struct {
 	// Digest and MediaType are those of the top manifest.
 	Digest    v1.Hash
 	MediaType types.MediaType
+
+	// repo is the repository contacted for a registry source.
+	repo *name.Repository
+}
+
+// mountFrom returns the repository of a registry source when its blobs can
+// be mounted into target: another repository of the same (contacted)
+// registry.
+func (s *Source) mountFrom(target name.Repository) (name.Repository, bool) {
+	if s.repo == nil || s.repo.RegistryStr() != target.RegistryStr() || s.repo.RepositoryStr() == target.RepositoryStr() {
+		return name.Repository{}, false
+	}
+	return *s.repo, true
 }
 
 // IsIndex reports whether the source is a (multi-arch) image index.
@@ -304,7 +317,7 @@ func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, err
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %v", cref, err)
 	}
-	src := &Source{Kind: KindRegistry}
+	src := &Source{Kind: KindRegistry, repo: &repo}
 	switch {
 	case desc.MediaType.IsIndex():
 		src.Taggable, err = desc.ImageIndex()
