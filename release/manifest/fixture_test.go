@@ -6,27 +6,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
 )
 
 // The demo workspace is built once per test binary and cloned per test.
-var (
-	baseOnce sync.Once
-	base     *demo.Workspace
-	baseErr  error
-	baseDir  string
-)
+var demoCache = &demotest.Cache{Prefix: "relkit-manifest-demo-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if baseDir != "" {
-		os.RemoveAll(baseDir)
-	}
+	demoCache.Remove()
 	os.Exit(code)
 }
 
@@ -44,29 +37,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	baseOnce.Do(func() {
-		baseDir, baseErr = os.MkdirTemp("", "relkit-manifest-demo-")
-		if baseErr == nil {
-			base, baseErr = demo.Build(ctx, filepath.Join(baseDir, "ws"))
-		}
-	})
-	if baseErr != nil {
-		t.Fatalf("building the demo workspace: %v", baseErr)
-	}
-	w, err := base.Clone(ctx, filepath.Join(t.TempDir(), "ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := demo.Serve(ctx, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	ws, err := workspace.Load(w.ConfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := demoCache.Clone(t)
+	svc := demotest.Serve(t, w)
+	ws := demotest.Load(t, w)
 	fx := &fixture{w: w, svc: svc, ws: ws, charts: ws.Charts.Dir, branch: ws.ReleaseBranch("2.1")}
 	fx.git(t, fx.charts, "branch", fx.branch, "master")
 	fx.git(t, fx.charts, "push", "-q", "origin", fx.branch)
@@ -76,11 +49,7 @@ func newFixture(t *testing.T) *fixture {
 // git runs git in dir and fails the test on error.
 func (fx *fixture) git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := gitx.Git(context.Background(), dir, args...)
-	if err != nil {
-		t.Fatalf("git %s in %s: %v", strings.Join(args, " "), dir, err)
-	}
-	return strings.TrimSpace(out)
+	return demotest.Git(t, dir, args...)
 }
 
 // rev resolves rev in the charts repo ("" when it names nothing).

@@ -2,16 +2,14 @@ package patch
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -28,29 +26,16 @@ const line = "2.1"
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	w, err := demo.Build(ctx, filepath.Join(t.TempDir(), "ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(w.ConfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := branch.Run(ctx, ws, branch.Options{Line: line, Push: true}, io.Discard, plan.Text); err != nil {
-		t.Fatalf("release:branch %s: %v", line, err)
-	}
-	return &fixture{t: t, ctx: ctx, w: w, ws: ws}
+	w := demotest.Build(t)
+	ws := demotest.Load(t, w)
+	demotest.Cut(t, ws, line)
+	return &fixture{t: t, ctx: context.Background(), w: w, ws: ws}
 }
 
 // git runs git in the repo named name and returns trimmed stdout.
 func (f *fixture) git(name string, args ...string) string {
 	f.t.Helper()
-	out, err := gitx.Git(f.ctx, f.dir(name), args...)
-	if err != nil {
-		f.t.Fatalf("%s: %v", name, err)
-	}
-	return strings.TrimSpace(out)
+	return demotest.Git(f.t, f.dir(name), args...)
 }
 
 func (f *fixture) dir(name string) string {
@@ -64,11 +49,7 @@ func (f *fixture) dir(name string) string {
 // show reads a file at a revision.
 func (f *fixture) show(name, rev, file string) string {
 	f.t.Helper()
-	out, err := gitx.Git(f.ctx, f.dir(name), "show", rev+":"+file)
-	if err != nil {
-		f.t.Fatalf("%s: %s:%s: %v", name, rev, file, err)
-	}
-	return out
+	return demotest.Show(f.t, f.dir(name), rev, file)
 }
 
 // commitOn commits edits (file -> old, new replacement pairs) on branch of
@@ -76,34 +57,7 @@ func (f *fixture) show(name, rev, file string) string {
 // checkout ends back on master.
 func (f *fixture) commitOn(name, br, msg string, edits map[string][2]string) string {
 	f.t.Helper()
-	r := f.w.Repos[name]
-	if br != "master" {
-		r.Checkout(br, "")
-	}
-	files := map[string]string{}
-	for file, e := range edits {
-		data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(file)))
-		cur := string(data)
-		if err != nil {
-			cur = ""
-		}
-		if e[0] == "" {
-			files[file] = cur + e[1]
-			continue
-		}
-		if !strings.Contains(cur, e[0]) {
-			f.t.Fatalf("%s: %s on %s does not contain %q", name, file, br, e[0])
-		}
-		files[file] = strings.Replace(cur, e[0], e[1], 1)
-	}
-	h := r.Commit(msg, files)
-	if br != "master" {
-		r.Checkout("master", "")
-	}
-	if err := r.Err(); err != nil {
-		f.t.Fatal(err)
-	}
-	return h
+	return demotest.CommitOn(f.t, f.w, name, br, msg, edits)
 }
 
 // snapshot is everything a refused run must leave as it was: refs, the

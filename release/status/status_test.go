@@ -8,37 +8,23 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/relkit/relkit/release/demo"
-	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
-var (
-	baseOnce sync.Once
-	base     *demo.Workspace
-	baseErr  error
-	baseDir  string
-)
+// The demo workspace is built once per test binary and cloned per test.
+var demoCache = &demotest.Cache{Prefix: "relkit-status-demo-"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if baseDir != "" {
-		os.RemoveAll(baseDir)
-	}
+	demoCache.Remove()
 	os.Exit(code)
 }
 
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitx.Git(context.Background(), dir, args...)
-	if err != nil {
-		t.Fatalf("git %s in %s: %v", strings.Join(args, " "), dir, err)
-	}
-	return strings.TrimSpace(out)
-}
+var git = demotest.Git
 
 // fixture: the served demo with aether-2.1 cut on the charts repo and
 // pushed, released as 2.1.0 (tag), then moved on locally: VERSION
@@ -52,29 +38,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	baseOnce.Do(func() {
-		baseDir, baseErr = os.MkdirTemp("", "relkit-status-demo-")
-		if baseErr == nil {
-			base, baseErr = demo.Build(ctx, filepath.Join(baseDir, "ws"))
-		}
-	})
-	if baseErr != nil {
-		t.Fatalf("building the demo workspace: %v", baseErr)
-	}
-	w, err := base.Clone(ctx, filepath.Join(t.TempDir(), "ws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := demo.Serve(ctx, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	ws, err := workspace.Load(w.ConfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := demoCache.Clone(t)
+	svc := demotest.Serve(t, w)
+	ws := demotest.Load(t, w)
 	charts := ws.Charts.Dir
 	git(t, charts, "branch", "aether-2.1", "master")
 	git(t, charts, "push", "-q", "origin", "aether-2.1")

@@ -1,0 +1,158 @@
+// Package demotest builds the demo workspace (release/demo) for the tests
+// of the release targets: built fresh or cloned from one build per test
+// binary, served on loopback, loaded as a workspace, with the release
+// line cut; and the small git helpers those tests share. Everything it
+// makes lives in the test's temp dirs and is cleaned up with the test.
+package demotest
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/relkit/relkit/release/branch"
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// Cache builds the demo workspace once per test binary (it takes seconds)
+// and hands each test its own clone. Call Remove from TestMain after
+// m.Run.
+type Cache struct {
+	// Prefix names the temp dir of the one build ("relkit-status-demo-").
+	Prefix string
+
+	once sync.Once
+	dir  string
+	base *demo.Workspace
+	err  error
+}
+
+// Clone returns a fresh clone of the demo workspace in t's temp dir,
+// building the demo first if this is the binary's first call.
+func (c *Cache) Clone(t testing.TB) *demo.Workspace {
+	t.Helper()
+	ctx := context.Background()
+	c.once.Do(func() {
+		c.dir, c.err = os.MkdirTemp("", c.Prefix)
+		if c.err == nil {
+			c.base, c.err = demo.Build(ctx, filepath.Join(c.dir, "ws"))
+		}
+	})
+	if c.err != nil {
+		t.Fatalf("building the demo workspace: %v", c.err)
+	}
+	w, err := c.base.Clone(ctx, filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatalf("cloning the demo workspace: %v", err)
+	}
+	return w
+}
+
+// Remove deletes the one build (nothing when none was made).
+func (c *Cache) Remove() {
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
+}
+
+// Build builds a fresh demo workspace in t's temp dir.
+func Build(t testing.TB) *demo.Workspace {
+	t.Helper()
+	w, err := demo.Build(context.Background(), filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatalf("building the demo workspace: %v", err)
+	}
+	return w
+}
+
+// Serve serves w's chart repository and registry on loopback until the
+// test ends.
+func Serve(t testing.TB, w *demo.Workspace) *demo.Services {
+	t.Helper()
+	svc, err := demo.Serve(context.Background(), w)
+	if err != nil {
+		t.Fatalf("serving the demo workspace: %v", err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// Load loads w's relkit.yaml.
+func Load(t testing.TB, w *demo.Workspace) *workspace.Config {
+	t.Helper()
+	ws, err := workspace.Load(w.ConfigFile)
+	if err != nil {
+		t.Fatalf("loading %s: %v", w.ConfigFile, err)
+	}
+	return ws
+}
+
+// Cut runs release:branch line -push on ws, as a person cutting the
+// release line would.
+func Cut(t testing.TB, ws *workspace.Config, line string) {
+	t.Helper()
+	if err := branch.Run(context.Background(), ws, branch.Options{Line: line, Push: true}, io.Discard, plan.Text); err != nil {
+		t.Fatalf("release:branch %s: %v", line, err)
+	}
+}
+
+// Git runs git in dir and returns its trimmed output, failing the test on
+// error.
+func Git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitx.Git(context.Background(), dir, args...)
+	if err != nil {
+		t.Fatalf("git %s in %s: %v", strings.Join(args, " "), dir, err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// Show returns file at rev in the repo at dir, untrimmed.
+func Show(t testing.TB, dir, rev, file string) string {
+	t.Helper()
+	out, err := gitx.Git(context.Background(), dir, "show", rev+":"+file)
+	if err != nil {
+		t.Fatalf("%s: %s:%s: %v", dir, rev, file, err)
+	}
+	return out
+}
+
+// CommitOn commits edits (file -> old, new: the first old is replaced by
+// new; an empty old appends new, to an empty file when it does not exist)
+// on branch br of demo repo name through the demo builder, and returns the
+// commit. The builder's checkout ends back on master.
+func CommitOn(t testing.TB, w *demo.Workspace, name, br, msg string, edits map[string][2]string) string {
+	t.Helper()
+	r := w.Repos[name]
+	if br != "master" {
+		r.Checkout(br, "")
+	}
+	files := map[string]string{}
+	for file, e := range edits {
+		data, _ := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(file)))
+		cur := string(data)
+		if e[0] == "" {
+			files[file] = cur + e[1]
+			continue
+		}
+		if !strings.Contains(cur, e[0]) {
+			t.Fatalf("%s: %s on %s does not contain %q", name, file, br, e[0])
+		}
+		files[file] = strings.Replace(cur, e[0], e[1], 1)
+	}
+	h := r.Commit(msg, files)
+	if br != "master" {
+		r.Checkout("master", "")
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
