@@ -10,7 +10,9 @@
 // are the missing tags written, with bounded parallelism, retries with
 // backoff on 408/429/5xx (honouring Retry-After), and one shared pusher so
 // blobs are uploaded once per repository and mounted across repositories of
-// the same registry. Every written tag is verified with a HEAD digest compare
+// the same registry (from a staging repository there, directly: one mount
+// request per blob, no existence checks first), and further tags of a
+// repository are only a manifest PUT. Every written tag is verified with a HEAD digest compare
 // before it is reported as pushed: a registry that dies mid-push leaves
 // targets reported as failed, never as done.
 //
