@@ -116,11 +116,12 @@ func setRegistryFlag(registry *bool) {
 	}
 }
 
-// checksPass is the precondition of the release targets: every check, run
-// once as a mage dependency (sharing results with check:all), must pass.
-// Its report goes to stderr so that a target's own output (a JSON plan)
-// stays alone on stdout.
-func checksPass(ctx context.Context) error {
+// releaseGate is the precondition of the release targets: every check,
+// run once as a mage dependency (sharing results with check:all), must
+// pass. Its report goes to stderr so that a target's own output (a JSON
+// plan) stays alone on stdout. It returns nil when the checks pass, else
+// the error the target must exit with; a dry run prints its plan first.
+func releaseGate(ctx context.Context) error {
 	names := checks.Names()
 	deps := make([]any, 0, len(names))
 	for _, n := range names {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -141,5 +142,26 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "relkit.yaml")); err != nil {
 		t.Errorf("the demo workspace should stay: %v", err)
+	}
+}
+
+func TestReleaseBranchGatesOnTheChecks(t *testing.T) {
+	w := demoWorkspace(t)
+	amf, _ := w.Component("amf")
+	if err := os.WriteFile(filepath.Join(w.Dir, amf.Path, "VERSION"), []byte("1.5.0-dev \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"RELKIT_CONFIG=" + w.ConfigFile}
+	// A dry run still shows the plan, and fails because the checks do.
+	out, errOut, code := run(t, env, "release:branch", "2.1", "-dryRun")
+	if code != 1 || !strings.Contains(out, "Plan for release:branch 2.1") || !strings.Contains(errOut, "version-invalid") {
+		t.Errorf("dry run with failing checks: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// A real run refuses before writing anything.
+	before, _ := exec.Command("git", "-C", filepath.Join(w.Dir, demo.ChartsRepo), "for-each-ref").Output()
+	out, errOut, code = run(t, env, "release:branch", "2.1")
+	after, _ := exec.Command("git", "-C", filepath.Join(w.Dir, demo.ChartsRepo), "for-each-ref").Output()
+	if code != 1 || strings.Contains(out, "Applying") || string(before) != string(after) {
+		t.Errorf("failing checks must stop the cut: exit %d, refs changed %v\n%s%s", code, string(before) != string(after), out, errOut)
 	}
 }

@@ -33,10 +33,11 @@ type Release mg.Namespace
 // the docs VERSION to X.(Y+1).0-dev, one commit each. Edits change only
 // the version bytes of each file.
 //
-// Everything is planned and printed first. Any problem anywhere (a dirty
-// checkout, one not on its main branch, the charts VERSION outside X.Y, a
-// branch already elsewhere, a remote ahead or behind) stops the run before
-// it writes. Commits are by RELKIT_GIT_AUTHOR="Name <email>", else
+// With -dryRun the plan is printed even when the checks fail (the exit
+// status still says they did). Everything is planned and printed first.
+// Any problem anywhere (a dirty checkout, one not on its main branch, the
+// charts VERSION outside X.Y, a branch already elsewhere, a remote ahead
+// or behind) stops the run before it writes. Commits are by RELKIT_GIT_AUTHOR="Name <email>", else
 // git.author in relkit.yaml, else each repo's git config, and carry the
 // trailer "Relkit-Release-Branch: aether-X.Y": a second run sees finished
 // work, so after success it does nothing and after a failure it does only
@@ -59,13 +60,19 @@ func (Release) Branch(ctx context.Context,
 	if err := branch.CheckLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
-	mg.CtxDeps(ctx, checksPass)
+	gate := releaseGate(ctx)
+	if gate != nil && !flagOn(dryRun) {
+		return gate
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
 	}
 	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
-	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
+	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
+		return releaseExit(err)
+	}
+	return gate // a dry run shows the plan, then fails if the checks do
 }
 
 // Tag creates the annotated release tag of every repo whose VERSION is a release, on the commit that set it.
