@@ -1,6 +1,7 @@
 package imagepush
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -130,10 +132,10 @@ func walk(t remote.Taggable, depth int, seen map[v1.Hash]bool, blobs *[]v1.Hash,
 // from (same registry) and PUTs the manifests, the top one under tag. It
 // returns errNoMount (wrapped) when the registry did not mount; the caller
 // then writes the usual way.
-func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from name.Repository, content remote.Taggable, cts *contents) error {
+func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from name.Repository, content remote.Taggable, cts *contents) (v1.Hash, error) {
 	blobs, children, err := cts.of(content)
 	if err != nil {
-		return fmt.Errorf("%w: reading the source: %v", errNoMount, err)
+		return v1.Hash{}, fmt.Errorf("%w: reading the source: %v", errNoMount, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.jobs)
@@ -141,7 +143,7 @@ func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from
 		g.Go(func() error { return s.mount(gctx, c, tag.Repository, from, h) })
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return v1.Hash{}, err
 	}
 	// Children by digest, deepest first (a nested index after its own
 	// children), the children of one depth at once.
@@ -154,10 +156,56 @@ func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from
 			}
 		}
 		if err := g.Wait(); err != nil {
-			return err
+			return v1.Hash{}, err
 		}
 	}
-	return c.pusher.Put(ctx, tag, content)
+	return s.putTag(ctx, c, tag, content)
+}
+
+// putTag PUTs content's manifest under tag through the session's
+// authenticated, retrying client and returns the digest the registry
+// reports it stored (Docker-Content-Digest of the 201 answer; the zero
+// hash when the registry does not say). A registry's 201 with that digest
+// is as good a confirmation as a HEAD afterwards, one request cheaper per
+// tag. Content whose media type is unknown goes through the library's
+// pusher instead (and is confirmed by a HEAD).
+func (s *session) putTag(ctx context.Context, c *client, tag name.Tag, content remote.Taggable) (v1.Hash, error) {
+	typed, ok := content.(interface {
+		MediaType() (types.MediaType, error)
+	})
+	if !ok || c.http == nil {
+		return v1.Hash{}, c.pusher.Put(ctx, tag, content)
+	}
+	mt, err := typed.MediaType()
+	if err != nil || mt == "" {
+		return v1.Hash{}, c.pusher.Put(ctx, tag, content)
+	}
+	raw, err := content.RawManifest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	u := url.URL{Scheme: tag.Scheme(), Host: tag.RegistryStr(), Path: "/v2/" + tag.RepositoryStr() + "/manifests/" + tag.TagStr()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(raw))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+	req.ContentLength = int64(len(raw))
+	req.Header.Set("Content-Type", string(mt))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("PUT %s: %w", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusCreated, http.StatusOK); err != nil {
+		return v1.Hash{}, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	stored, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest"))
+	if err != nil {
+		return v1.Hash{}, nil // the registry did not say: confirm with a HEAD
+	}
+	return stored, nil
 }
 
 // mount asks the registry to link blob h of repository from into repo.

@@ -349,12 +349,13 @@ func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts
 		return
 	}
 	head := g.ts[0]
-	if err := s.writeContent(ctx, c, g, head, src, cts); err != nil {
+	stored, err := s.writeContent(ctx, c, g, head, src, cts)
+	if err != nil {
 		fail(g.ts[:1], fmt.Errorf("writing %s: %w", head.contact, err))
 		fail(g.ts[1:], fmt.Errorf("not written: writing the image under %s failed: %w", head.contact, err))
 		return
 	}
-	s.verify(ctx, c, head)
+	s.confirm(ctx, c, head, stored)
 	if len(g.ts) == 1 {
 		return
 	}
@@ -366,11 +367,12 @@ func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts
 				fail([]*target{t}, fmt.Errorf("not written: %w", err))
 				return nil
 			}
-			if err := c.pusher.Put(ctx, t.contact, src.Taggable); err != nil {
+			stored, err := s.putTag(ctx, c, t.contact, src.Taggable)
+			if err != nil {
 				fail([]*target{t}, fmt.Errorf("writing %s: %w", t.contact, err))
 				return nil
 			}
-			s.verify(ctx, c, t)
+			s.confirm(ctx, c, t, stored)
 			return nil
 		})
 	}
@@ -380,18 +382,32 @@ func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts
 // writeContent writes the image with its blobs under t's tag: mounted
 // directly when it can, else through remote.Write (which still offers the
 // blobs for mounting from g.from).
-func (s *session) writeContent(ctx context.Context, c *client, g *repoGroup, t *target, src *Source, cts *contents) error {
+//
+// It returns the digest the registry said it stored under the tag when
+// the manifest PUT was relkit's own (the direct path), else the zero hash.
+func (s *session) writeContent(ctx context.Context, c *client, g *repoGroup, t *target, src *Source, cts *contents) (v1.Hash, error) {
 	content := src.Taggable
 	if g.from == nil {
-		return c.pusher.Push(ctx, t.contact, content)
+		return v1.Hash{}, c.pusher.Push(ctx, t.contact, content)
 	}
 	if !c.noMount.Load() {
-		err := s.writeDirect(ctx, c, t.contact, *g.from, content, cts)
+		stored, err := s.writeDirect(ctx, c, t.contact, *g.from, content, cts)
 		if err == nil || !errors.Is(err, errNoMount) {
-			return err
+			return stored, err
 		}
 	}
-	return c.pusher.Push(ctx, t.contact, mountable(content, g.from.Digest(t.res.Digest.String())))
+	return v1.Hash{}, c.pusher.Push(ctx, t.contact, mountable(content, g.from.Digest(t.res.Digest.String())))
+}
+
+// confirm sets a written tag's status. When the registry's answer to the
+// manifest PUT named the digest it stored (201 Created with
+// Docker-Content-Digest), that is the confirmation; otherwise a HEAD asks.
+func (s *session) confirm(ctx context.Context, c *client, t *target, stored v1.Hash) {
+	if stored != (v1.Hash{}) && stored == t.res.Digest {
+		t.res.Status = StatusPushed
+		return
+	}
+	s.verify(ctx, c, t)
 }
 
 // verify HEADs a written tag and sets its status: pushed only when the
