@@ -493,9 +493,6 @@ func (v *validator) repo(kind Kind, key, name, defName, p, mainBranch, versionFi
 	if r.Name == "" {
 		r.Name = defName
 	}
-	if r.MainBranch == "" {
-		r.MainBranch = "master"
-	}
 	if kind != KindBranched && r.VersionFile == "" {
 		r.VersionFile = "VERSION"
 	}
@@ -524,5 +521,31 @@ func (v *validator) repo(kind Kind, key, name, defName, p, mainBranch, versionFi
 	} else if _, err := os.Stat(filepath.Join(r.Dir, ".git")); err != nil {
 		v.errorf(key+".path", "%s.path: %s is not a git checkout (no .git)", key, r.Dir)
 	}
+	if r.MainBranch == "" {
+		r.MainBranch = detectMainBranch(r.Dir)
+	}
 	return r
+}
+
+// detectMainBranch picks a repo's main branch when the config names none:
+// the branch origin/HEAD points at (what a clone checks out), else master
+// or main, whichever exists (master first, as in the Aether repos), else
+// master.
+func detectMainBranch(dir string) string {
+	gitDir := filepath.Join(dir, ".git")
+	if data, err := os.ReadFile(filepath.Join(gitDir, "refs", "remotes", "origin", "HEAD")); err == nil {
+		if b, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "ref: refs/remotes/origin/"); ok && b != "" {
+			return b
+		}
+	}
+	packed, _ := os.ReadFile(filepath.Join(gitDir, "packed-refs"))
+	for _, b := range []string{"master", "main"} {
+		if _, err := os.Stat(filepath.Join(gitDir, "refs", "heads", b)); err == nil {
+			return b
+		}
+		if strings.Contains(string(packed), " refs/heads/"+b+"\n") {
+			return b
+		}
+	}
+	return "master"
 }

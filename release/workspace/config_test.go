@@ -184,3 +184,32 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 		t.Errorf("without a config the error should say how to name one, got %v", err)
 	}
 }
+
+func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
+	root := newRoot(t, "a", "b", "c", "d")
+	write := func(rel, content string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/.git/refs/remotes/origin/HEAD", "ref: refs/remotes/origin/trunk\n")
+	write("b/.git/refs/heads/main", "0123456789012345678901234567890123456789\n")
+	write("c/.git/packed-refs", "# pack-refs with: peeled\n0123456789012345678901234567890123456789 refs/heads/main\n")
+	cfg := "charts: {path: a}\ndocs: {path: b}\ncomponents:\n  - {name: c, path: c}\n  - {name: d, path: d}\n  - {name: e, path: c, mainBranch: develop}\n"
+	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.Charts.MainBranch, c.Docs.MainBranch, c.Components[0].MainBranch, c.Components[1].MainBranch, c.Components[2].MainBranch}
+	want := []string{"trunk", "main", "main", "master", "develop"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("main branches = %v, want %v", got, want)
+			break
+		}
+	}
+}
