@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/version"
 )
 
 // Patch brings fixes from main onto a release line.
@@ -43,7 +44,7 @@ func (Patch) Charts(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the release branch (never forced)
 ) error {
-	if _, err := patch.ParseLine(line); err != nil {
+	if _, err := version.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	ws, format, err := setup()
@@ -86,7 +87,7 @@ func (Patch) Component(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the component's branch and tag and the charts branch
 ) error {
-	if _, err := patch.ParseLine(line); err != nil {
+	if _, err := version.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	ws, format, err := setup()

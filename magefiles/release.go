@@ -10,11 +10,11 @@ import (
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/manifest"
-	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -57,7 +57,7 @@ func (Release) Branch(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the new branches and main branches (atomic per repo, never forced)
 ) error {
-	if err := branch.CheckLine(line); err != nil {
+	if _, err := version.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	gate := releaseGate(ctx)
@@ -314,7 +314,7 @@ func (Release) Point(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the branches and tags (atomic per repo, never forced)
 ) error {
-	if _, err := patch.ParseLine(line); err != nil {
+	if _, err := version.ParseLine(line); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	ws, format, err := setup()

@@ -19,9 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -61,22 +60,11 @@ func Author(ws *workspace.Config, override string) (gitx.Ident, error) {
 	return plan.Author(ws, override)
 }
 
-var lineRE = regexp.MustCompile(`^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$`)
-
-// CheckLine checks a release line argument: MAJOR.MINOR such as 2.1.
-func CheckLine(line string) error {
-	if !lineRE.MatchString(strings.TrimSpace(line)) {
-		return fmt.Errorf("release line %q: expected MAJOR.MINOR such as 2.1", line)
-	}
-	return nil
-}
-
 // cut is one planned cut.
 type cut struct {
 	ws      *workspace.Config
 	opt     Options
-	major   uint64
-	minor   uint64
+	line    version.Line
 	branch  string // aether-2.1
 	ref     string // refs/heads/aether-2.1
 	trailer string // Relkit-Release-Branch: aether-2.1
@@ -88,8 +76,8 @@ type cut struct {
 // *plan.Undecided when some repo or remote could not be read; the plan is
 // still returned and names the problem.
 func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, error) {
-	m := lineRE.FindStringSubmatch(strings.TrimSpace(opt.Line))
-	if err := CheckLine(opt.Line); err != nil {
+	line, err := version.ParseLine(opt.Line)
+	if err != nil {
 		return nil, err
 	}
 	if ws.Charts == nil {
@@ -98,21 +86,18 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 	if opt.Remote == "" {
 		opt.Remote = DefaultRemote
 	}
-	major, _ := strconv.ParseUint(m[1], 10, 64)
-	minor, _ := strconv.ParseUint(m[2], 10, 64)
 	ident, err := Author(ws, opt.Author)
 	if err != nil {
 		return nil, err
 	}
-	c := &cut{ws: ws, opt: opt, major: major, minor: minor, branch: ws.ReleaseBranch(m[0]),
-		ident: ident}
+	c := &cut{ws: ws, opt: opt, line: line, branch: ws.ReleaseBranch(line.String()), ident: ident}
 	c.ref = plumbing.NewBranchReferenceName(c.branch).String()
 	c.trailer = Trailer + ": " + c.branch
 	if _, err := gitx.Git(ctx, ws.Root, "check-ref-format", c.ref); err != nil {
 		return nil, fmt.Errorf("%q is not a valid branch name (branchPrefix %q in %s)", c.branch, ws.BranchPrefix, ws.File)
 	}
 
-	action := "release:branch " + m[0]
+	action := "release:branch " + line.String()
 	if opt.Push {
 		action += " -push"
 	}
@@ -192,7 +177,7 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 			pr.Donef("%s moved on by %s %q", r.MainBranch, gitx.Short(st.bump), subject)
 		} else if st.later != "" {
 			pr.Problemf("%s was already moved on by relkit when %s was cut (%s), a later line than %d.%d; relkit does not cut an older line after a newer one",
-				r.MainBranch, st.later, gitx.Short(st.laterCommit), c.major, c.minor)
+				r.MainBranch, st.later, gitx.Short(st.laterCommit), c.line.Major, c.line.Minor)
 			return nil
 		} else {
 			step, err := c.planBump(ctx, st, pr)
@@ -301,17 +286,12 @@ func (c *cut) findBump(ctx context.Context, st *repoState) error {
 // later line than this cut's.
 func (c *cut) isLater(b string) bool {
 	rest, ok := strings.CutPrefix(b, c.ws.BranchPrefix)
-	m := lineRE.FindStringSubmatch(rest)
-	if !ok || m == nil {
-		return false
-	}
-	major, _ := strconv.ParseUint(m[1], 10, 64)
-	minor, _ := strconv.ParseUint(m[2], 10, 64)
-	return major > c.major || major == c.major && minor > c.minor
+	l, err := version.ParseLine(rest)
+	return ok && err == nil && rest == l.String() && l.After(c.line)
 }
 
 // nextDev is the charts and docs version after the cut: X.(Y+1).0-dev.
-func (c *cut) nextDev() string { return fmt.Sprintf("%d.%d.0-dev", c.major, c.minor+1) }
+func (c *cut) nextDev() string { return fmt.Sprintf("%d.%d.0-dev", c.line.Major, c.line.Minor+1) }
 
 // versionAt reads the repo's VERSION at a commit: the version token and
 // the whole file.
@@ -352,9 +332,9 @@ func (c *cut) planBump(ctx context.Context, st *repoState, pr *plan.Repo) (*plan
 	switch r.Kind {
 	case workspace.KindCharts, workspace.KindDocs:
 		next = c.nextDev()
-		if r.Kind == workspace.KindCharts && (cur.Major() != c.major || cur.Minor() != c.minor) {
+		if r.Kind == workspace.KindCharts && (cur.Major() != c.line.Major || cur.Minor() != c.line.Minor) {
 			pr.Problemf("%s:1: the charts repo is at %s, not in the %d.%d line; cutting %s needs %d.%d.z or %d.%d.z-dev on %s",
-				r.VersionFile, tok, c.major, c.minor, c.branch, c.major, c.minor, c.major, c.minor, r.MainBranch)
+				r.VersionFile, tok, c.line.Major, c.line.Minor, c.branch, c.line.Major, c.line.Minor, c.line.Major, c.line.Minor, r.MainBranch)
 			return nil, nil
 		}
 		if !cur.LessThan(semver.MustParse(next)) {
@@ -362,7 +342,7 @@ func (c *cut) planBump(ctx context.Context, st *repoState, pr *plan.Repo) (*plan
 				r.VersionFile, r.MainBranch, tok, next, c.branch)
 			return nil, nil
 		}
-		subject = fmt.Sprintf("Start %d.%d development after cutting %s", c.major, c.minor+1, c.branch)
+		subject = fmt.Sprintf("Start %d.%d development after cutting %s", c.line.Major, c.line.Minor+1, c.branch)
 	default:
 		next = fmt.Sprintf("%d.%d.0-dev", cur.Major(), cur.Minor()+1)
 		subject = fmt.Sprintf("Start %d.%d development after cutting %s", cur.Major(), cur.Minor()+1, c.branch)
@@ -385,13 +365,13 @@ func (c *cut) planBump(ctx context.Context, st *repoState, pr *plan.Repo) (*plan
 		}
 		files = append(files, chartFiles...)
 		body = fmt.Sprintf("relkit release:branch %d.%d cut %s from this commit's parent.\nOn %s: %s %s -> %s, and each of the %d charts to its next\nminor version, with file:// dependency pins following.",
-			c.major, c.minor, c.branch, r.MainBranch, r.VersionFile, old, next, n)
+			c.line.Major, c.line.Minor, c.branch, r.MainBranch, r.VersionFile, old, next, n)
 	case workspace.KindDocs:
 		body = fmt.Sprintf("relkit release:branch %d.%d cut %s from this commit's parent.\n%s %s -> %s; %d.%d.z releases continue on %s.",
-			c.major, c.minor, c.branch, r.VersionFile, old, next, c.major, c.minor, c.branch)
+			c.line.Major, c.line.Minor, c.branch, r.VersionFile, old, next, c.line.Major, c.line.Minor, c.branch)
 	default:
 		body = fmt.Sprintf("relkit release:branch %d.%d: %s %s -> %s.\nPatches of %d.%d for %s go on a branch made from the commit\nthat set the release version, when one is needed.",
-			c.major, c.minor, r.VersionFile, old, next, cur.Major(), cur.Minor(), c.branch)
+			c.line.Major, c.line.Minor, r.VersionFile, old, next, cur.Major(), cur.Minor(), c.branch)
 	}
 	msg := subject + "\n\n" + body + "\n\n" + c.trailer + "\n"
 	return &plan.Step{Kind: plan.Commit, Branch: r.MainBranch, Parent: st.head, Message: msg, Files: files}, nil

@@ -10,12 +10,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -71,8 +71,6 @@ type Result struct {
 	Data []byte `json:"-"`
 }
 
-var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
-
 // Run is release:manifest X.Y: it builds the manifest of the charts repo's
 // release branch <prefix>X.Y in a scratch worktree and commits it there as
 // releases/X.Y.Z.yaml (X.Y.Z being the branch's VERSION without its
@@ -83,8 +81,8 @@ var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
 // A release that is already tagged is only written when the branch still
 // holds the tagged content.
 func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Result, error) {
-	if !lineRE.MatchString(line) {
-		return nil, fmt.Errorf("release line %q: expected X.Y, such as 2.1", line)
+	if _, err := version.ParseLine(line); err != nil {
+		return nil, err
 	}
 	if ws.Charts == nil {
 		return nil, errors.New("the workspace has no charts repo")

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -31,6 +30,7 @@ import (
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -72,17 +72,6 @@ func SplitCommits(s string) []string {
 	return out
 }
 
-var lineRE = regexp.MustCompile(`^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$`)
-
-// ParseLine checks a release line "X.Y".
-func ParseLine(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !lineRE.MatchString(s) {
-		return "", fmt.Errorf("release line %q: expected MAJOR.MINOR such as 2.1", s)
-	}
-	return s, nil
-}
-
 // Session is what every planner of a release line shares: the workspace,
 // the branch name, the identity and the options.
 type Session struct {
@@ -98,10 +87,11 @@ type Session struct {
 
 // NewSession validates the release line and works out the identity.
 func NewSession(ctx context.Context, ws *workspace.Config, line string, opt Options) (*Session, error) {
-	l, err := ParseLine(line)
+	parsed, err := version.ParseLine(line)
 	if err != nil {
 		return nil, err
 	}
+	l := parsed.String()
 	if ws.Charts == nil {
 		return nil, fmt.Errorf("%s: no charts repo configured", ws.File)
 	}

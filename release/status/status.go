@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,14 +136,12 @@ type Options struct {
 	Checker *imageref.Checker
 }
 
-var lineRE = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
-
 // Collect gathers the status of release line X.Y. It fails only when the
 // line is malformed or the workspace has no charts repo; everything else
 // that cannot be known is recorded in Unknown.
 func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) (*Status, error) {
-	if !lineRE.MatchString(line) {
-		return nil, fmt.Errorf("release line %q: expected X.Y, such as 2.1", line)
+	if _, err := version.ParseLine(line); err != nil {
+		return nil, err
 	}
 	if ws.Charts == nil {
 		return nil, errors.New("the workspace has no charts repo")
