@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -256,7 +257,7 @@ func (r *Report) writeJUnit(w io.Writer) error {
 	findings := r.Findings()
 	names := r.Checks()
 	for _, f := range findings {
-		if !contains(names, f.Check) {
+		if !slices.Contains(names, f.Check) {
 			names = append(names, f.Check)
 		}
 	}
@@ -309,13 +310,4 @@ func (r *Report) writeJUnit(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -113,15 +113,8 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 // refused, applies it. See plan.ExitCode for the exit status of the error.
 func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
 	p, err := Plan(ctx, ws, opt)
-	if p == nil {
-		return err
-	}
-	if err != nil {
-		_ = p.Write(w, f)
-		return err
-	}
 	ident, _ := Author(ws, opt.Author)
-	return plan.Run(ctx, p, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel})
+	return plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel})
 }
 
 // roles of each repo kind.

@@ -34,12 +34,12 @@ func PlanCharts(ctx context.Context, ws *workspace.Config, opt Options) (*plan.P
 	res, err := s.PickCharts(ctx, pr, opt.Commits)
 	if err != nil {
 		pr.Problemf("could not read the repo: %v", err)
-		return p, undecided(err)
+		return p, plan.AsUndecided(err)
 	}
 	if s.Push && len(pr.Problems) == 0 && res.Tip != "" {
 		if err := s.PlanPush(ctx, pr, ws.Charts.Dir, s.Branch, res.Tip, nil); err != nil {
 			pr.Problemf("could not read the remote: %v", err)
-			return p, undecided(err)
+			return p, plan.AsUndecided(err)
 		}
 	}
 	return p, nil

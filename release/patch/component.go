@@ -54,7 +54,7 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 	p.Repos = []*plan.Repo{cr, chr}
 	fail := func(pr *plan.Repo, err error) (*plan.Plan, error) {
 		pr.Problemf("could not read the repo: %v", err)
-		return p, undecided(err)
+		return p, plan.AsUndecided(err)
 	}
 
 	// 1. The version the release ships.

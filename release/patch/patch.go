@@ -18,7 +18,6 @@ package patch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -129,26 +128,7 @@ func RepoPlan(r *workspace.Repo) *plan.Repo {
 // Run prints the plan and applies it unless it is a dry run; a planning
 // error is printed with the plan and returned.
 func (s *Session) Run(ctx context.Context, p *plan.Plan, planErr error, w io.Writer, f plan.Format) error {
-	if p == nil {
-		return planErr
-	}
-	if planErr != nil {
-		_ = p.WriteText(w)
-		return planErr
-	}
-	return plan.Run(ctx, p, w, f, plan.Options{Ident: s.Ident})
-}
-
-// undecided wraps planning errors as "could not decide".
-func undecided(err error) error {
-	if err == nil {
-		return nil
-	}
-	var u *plan.Undecided
-	if errors.As(err, &u) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return &plan.Undecided{Err: err}
+	return plan.Execute(ctx, p, planErr, w, f, plan.Options{Ident: s.Ident})
 }
 
 // LocalBranch returns the commit of local branch name in dir, or "".

@@ -8,6 +8,7 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -197,4 +198,17 @@ func ExitCode(err error) int {
 		return ExitUndecided
 	}
 	return ExitFailed
+}
+
+// AsUndecided marks a planning error as "could not decide" (exit 3),
+// leaving one that already is (or a cancellation) as it is; nil stays nil.
+func AsUndecided(err error) error {
+	if err == nil {
+		return nil
+	}
+	var u *Undecided
+	if errors.As(err, &u) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &Undecided{Err: err}
 }

@@ -157,6 +157,20 @@ func (p *Plan) Write(w io.Writer, f Format) error {
 	return p.WriteText(w)
 }
 
+// Execute finishes what a planner started: p and planErr are what it
+// returned. A plan that could not be completed (planErr set) is printed
+// with the error and not applied; otherwise Run prints and applies it.
+func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format, opt Options) error {
+	if p == nil {
+		return planErr
+	}
+	if planErr != nil {
+		_ = p.Write(w, f)
+		return planErr
+	}
+	return Run(ctx, p, w, f, opt)
+}
+
 // Run prints the plan and, unless it is a dry run, is empty or has
 // problems, applies it. Text output shows the plan first and then a line
 // per step as it is done; JSON output is the plan once, after the run,

@@ -100,7 +100,7 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 		if !errors.As(err, &rep) {
 			chr.Problemf("could not read the repo: %v", err)
 		}
-		return p, res, undecided(err)
+		return p, res, plan.AsUndecided(err)
 	}
 	if len(chr.Problems) > 0 {
 		return p, res, nil
@@ -108,20 +108,20 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 	if dr != nil {
 		if err := pt.docs(ctx, dr); err != nil {
 			dr.Problemf("could not read the repo: %v", err)
-			return p, res, undecided(err)
+			return p, res, plan.AsUndecided(err)
 		}
 	}
 	if s.Push {
 		if len(chr.Problems) == 0 {
 			if err := s.PlanPush(ctx, chr, ws.Charts.Dir, s.Branch, pt.chartsTip, map[string]string{ws.Charts.Tag(res.Version): pt.relCommit}); err != nil {
 				chr.Problemf("could not read the remote: %v", err)
-				return p, res, undecided(err)
+				return p, res, plan.AsUndecided(err)
 			}
 		}
 		if dr != nil && len(dr.Problems) == 0 && pt.docsTip != "" {
 			if err := s.PlanPush(ctx, dr, ws.Docs.Dir, s.Branch, pt.docsTip, map[string]string{ws.Docs.Tag(res.Version): pt.docsTag}); err != nil {
 				dr.Problemf("could not read the remote: %v", err)
-				return p, res, undecided(err)
+				return p, res, plan.AsUndecided(err)
 			}
 		}
 	}
@@ -137,14 +137,6 @@ func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f 
 	}
 	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author})
 	return s.Run(ctx, p, err, w, f)
-}
-
-func undecided(err error) error {
-	var u *plan.Undecided
-	if errors.As(err, &u) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return &plan.Undecided{Err: err}
 }
 
 // pointRun is one planned point release.

@@ -78,15 +78,8 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 // Run plans, prints and (unless a dry run or refused) applies release:tag.
 func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
 	p, err := Plan(ctx, ws, opt)
-	if p == nil {
-		return err
-	}
-	if err != nil {
-		_ = p.Write(w, f)
-		return err
-	}
 	ident, _ := plan.Author(ws, opt.Author)
-	return plan.Run(ctx, p, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel})
+	return plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel})
 }
 
 func repoNames(ws *workspace.Config) []string {
