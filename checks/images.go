@@ -385,6 +385,7 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 			for k := range m {
 				t.tags[k] = true
 			}
+			repo.Close()
 		}
 		if err != nil {
 			t.err = fmt.Errorf("reading the git tags of component %s (%s): %w", r.Name, r.Dir, err)

@@ -66,6 +66,7 @@ func checkVersion(ctx context.Context, r *workspace.Repo) ([]report.Finding, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.Name, err)
 	}
+	defer repo.Close()
 	tags, err := repo.Tags()
 	if err != nil {
 		return nil, fmt.Errorf("%s: listing tags: %w", r.Name, err)

@@ -143,6 +143,7 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	st := &repoState{g: g, r: r, main: plumbing.NewBranchReferenceName(r.MainBranch).String()}
 	ref, err := g.Reference(plumbing.ReferenceName(st.main), true)
 	if err != nil {

@@ -233,6 +233,7 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 	if err != nil {
 		return "", err
 	}
+	defer repo.Close()
 	head, branch, err := repo.Head()
 	if err != nil {
 		return "", err

@@ -49,6 +49,7 @@ func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (
 	if err != nil {
 		return nil, &plan.Undecided{Err: err}
 	}
+	defer g.Close()
 	head, headBranch, err := g.Head()
 	if err != nil {
 		return nil, &plan.Undecided{Err: err}

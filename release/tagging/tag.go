@@ -100,6 +100,7 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	head, headBranch, err := g.Head()
 	if err != nil {
 		return err
