@@ -323,7 +323,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := regexp.MustCompile(`^line (\d+): (.*)$`).FindStringSubmatch(msg); m != nil {
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			return nil, &Error{[]string{fmt.Sprintf("%s:%s: YAML syntax: %s", file, m[1], m[2])}}
 		}
 		return nil, &Error{[]string{fmt.Sprintf("%s: YAML syntax: %s", file, msg)}}
@@ -372,6 +372,10 @@ func (v *validator) errorf(key, format string, args ...any) {
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	prefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+	// yamlLineRE reads the line out of a yaml.v3 syntax error.
+	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	kubeVersionRE = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?$`)
+	authorRE      = regexp.MustCompile(`^[^<>]+ <[^<>]+>$`)
 )
 
 func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
@@ -454,7 +458,7 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 	c.Render.KubeVersion = DefaultKubeVersion
 	if rr := raw.Render; rr != nil {
 		if rr.KubeVersion != "" {
-			if !regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?$`).MatchString(rr.KubeVersion) {
+			if !kubeVersionRE.MatchString(rr.KubeVersion) {
 				v.errorf("render.kubeVersion", "render.kubeVersion: %q is not a Kubernetes version; expected something like v1.31.0", rr.KubeVersion)
 			}
 			c.Render.KubeVersion = rr.KubeVersion
@@ -471,7 +475,7 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 		c.BuildArgs = raw.Dockerfiles.BuildArgs
 	}
 	if raw.Git != nil && raw.Git.Author != "" {
-		if !regexp.MustCompile(`^[^<>]+ <[^<>]+>$`).MatchString(raw.Git.Author) {
+		if !authorRE.MatchString(raw.Git.Author) {
 			v.errorf("git.author", "git.author: %q: expected \"Name <email>\"", raw.Git.Author)
 		}
 		c.GitAuthor = raw.Git.Author
