@@ -266,6 +266,9 @@ func TestManifestUnreachableRegistry(t *testing.T) {
 	if !strings.Contains(text.String(), "UNKNOWN: some images could not be checked") {
 		t.Errorf("verify text:\n%s", text.String())
 	}
+	if got := fx.rev(t, "refs/heads/"+fx.branch); got != head {
+		t.Errorf("verify moved the branch to %s", got)
+	}
 
 	// Rewriting (a chart changed) cannot get digests: undecided, no commit.
 	fx.commitOnBranch(t, "Touch the GUI chart", map[string]string{"aether-roc-gui/NOTES.md": "notes\n"})
