@@ -31,8 +31,6 @@ const chartsCheck = "charts"
 // check compares with (CI sets the target branch of the change).
 const BaseEnv = "RELKIT_BASE"
 
-func init() { Register(chartsCheck, Charts) }
-
 // Charts checks every chart of the charts repo against a base commit:
 // the version is strict SemVer, a chart whose packaged files changed since
 // the base has a higher version than at the base, a changed chart's version

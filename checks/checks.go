@@ -22,8 +22,10 @@ type Func func(ctx context.Context, ws *workspace.Config) *report.Report
 
 // registry lists every check by the name of its mage target (check:<name>).
 var registry = map[string]Func{
-	"versions":    Versions,
-	"dockerfiles": Dockerfiles,
+	versionsCheck:    Versions,
+	dockerfilesCheck: Dockerfiles,
+	imagesCheck:      Images,
+	chartsCheck:      Charts,
 }
 
 // Names lists the registered checks in a stable order.
@@ -35,9 +37,6 @@ func Names() []string {
 	slices.Sort(names)
 	return names
 }
-
-// Register adds a check; later issues' checks register themselves here.
-func Register(name string, f Func) { registry[name] = f }
 
 // Runner loads the workspace once and runs each check at most once, keeping
 // the reports so check:all can merge them.

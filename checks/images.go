@@ -24,8 +24,6 @@ import (
 
 const imagesCheck = "images"
 
-func init() { Register(imagesCheck, Images) }
-
 // ImagesOptions tune check:images.
 type ImagesOptions struct {
 	// Registry turns on the registry existence check (the -registry flag

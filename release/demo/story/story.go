@@ -38,7 +38,7 @@ type Chapter struct {
 	Run   func(ctx context.Context, w io.Writer, ws *workspace.Config, d *demo.Workspace) error
 }
 
-// chapters are the story in order; later release steps append theirs.
+// chapters are the story in order.
 var chapters = []Chapter{
 	{Title: "CI policy checks on master", Run: runChecks},
 	{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
@@ -52,9 +52,6 @@ var chapters = []Chapter{
 // demoLine is the release line the demo cuts: the charts repo's master is
 // at 2.1.0-dev.
 const demoLine = "2.1"
-
-// Register appends a chapter to the story.
-func Register(c Chapter) { chapters = append(chapters, c) }
 
 // DirFromEnv returns RELKIT_DEMO_DIR, or "" for a new temp dir.
 func DirFromEnv() string { return os.Getenv("RELKIT_DEMO_DIR") }
