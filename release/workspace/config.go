@@ -64,12 +64,83 @@ type Repo struct {
 	// ReleaseNotes is the docs repo's release-notes page path; {version} is
 	// replaced by the release version.
 	ReleaseNotes string
+	// ImageTagForm is the form of a component's release image tags, with
+	// {version} standing for the SemVer release ("{version}", "v{version}",
+	// "rel-{version}"). Default "{version}".
+	ImageTagForm string
+	// Publish says where chart:publish writes the charts repo's packages;
+	// nil when charts.publish is not set.
+	Publish *Publish
 	// Line is the line of the repo's entry in the config file.
 	Line int
 }
 
 // Tag is the git tag for version v of this repo.
 func (r *Repo) Tag(v string) string { return r.TagPrefix + v }
+
+// DefaultImageTagForm is the image tag form when a component names none:
+// the bare version, as ONF's publish job wrote it (v1.2.3 -> 1.2.3).
+const DefaultImageTagForm = "{version}"
+
+// ImageTag is the docker tag of release version v (no prefix, such as
+// "1.2.3") in the component's ImageTagForm.
+func (r *Repo) ImageTag(v string) string {
+	form := r.ImageTagForm
+	if form == "" {
+		form = DefaultImageTagForm
+	}
+	return strings.Replace(form, "{version}", v, 1)
+}
+
+// Publish is charts.publish: the static chart repository kept in git and
+// the OCI registry that chart:publish writes to (one or both).
+type Publish struct {
+	// Git is a path (relative to the workspace root, made absolute) or a
+	// URL of the git repository holding the static chart repository.
+	Git string
+	// Branch of Git that holds it (default gh-pages; created when missing).
+	Branch string
+	// Dir is the folder inside Branch for index.yaml and the packages
+	// ("." by default).
+	Dir string
+	// URL is the base URL written into index.yaml; empty means relative
+	// URLs.
+	URL string
+	// OCI is oci://host/path.
+	OCI  string
+	Line int
+}
+
+// ReviewKind is how changes go for review.
+type ReviewKind string
+
+const (
+	ReviewGerrit ReviewKind = "gerrit"
+	ReviewGitHub ReviewKind = "github"
+	ReviewGitea  ReviewKind = "gitea"
+)
+
+// Review is the review: section: how commits reach shared branches when
+// a target runs with -review (or always, with Default).
+type Review struct {
+	Kind ReviewKind
+	// URL is the API base URL (Gerrit's REST root, GitHub's or Gitea's
+	// API base).
+	URL string
+	// Default makes -review the way of pushing when neither -push nor
+	// -review is given.
+	Default bool
+	Line    int
+}
+
+// RenderSkip is a chart check:images does not render, with the reason; it
+// is reported as a warning on every run.
+type RenderSkip struct {
+	// Chart is the chart directory relative to the charts repo.
+	Chart  string
+	Reason string
+	Line   int
+}
 
 // Waiver lets an image (or Dockerfile parent) through the policy until it
 // expires.
@@ -122,6 +193,9 @@ type Render struct {
 	// Values maps a chart path (relative to the charts repo) to extra value
 	// files (relative to the charts repo), applied in order.
 	Values map[string][]string
+	// Skip lists charts that are not rendered (a chart that needs values
+	// nobody can give offline), each with its reason.
+	Skip []RenderSkip
 }
 
 // Config is a loaded workspace.
@@ -139,7 +213,9 @@ type Config struct {
 	Render    Render
 	BuildArgs map[string]string
 	GitAuthor string
-	lines     map[string]int
+	// Review is nil when relkit.yaml has no review: section.
+	Review *Review
+	lines  map[string]int
 }
 
 // Repos lists every repo: charts, docs, components, then branched repos.
@@ -237,15 +313,31 @@ type rawConfig struct {
 	Render       *rawRender      `yaml:"render"`
 	Dockerfiles  *rawDockerfiles `yaml:"dockerfiles"`
 	Git          *rawGit         `yaml:"git"`
+	Review       *rawReview      `yaml:"review"`
 }
 
 type rawCharts struct {
-	Name        string `yaml:"name"`
-	Path        string `yaml:"path"`
-	MainBranch  string `yaml:"mainBranch"`
-	VersionFile string `yaml:"versionFile"`
-	TagPrefix   string `yaml:"tagPrefix"`
-	Repository  string `yaml:"repository"`
+	Name        string      `yaml:"name"`
+	Path        string      `yaml:"path"`
+	MainBranch  string      `yaml:"mainBranch"`
+	VersionFile string      `yaml:"versionFile"`
+	TagPrefix   string      `yaml:"tagPrefix"`
+	Repository  string      `yaml:"repository"`
+	Publish     *rawPublish `yaml:"publish"`
+}
+
+type rawPublish struct {
+	Git    string `yaml:"git"`
+	Branch string `yaml:"branch"`
+	Dir    string `yaml:"dir"`
+	URL    string `yaml:"url"`
+	OCI    string `yaml:"oci"`
+}
+
+type rawReview struct {
+	Kind    string `yaml:"kind"`
+	URL     string `yaml:"url"`
+	Default bool   `yaml:"default"`
 }
 
 type rawDocs struct {
@@ -258,13 +350,14 @@ type rawDocs struct {
 }
 
 type rawComponent struct {
-	Name        string            `yaml:"name"`
-	Path        string            `yaml:"path"`
-	MainBranch  string            `yaml:"mainBranch"`
-	VersionFile string            `yaml:"versionFile"`
-	TagPrefix   string            `yaml:"tagPrefix"`
-	Images      []string          `yaml:"images"`
-	BuildArgs   map[string]string `yaml:"buildArgs"`
+	Name         string            `yaml:"name"`
+	Path         string            `yaml:"path"`
+	MainBranch   string            `yaml:"mainBranch"`
+	VersionFile  string            `yaml:"versionFile"`
+	TagPrefix    string            `yaml:"tagPrefix"`
+	Images       []string          `yaml:"images"`
+	BuildArgs    map[string]string `yaml:"buildArgs"`
+	ImageTagForm string            `yaml:"imageTagForm"`
 }
 
 type rawBranched struct {
@@ -291,6 +384,12 @@ type rawRender struct {
 	KubeVersion string              `yaml:"kubeVersion"`
 	APIVersions []string            `yaml:"apiVersions"`
 	Values      map[string][]string `yaml:"values"`
+	Skip        []rawRenderSkip     `yaml:"skip"`
+}
+
+type rawRenderSkip struct {
+	Chart  string `yaml:"chart"`
+	Reason string `yaml:"reason"`
 }
 
 type rawDockerfiles struct {
@@ -376,6 +475,11 @@ var (
 	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
 	kubeVersionRE = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?$`)
 	authorRE      = regexp.MustCompile(`^[^<>]+ <[^<>]+>$`)
+	// imageTagRE is a docker tag.
+	imageTagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	webURLRE   = regexp.MustCompile(`^https?://[^\s]+$`)
+	// scpLikeRE is git's user@host:path form.
+	scpLikeRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:`)
 )
 
 func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
@@ -393,6 +497,9 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 		r := raw.Charts
 		c.Charts = v.repo(KindCharts, "charts", r.Name, "charts", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
 		c.Charts.Repository = r.Repository
+		if r.Publish != nil {
+			c.Charts.Publish = v.publish(r.Publish)
+		}
 	}
 	if raw.Docs != nil {
 		r := raw.Docs
@@ -410,6 +517,13 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 		repo := v.repo(KindComponent, key, r.Name, "", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
 		repo.Images = r.Images
 		repo.BuildArgs = r.BuildArgs
+		repo.ImageTagForm = DefaultImageTagForm
+		if r.ImageTagForm != "" {
+			if strings.Count(r.ImageTagForm, "{version}") != 1 || !imageTagRE.MatchString(strings.Replace(r.ImageTagForm, "{version}", "1.2.3", 1)) {
+				v.errorf(key+".imageTagForm", "%s.imageTagForm: %q must contain {version} once and make a docker tag, like \"v{version}\" or \"rel-{version}\"", key, r.ImageTagForm)
+			}
+			repo.ImageTagForm = r.ImageTagForm
+		}
 		for j, img := range r.Images {
 			if _, err := name.NewRepository(img); err != nil {
 				v.errorf(fmt.Sprintf("%s.images[%d]", key, j), "%s.images[%d]: %q is not an image repository; expected registry/path without tag, such as ghcr.io/org/app", key, j, img)
@@ -470,6 +584,15 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 				v.relPath(fmt.Sprintf("render.values.%s[%d]", chart, i), f)
 			}
 		}
+		for i, sk := range rr.Skip {
+			key := fmt.Sprintf("render.skip[%d]", i)
+			if sk.Chart == "" || sk.Reason == "" {
+				v.errorf(key, "%s: a skipped chart needs chart (its directory in the charts repo) and reason", key)
+			} else {
+				v.relPath(key+".chart", sk.Chart)
+			}
+			c.Render.Skip = append(c.Render.Skip, RenderSkip{Chart: path.Clean(sk.Chart), Reason: sk.Reason, Line: v.lines[key]})
+		}
 	}
 	if raw.Dockerfiles != nil && raw.Dockerfiles.BuildArgs != nil {
 		c.BuildArgs = raw.Dockerfiles.BuildArgs
@@ -480,7 +603,53 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 		}
 		c.GitAuthor = raw.Git.Author
 	}
+	if rv := raw.Review; rv != nil {
+		c.Review = &Review{Kind: ReviewKind(rv.Kind), URL: rv.URL, Default: rv.Default, Line: v.lines["review"]}
+		switch c.Review.Kind {
+		case ReviewGerrit:
+		case ReviewGitHub, ReviewGitea:
+			if rv.URL == "" {
+				v.errorf("review", "review.url: missing: %s needs its API base URL (https://api.github.com, https://gitea.example.org/api/v1)", rv.Kind)
+			}
+		default:
+			v.errorf("review.kind", "review.kind: %q: expected gerrit, github or gitea", rv.Kind)
+		}
+		if rv.URL != "" && !webURLRE.MatchString(rv.URL) {
+			v.errorf("review.url", "review.url: %q: expected an http:// or https:// URL", rv.URL)
+		}
+	}
 	return c
+}
+
+// publish validates charts.publish.
+func (v *validator) publish(p *rawPublish) *Publish {
+	const key = "charts.publish"
+	out := &Publish{Git: p.Git, Branch: p.Branch, Dir: p.Dir, URL: p.URL, OCI: p.OCI, Line: v.lines[key]}
+	if p.Git == "" && p.OCI == "" {
+		v.errorf(key, "%s: expected git (the repo holding the static chart repository), oci (oci://host/path) or both", key)
+	}
+	if out.Branch == "" {
+		out.Branch = "gh-pages"
+	}
+	if out.Dir == "" {
+		out.Dir = "."
+	}
+	if !v.relPath(key+".dir", out.Dir) {
+		return out
+	}
+	out.Dir = path.Clean(filepath.ToSlash(out.Dir))
+	if p.Git != "" && !strings.Contains(p.Git, "://") && !scpLikeRE.MatchString(p.Git) {
+		if v.relPath(key+".git", p.Git) {
+			out.Git = filepath.Join(v.root, filepath.FromSlash(p.Git))
+		}
+	}
+	if p.URL != "" && !webURLRE.MatchString(p.URL) {
+		v.errorf(key+".url", "%s.url: %q: expected an http:// or https:// base URL", key, p.URL)
+	}
+	if p.OCI != "" && !strings.HasPrefix(p.OCI, "oci://") {
+		v.errorf(key+".oci", "%s.oci: %q: expected oci://host/path", key, p.OCI)
+	}
+	return out
 }
 
 // relPath checks that p is relative and stays inside its base.

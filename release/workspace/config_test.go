@@ -213,3 +213,73 @@ func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
 		}
 	}
 }
+
+func TestParseImageTagFormPublishReviewSkip(t *testing.T) {
+	root := newRoot(t, "charts", "amf", "site")
+	text := `charts:
+  path: charts
+  publish:
+    git: site
+    url: https://charts.example.org
+    oci: oci://127.0.0.1:5000/charts
+components:
+  - name: amf
+    path: amf
+    imageTagForm: rel-{version}
+render:
+  skip:
+    - chart: apps/needs-secrets
+      reason: renders only with a site secret
+review:
+  kind: gerrit
+  default: true
+`
+	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amf, _ := c.Component("amf")
+	if got := amf.ImageTag("1.2.3"); got != "rel-1.2.3" {
+		t.Errorf("ImageTag = %q, want rel-1.2.3", got)
+	}
+	p := c.Charts.Publish
+	if p == nil || p.Git != filepath.Join(root, "site") || p.Branch != "gh-pages" || p.Dir != "." || p.URL != "https://charts.example.org" || p.OCI != "oci://127.0.0.1:5000/charts" {
+		t.Errorf("publish = %+v", p)
+	}
+	if len(c.Render.Skip) != 1 || c.Render.Skip[0].Chart != "apps/needs-secrets" || c.Render.Skip[0].Line != 13 {
+		t.Errorf("render.skip = %+v", c.Render.Skip)
+	}
+	if c.Review == nil || c.Review.Kind != ReviewGerrit || !c.Review.Default {
+		t.Errorf("review = %+v", c.Review)
+	}
+
+	plain := `charts: {path: charts}
+components: [{name: amf, path: amf}]
+`
+	c, err = Parse(filepath.Join(root, "relkit.yaml"), []byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amf, _ := c.Component("amf"); amf.ImageTag("1.2.3") != "1.2.3" || c.Charts.Publish != nil || c.Review != nil {
+		t.Errorf("defaults: tag %q publish %v review %v", amf.ImageTag("1.2.3"), c.Charts.Publish, c.Review)
+	}
+}
+
+func TestParseNewKeysRefuseBadValues(t *testing.T) {
+	root := newRoot(t, "charts", "amf")
+	for _, tc := range []struct{ text, want string }{
+		{"charts: {path: charts}\ncomponents: [{name: amf, path: amf, imageTagForm: v}]\n", "relkit.yaml:2: components[0].imageTagForm: \"v\" must contain {version} once"},
+		{"charts: {path: charts}\ncomponents: [{name: amf, path: amf, imageTagForm: \"a b{version}\"}]\n", "imageTagForm: \"a b{version}\" must contain"},
+		{"charts:\n  path: charts\n  publish: {branch: pages}\n", "relkit.yaml:3: charts.publish: expected git"},
+		{"charts:\n  path: charts\n  publish: {git: ../outside}\n", "charts.publish.git: \"../outside\" escapes"},
+		{"charts:\n  path: charts\n  publish: {oci: registry.example.org/charts}\n", "charts.publish.oci: \"registry.example.org/charts\": expected oci://host/path"},
+		{"charts: {path: charts}\nreview: {kind: phabricator}\n", "relkit.yaml:2: review.kind: \"phabricator\": expected gerrit, github or gitea"},
+		{"charts: {path: charts}\nreview: {kind: github}\n", "review.url: missing"},
+		{"charts: {path: charts}\nrender:\n  skip:\n    - chart: apps/x\n", "relkit.yaml:4: render.skip[0]: a skipped chart needs chart"},
+	} {
+		_, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(tc.text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.text, err, tc.want)
+		}
+	}
+}
