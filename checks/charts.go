@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/relkit/relkit/checks/chartrepo"
 	"github.com/relkit/relkit/checks/report"
@@ -113,6 +115,7 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 		readable = append(readable, c)
 	}
 	out = append(out, r.pins(readable)...)
+	out = append(out, r.kubeVersions(readable)...)
 
 	valid := map[string]bool{}
 	for _, c := range readable {
@@ -570,6 +573,59 @@ func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]rep
 		}
 	})
 	return out, errs
+}
+
+// --- kubeVersion ---
+
+// kubeVersions reports every chart whose kubeVersion constraint the
+// Kubernetes version the charts are rendered for (render.kubeVersion) does
+// not meet: helm template --kube-version, and helm install on such a
+// cluster, refuse the chart before rendering anything. The test is helm's
+// own (action's renderResources): the constraint as the chart loader
+// sanitizes it, against the version as chartutil.ParseKubeVersion prints
+// it, with chartutil.IsCompatibleRange, so Masterminds' pre-release rules
+// (">=1.20.0-0") and a constraint that does not parse (refused on every
+// version) behave as in helm.
+func (r *chartRun) kubeVersions(list []charts.Chart) []report.Finding {
+	kv := r.ws.Render.KubeVersion
+	if kv == "" {
+		kv = workspace.DefaultKubeVersion
+	}
+	parsed, err := chartutil.ParseKubeVersion(kv)
+	if err != nil {
+		return nil // the config loader refuses such a render.kubeVersion
+	}
+	cluster := parsed.String()
+	var out []report.Finding
+	for _, c := range list {
+		cons := helmSanitize(c.KubeVersion)
+		if cons == "" || chartutil.IsCompatibleRange(cons, cluster) {
+			continue
+		}
+		what := fmt.Sprintf("kubeVersion %q excludes Kubernetes %s (render.kubeVersion)", cons, cluster)
+		if _, err := semver.NewConstraint(cons); err != nil {
+			what = fmt.Sprintf("kubeVersion %q is not a constraint helm can read (%v), so it excludes every Kubernetes version", cons, err)
+		}
+		out = append(out, r.finding("chart-kube-version", c.File, c.KubeVersionLine, chartSubject(c),
+			"%s: helm template --kube-version %s and helm install on that Kubernetes refuse the chart; expected a constraint %s meets (such as \">=1.25.0-0\"), or render.kubeVersion in %s set to the Kubernetes the platform runs",
+			what, cluster, cluster, filepath.Base(r.ws.File)))
+	}
+	return out
+}
+
+// helmSanitize is what helm's chart loader does to Chart.yaml strings
+// before using them: white space becomes a blank, other unprintable
+// characters go.
+func helmSanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // --- file:// dependency pins ---
