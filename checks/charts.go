@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/semver/v3"
+	"gopkg.in/yaml.v3"
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/relkit/relkit/checks/chartrepo"
@@ -381,7 +384,76 @@ func (r *chartRun) changedCharts(ctx context.Context, list []charts.Chart) (map[
 		}
 		ch.files = append(ch.files, rel)
 	}
+	if err := r.dropLayoutOnly(ctx, byDir, out); err != nil {
+		return nil, fmt.Errorf("%s: comparing Chart.yaml files with %s: %w", r.repo.Name, r.base.desc, err)
+	}
 	return out, nil
+}
+
+// dropLayoutOnly removes from changes the charts whose only changed file is
+// a Chart.yaml that parses to the same content as at the base: a dropped
+// blank line, a comment, reordered keys or other quoting. helm package
+// writes Chart.yaml from the parsed metadata, so such an edit changes
+// nothing a user installs, and demanding a version bump for it would only
+// burn chart versions. Any other changed file still makes a chart change.
+func (r *chartRun) dropLayoutOnly(ctx context.Context, byDir map[string]charts.Chart, changes map[string]*chartChange) error {
+	var files []string
+	fileDir := map[string]string{}
+	for dir, ch := range changes {
+		if len(ch.files) == 1 && ch.files[0] == "Chart.yaml" {
+			files = append(files, byDir[dir].File)
+			fileDir[byDir[dir].File] = dir
+		}
+	}
+	slices.Sort(files)
+	old, err := baseFiles(ctx, r.repo.Dir, r.base.commit, files)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		was, ok := old[f]
+		if !ok {
+			continue // a new chart
+		}
+		// The worktree's Chart.yaml, as Discover read it.
+		now, err := os.ReadFile(filepath.Join(r.repo.Dir, filepath.FromSlash(f)))
+		if err != nil {
+			continue // judged as changed; the bump rules read it again
+		}
+		if sameYAML(was, now) {
+			delete(changes, fileDir[f])
+		}
+	}
+	return nil
+}
+
+// maxYAMLDocs bounds the documents sameYAML decodes from one file.
+const maxYAMLDocs = 100
+
+// sameYAML reports whether a and b hold the same YAML documents once parsed
+// (types included: version: 1.10 and version: "1.10" differ). Anything
+// that does not parse counts as different.
+func sameYAML(a, b []byte) bool {
+	da, oka := yamlDocs(a)
+	db, okb := yamlDocs(b)
+	return oka && okb && reflect.DeepEqual(da, db)
+}
+
+func yamlDocs(data []byte) ([]any, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []any
+	for range maxYAMLDocs {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		docs = append(docs, v)
+	}
+	return nil, false
 }
 
 // owningChart finds the chart a repo file belongs to: the deepest chart
