@@ -302,7 +302,7 @@ func (a *analysis) globalArg(c *instructions.ArgCommand, line int) {
 				a.errs = append(a.errs, &SyntaxError{Line: line, Msg: fmt.Sprintf("ARG %s: %v", kv.Key, err)})
 				continue
 			}
-			missing := a.missing(*kv.Value, r)
+			missing := a.missing(*kv.Value, r, line)
 			for k := range r.Matched {
 				missing = append(missing, a.tainted[k]...)
 			}
@@ -331,11 +331,17 @@ const unsetMark = "\x00relkit-unset\x00"
 // unset variable is tried with a marker value: if the marker reaches the
 // result and removing it gives back the real result, the real result holds
 // the empty value where the variable's value would be.
-func (a *analysis) missing(word string, r shell.ProcessWordResult) []string {
+func (a *analysis) missing(word string, r shell.ProcessWordResult, line int) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(r.Unmatched)) {
 		probe := a.env.with(name, unsetMark)
 		got, err := a.expand(word, probe)
+		if tl := (*tooLarge)(nil); errors.As(err, &tl) {
+			// The word fitted without the marker, so this is nearly always
+			// the file's budget running out, which stops the analysis.
+			a.tooLarge(line, tl.Error(), tl)
+			return out
+		}
 		if err == nil && strings.Contains(got.Result, unsetMark) && strings.ReplaceAll(got.Result, unsetMark, "") == r.Result {
 			out = append(out, name)
 		}
@@ -366,7 +372,7 @@ func (a *analysis) resolve(c *instructions.Stage, n *parser.Node) (From, bool) {
 		f.Reason = fmt.Sprintf("%v (%s)", err, a.explain(f.Missing))
 		return f, true
 	}
-	missing := a.missing(c.BaseName, r)
+	missing := a.missing(c.BaseName, r, f.Line)
 	for k := range r.Matched {
 		missing = append(missing, a.tainted[k]...)
 	}

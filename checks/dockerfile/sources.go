@@ -1,7 +1,6 @@
 package dockerfile
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,12 +42,9 @@ func (a *analysis) resolveSource(s source) (From, bool) {
 	}
 	if s.via == ViaCopy {
 		// buildkit expands --from with no variables at all and refuses
-		// any difference, so COPY --from=$IMAGE never pulls $IMAGE.
-		r, err := a.expand(s.value, envMap{})
-		if tl := (*tooLarge)(nil); errors.As(err, &tl) {
-			a.tooLarge(f.Line, instr+": "+tl.Error(), tl)
-			return f, false
-		}
+		// any difference, so COPY --from=$IMAGE never pulls $IMAGE. With
+		// no variables the result is no longer than the value.
+		r, err := a.lex.ProcessWordWithMatches(s.value, envMap{})
 		if err != nil {
 			return fail("%v", err)
 		}
