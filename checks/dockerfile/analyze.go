@@ -80,8 +80,8 @@ type From struct {
 	// (they differ with continuation lines).
 	Line, EndLine int
 	// Index is the stage number (0-based); Name the stage name given with
-	// AS, lowercased as Docker does ("" for none). For COPY and RUN they are
-	// the stage the instruction is in.
+	// AS, lowercased as Docker does ("" for none). For COPY and RUN, Index
+	// is the stage the instruction is in and Name is empty.
 	Index int
 	Name  string
 	// Written is the base as written; Expanded after ARG expansion (for
