@@ -33,6 +33,10 @@ type Chart struct {
 	// VersionLine is the line of the version value in Chart.yaml (0 when
 	// the key is missing).
 	VersionLine int
+	// KubeVersion is the kubeVersion constraint as written ("" for none) and
+	// KubeVersionLine its line.
+	KubeVersion     string
+	KubeVersionLine int
 	// Dependencies as declared (Chart.yaml for v2, requirements.yaml for v1).
 	Dependencies []Dependency
 	// DepsFile is the file the dependencies were read from.
@@ -171,6 +175,7 @@ func ReadChart(root, dir string) (Chart, error) {
 		return c, &ChartError{File: file, Line: line, Err: err}
 	}
 	c.Name, c.Version, c.APIVersion, c.VersionLine = meta.Name, meta.Version, meta.APIVersion, meta.VersionLine
+	c.KubeVersion, c.KubeVersionLine = meta.KubeVersion, meta.KubeVersionLine
 	c.Dependencies, c.DepsFile = meta.Dependencies, file
 	if c.APIVersion == "v1" || c.APIVersion == "" {
 		req := path.Join(dir, "requirements.yaml")
@@ -190,6 +195,8 @@ func ReadChart(root, dir string) (Chart, error) {
 type Meta struct {
 	Name, Version, APIVersion string
 	VersionLine               int
+	KubeVersion               string
+	KubeVersionLine           int
 	Dependencies              []Dependency
 }
 
@@ -216,6 +223,8 @@ func ParseMeta(data []byte) (Meta, error) {
 			m.Version, m.VersionLine = v.Value, v.Line
 		case "apiVersion":
 			m.APIVersion = v.Value
+		case "kubeVersion":
+			m.KubeVersion, m.KubeVersionLine = v.Value, v.Line
 		case "dependencies":
 			m.Dependencies = depsFromNode(v)
 		}

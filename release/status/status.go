@@ -218,7 +218,15 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	go func() {
 		defer wg.Done()
 		img := checks.ImagesWith(ctx, &bws, checks.ImagesOptions{})
-		ch := checks.ChartsAgainst(ctx, &bws, s.LastReleaseCommit)
+		// Without a point release the branch is judged from where it left
+		// main. Left to choose, check:charts would take the detached scratch
+		// checkout of a branch with no commits yet for a merged commit of
+		// main and judge main's last commit.
+		base := s.LastReleaseCommit
+		if base == "" {
+			base = ws.Charts.MainBranch
+		}
+		ch := checks.ChartsAgainst(ctx, &bws, base)
 		mu.Lock()
 		checkReports = append(checkReports, img, ch)
 		mu.Unlock()
