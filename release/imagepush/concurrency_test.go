@@ -355,3 +355,52 @@ func raceRounds(t *testing.T, rounds int, req func(run int, src, tag string) Req
 	}
 	t.Logf("%d rounds: A won %d, B won %d; in %d rounds the loser had passed the check before writing and found out while writing", rounds, wins[0], wins[1], late)
 }
+
+// TestConcurrentPushesOfTheSameImage: two runs of the same image to one
+// new tag both succeed; the one that finds the tag already holding its
+// image right before its PUT writes no tag and reports it identical.
+func TestConcurrentPushesOfTheSameImage(t *testing.T) {
+	p := newRacePair(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	const tagPath = "/v2/team/app/manifests/1.0.0"
+	img := randomImage(t, 2)
+	src := layoutOf(t, img)
+	bWriting, aDone := make(chan struct{}), make(chan struct{})
+	var aFirst, bFirst sync.Once
+	p.setHook(func(run int, w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if run == 0 {
+				aFirst.Do(func() { waitFor(t, bWriting, "B to start writing") })
+			} else {
+				bFirst.Do(func() {
+					close(bWriting)
+					waitFor(t, aDone, "A's run to finish")
+				})
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+	var out [2]runResult
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		out[0].res, out[0].err = Push(ctxT(t), p.request(0, src, "1.0.0"))
+		close(aDone)
+	}()
+	go func() {
+		defer wg.Done()
+		out[1].res, out[1].err = Push(ctxT(t), p.request(1, src, "1.0.0"))
+	}()
+	wg.Wait()
+	wantWon(t, out[0])
+	if out[1].err != nil {
+		t.Fatalf("B: %v\n%s", out[1].err, out[1].res)
+	}
+	wantAll(t, out[1].res, StatusIdentical)
+	if n := p.count(1, http.MethodPut, tagPath); n != 0 {
+		t.Errorf("B sent %d PUTs to the tag, want none", n)
+	}
+	if got := headDigest(t, p.host(0)+"/team/app:1.0.0"); got != digest(t, img) {
+		t.Errorf("the tag holds %s, want %s", got, digest(t, img))
+	}
+}

@@ -30,12 +30,15 @@ import (
 //     there means a concurrent PUT landed after ours, and the run fails
 //     naming both digests. It never writes again over it.
 //
-// A PUT that lands after our read-back is still possible (its run checked
-// before our PUT and wrote after our read-back). Push closes most of that
-// gap by reading every pushed tag once more after Request.Settle, before
-// it reports anything as pushed; the other run, for its part, reads back
-// its own digest and reports pushed. The loser always learns it lost when
-// the other run's PUT left the registry no later than that final read.
+// A PUT that lands after our read-back is still possible: its run checked
+// before our PUT and wrote after our read-back, and then reads back its
+// own digest and reports pushed. Push narrows that gap by reading every
+// tag it pushed once more, Request.Settle after its last write, before it
+// reports anything as pushed: the first run learns it lost whenever the
+// other run's PUT landed before that second read, that is unless the other
+// run took longer than the settle time between its check and its PUT
+// landing (normally one round trip). Without a conditional PUT in the
+// registry API nothing closes the gap completely.
 
 // DefaultSettle is how long after its last write a run reads every tag it
 // pushed once more (Request.Settle zero).
@@ -54,6 +57,7 @@ func (s *session) publish(ctx context.Context, c *client, t *target, content rem
 		return
 	}
 	delay := s.retry.Initial
+	sent := false // a PUT of ours may have reached the registry
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("not written: %w", err)
@@ -73,6 +77,7 @@ func (s *session) publish(ctx context.Context, c *client, t *target, content rem
 			s.conflict.Store(true)
 			return
 		default:
+			sent = true
 			err = s.putTag(ctx, c, t.contact, content)
 		}
 		if err == nil {
@@ -91,6 +96,10 @@ func (s *session) publish(ctx context.Context, c *client, t *target, content rem
 		delay *= 2
 	}
 	s.readBack(ctx, c, t)
+	if t.res.Status == StatusPushed && !sent {
+		// Another run pushed the same image first: nothing of ours.
+		t.res.Status, t.res.Found = StatusIdentical, t.res.Digest
+	}
 }
 
 // headTag returns the digest the tag holds on the contacted registry, the
