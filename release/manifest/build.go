@@ -244,8 +244,12 @@ func BuildWith(ctx context.Context, ws *workspace.Config, chartsDir string, o Bu
 	return m, nil
 }
 
-// provenance sets the git tag and commit of a component image: the image
-// tag's release version, with the component's tag prefix. It returns a
+// provenance sets the git tag and commit of a component image. The image
+// tag is read back to a release version through the component's
+// imageTagForm (rel-1.2.3 -> 1.2.3; a release in one of the generally
+// accepted forms is read too: check:images warns about it), and the
+// version's git tag is looked up in both prefix forms (tagPrefix+1.2.3,
+// v1.2.3, 1.2.3: repos switched prefixes over the years). It returns a
 // problem, or "".
 func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 	comp, ok := ws.Component(im.Component)
@@ -255,21 +259,31 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 	if im.Tag == "" {
 		return fmt.Sprintf("image %s of component %s has no tag, so no git tag of %s can be named", im.Ref, comp.Name, comp.Name)
 	}
-	v, _, ok := imageref.ReleaseVersion(im.Tag, ws.Images.ReleaseTagForms)
+	v, ok := comp.ImageTagVersion(im.Tag)
 	if !ok {
-		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version, so no git tag of %s produced it; use a released image in charts %s",
-			im.Ref, comp.Name, im.Tag, comp.Name, strings.Join(im.Charts, ", "))
+		v, _, ok = imageref.ReleaseVersion(im.Tag, ws.Images.ReleaseTagForms)
 	}
-	im.GitTag = comp.Tag(v)
-	out, err := gitx.Git(ctx, comp.Dir, "rev-parse", "--verify", "--quiet", "refs/tags/"+im.GitTag+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
-				im.Ref, comp.Name, comp.Dir, im.GitTag, comp.Dir, v)
+	if !ok {
+		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version in its imageTagForm %q, so no git tag of %s produced it; use a released image in charts %s",
+			im.Ref, comp.Name, im.Tag, comp.ImageTag("{version}"), comp.Name, strings.Join(im.Charts, ", "))
+	}
+	var tried []string
+	for _, tag := range []string{comp.Tag(v), "v" + v, v} {
+		if slices.Contains(tried, tag) {
+			continue
 		}
-		return fmt.Sprintf("image %s: reading tag %s of component %s: %v", im.Ref, im.GitTag, comp.Name, err)
+		tried = append(tried, tag)
+		out, err := gitx.Git(ctx, comp.Dir, "rev-parse", "--verify", "--quiet", "refs/tags/"+tag+"^{commit}")
+		if err != nil {
+			var ce *gitx.CmdError
+			if errors.As(err, &ce) && ce.ExitCode() == 1 {
+				continue
+			}
+			return fmt.Sprintf("image %s: reading tag %s of component %s: %v", im.Ref, tag, comp.Name, err)
+		}
+		im.GitTag, im.GitCommit = tag, strings.TrimSpace(out)
+		return ""
 	}
-	im.GitCommit = strings.TrimSpace(out)
-	return ""
+	return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
+		im.Ref, comp.Name, comp.Dir, strings.Join(tried, " or "), comp.Dir, v)
 }

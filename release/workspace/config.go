@@ -82,16 +82,6 @@ func (r *Repo) Tag(v string) string { return r.TagPrefix + v }
 // the bare version, as ONF's publish job wrote it (v1.2.3 -> 1.2.3).
 const DefaultImageTagForm = "{version}"
 
-// ImageTag is the docker tag of release version v (no prefix, such as
-// "1.2.3") in the component's ImageTagForm.
-func (r *Repo) ImageTag(v string) string {
-	form := r.ImageTagForm
-	if form == "" {
-		form = DefaultImageTagForm
-	}
-	return strings.Replace(form, "{version}", v, 1)
-}
-
 // Publish is charts.publish: the static chart repository kept in git and
 // the OCI registry that chart:publish writes to (one or both).
 type Publish struct {
