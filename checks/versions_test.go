@@ -39,7 +39,11 @@ func configFor(t *testing.T, root string, comps map[string]string) *workspace.Co
 	for name, prefix := range comps {
 		fmt.Fprintf(&b, "  - name: %s\n    path: %s\n    tagPrefix: %q\n", name, name, prefix)
 	}
-	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(b.String()))
+	names := []string{"charts"}
+	for name := range comps {
+		names = append(names, name)
+	}
+	ws, err := parseWithoutVersion(t, root, b.String(), names...)
 	if err != nil {
 		t.Fatal(err)
 	}
