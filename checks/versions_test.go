@@ -205,7 +205,7 @@ func TestRunnerRunsEachCheckOnceAndReportsBadConfig(t *testing.T) {
 	})
 	var out strings.Builder
 	code, summary := r.Run(context.Background(), &out, "versions", "versions")
-	if code != report.ExitUndecided || !strings.Contains(summary, "relkit.yaml:3") || loads != 1 {
+	if code != report.ExitUndecided || !strings.Contains(out.String(), "relkit.yaml:3") || strings.Contains(summary, "relkit.yaml:3") || loads != 1 {
 		t.Fatalf("code %d summary %q loads %d", code, summary, loads)
 	}
 	if !strings.Contains(out.String(), "could not decide") {
