@@ -9,8 +9,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/release/patch"
-	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/version"
 )
 
 // Patch brings fixes from main onto a release line.
@@ -35,7 +33,9 @@ type Patch mg.Namespace
 // -dryRun prints the plan and writes nothing. -push also pushes the
 // branch: every remote is checked first, never forced. RELKIT_FORMAT=json
 // prints the plan as JSON. Exit: 0 done or nothing to do, 1 refused or
-// failed, 3 could not decide.
+// failed, 2 usage, 3 could not decide.
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example: go tool mage patch:charts 2.1 4f2a9c1,77be0d3 -push
 func (Patch) Charts(ctx context.Context,
@@ -44,8 +44,14 @@ func (Patch) Charts(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the release branch (never forced)
 ) error {
-	if _, err := version.ParseLine(line); err != nil {
-		return mg.Fatal(plan.ExitFailed, err.Error())
+	if err := alone("patch:charts", 2); err != nil {
+		return err
+	}
+	if err := lineArg(line); err != nil {
+		return err
+	}
+	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
+		return err
 	}
 	ws, format, err := setup()
 	if err != nil {
@@ -76,8 +82,10 @@ func (Patch) Charts(ctx context.Context,
 // -dryRun prints all four steps and writes nothing. -push pushes the
 // component branch and tag and the charts branch, checking every remote
 // first, never forced. A run that failed partway can be run again: it
-// finds what is done and does the rest. Exit: 0, 1 refused or failed, 3
-// could not decide.
+// finds what is done and does the rest. Exit: 0, 1 refused or failed, 2
+// usage (a bad X.Y, an unknown component), 3 could not decide.
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example: go tool mage patch:component amf 2.1 9c03e7a -push
 func (Patch) Component(ctx context.Context,
@@ -87,11 +95,20 @@ func (Patch) Component(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the component's branch and tag and the charts branch
 ) error {
-	if _, err := version.ParseLine(line); err != nil {
-		return mg.Fatal(plan.ExitFailed, err.Error())
+	if err := alone("patch:component", 3); err != nil {
+		return err
+	}
+	if err := lineArg(line); err != nil {
+		return err
+	}
+	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
+		return err
 	}
 	ws, format, err := setup()
 	if err != nil {
+		return err
+	}
+	if err := componentArg(ws, name); err != nil {
 		return err
 	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), DryRun: flagOn(dryRun), Push: flagOn(push)}
