@@ -22,10 +22,10 @@ type Content struct {
 
 // KnownRefs are the git log arguments for everything a repository knows
 // as history: its branches, tags and remote-tracking branches (not a
-// stash, not a scratch worktree's HEAD). --glob, unlike --branches,
-// makes --source name refs in full, so a tag and a branch never read
-// alike.
-var KnownRefs = []string{"--glob=refs/heads", "--glob=refs/tags", "--glob=refs/remotes"}
+// stash, not a scratch worktree's HEAD, not the origin/HEAD alias).
+// --glob, unlike --branches, makes --source name refs in full, so a tag
+// and a branch never read alike.
+var KnownRefs = []string{"--glob=refs/heads", "--glob=refs/tags", "--exclude=refs/remotes/*/HEAD", "--glob=refs/remotes"}
 
 // EveryContent visits each distinct content that any file named base
 // (in any directory) ever had in the history of revs (git log arguments

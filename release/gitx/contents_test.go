@@ -77,6 +77,7 @@ func TestEveryContent(t *testing.T) {
 	run("checkout", "-q", "-b", "gone")
 	commit("2.0.0", map[string]string{"charts/cp/Chart.yaml": chart("2.0.0")})
 	run("update-ref", "refs/remotes/origin/gone", "HEAD")
+	run("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/gone") // an alias, never named
 	run("checkout", "-q", "master")
 	run("branch", "-D", "gone")
 	// A stash is work in progress, not a version anybody had.
