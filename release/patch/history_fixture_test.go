@@ -43,8 +43,8 @@ type sdcore struct {
 	index   *repotest.IndexServer
 
 	fixAncestor, fixPicked, fixPickedOnMain, fixSame, fixSameOnMain, fixLate, wip string
-	smfFix, smfHandPick                                                            string
-	amfTags                                                                        map[string]string // version -> commit
+	smfFix, smfHandPick                                                           string
+	amfTags                                                                       map[string]string // version -> commit
 }
 
 const (
