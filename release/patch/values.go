@@ -81,7 +81,7 @@ func TagEditFor(data []byte, img render.Image, oldTag, newTag string) (TagEdit, 
 		case n.Value == "" || !found:
 			return e, fmt.Errorf("%s holds %q, expected the tag %q", where, n.Value, oldTag)
 		case !ok || rest == "":
-			return e, fmt.Errorf("%s: the template writes appVersion %q as the tag %q; the new tag %q does not fit that form: set it by hand", where, n.Value, oldTag, newTag)
+			return e, fmt.Errorf("%s: the template writes appVersion %q as the tag %q; the new tag %q does not fit that form: make the component's imageTagForm the form the chart uses, or set the tag by hand", where, n.Value, oldTag, newTag)
 		}
 		e.New = rest
 	default:
