@@ -100,7 +100,7 @@ func TestSDCoreComponentVersionTakenByMain(t *testing.T) {
 		for _, want := range []string{
 			"release 4.1 ships amf 3.1.0",
 			"lazy branch: aether-4.1 does not exist yet",
-			"no free patch version for a release of amf on aether-4.1: release 4.1 ships amf 3.1.0, and every next version from 3.1.1 on is already a tag of amf",
+			"no free patch version for a release of amf on aether-4.1: release 4.1 ships amf 3.1.0, and every next version from 3.1.1 on is already a tag of amf, none of them relkit's earlier work for these fixes on aether-4.1:",
 			"3.1.1: tag v3.1.1 on " + f.amfTags["3.1.1"][:7] + ", 2 commit(s) beyond 3.1.0 (newest: \"" + f.amfTags["3.1.1"][:7] + " Set version to 3.1.1\", \"",
 			" Add feature 1\"); lacks " + f.fixAncestor[:7] + " \"Fix NGAP reset handling\"",
 			"3.1.3: tag v3.1.3 on " + f.amfTags["3.1.3"][:7] + ", 8 commit(s) beyond 3.1.0",
@@ -334,5 +334,46 @@ func TestSDCoreCommitsMustComeFromMain(t *testing.T) {
 	}
 	if out, err = f.charts(Options{Commits: []string{fix}, From: "fix/liveness"}); err != nil || !strings.Contains(out, "cherry-pick -x of "+fix[:7]) {
 		t.Errorf("-from=fix/liveness should take the fix: %v\n%s", err, out)
+	}
+}
+
+// A run that stopped after tagging (the branch not yet created) is
+// finished by the next run, which takes over the tag it made; the same
+// shape made by hand (a tag relkit did not write, on a commit with the
+// fix after the branch point) is refused as a taken version.
+func TestComponentEarlierRunTagOnlyWhenRelkits(t *testing.T) {
+	for _, byHand := range []bool{false, true} {
+		f := newFixture(t)
+		fix := f.commitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n"}})
+		p, err := PlanComponent(f.ctx, f.ws, Options{Line: line, Component: "amf", Commits: []string{fix}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tag plan.Step
+		for _, r := range p.Repos {
+			for _, s := range r.Steps {
+				if s.Kind == plan.CreateTag {
+					tag = s
+				}
+			}
+		}
+		if tag.Commit == "" {
+			t.Fatalf("the plan has no tag step:\n%+v", p)
+		}
+		msg := tag.Message
+		if byHand {
+			msg = "AMF 1.4.2, released by hand"
+		}
+		f.git("amf", "tag", "-a", "-m", msg, strings.TrimPrefix(tag.Ref, "refs/tags/"), tag.Commit)
+		out, err := f.runComponent("amf", Options{Commits: []string{fix}})
+		switch {
+		case !byHand && (err != nil || !strings.Contains(out, "tag v1.4.2 from an earlier run has the fixes on top of") || strings.Contains(out, "create tag")):
+			t.Errorf("relkit's own tag should be taken over: %v\n%s", err, out)
+		case !byHand && f.git("amf", "rev-parse", "aether-2.1") != tag.Commit:
+			t.Errorf("the branch should end at the tagged release commit")
+		case byHand && (plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "1.4.2: tag v1.4.2 on "+tag.Commit[:7]) ||
+			!strings.Contains(out, "run again with -use=1.4.2")):
+			t.Errorf("a hand-made tag is not relkit's earlier work: %v\n%s", err, out)
+		}
 	}
 }

@@ -310,7 +310,7 @@ func (s *Session) refuseTaken(ctx context.Context, pr *plan.Repo, comp *workspac
 	}
 	cv := semver.MustParse(cur)
 	var b strings.Builder
-	fmt.Fprintf(&b, "no free patch version for a release of %s on %s: release %s ships %s %s, and every next version from %s on is already a tag of %s that relkit did not make for %s:",
+	fmt.Fprintf(&b, "no free patch version for a release of %s on %s: release %s ships %s %s, and every next version from %s on is already a tag of %s, none of them relkit's earlier work for these fixes on %s:",
 		comp.Name, s.Branch, s.Line, comp.Name, shipped, taken[0].version, comp.Name, s.Branch)
 	var withFixes []string
 	for i, tv := range taken {

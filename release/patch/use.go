@@ -2,6 +2,7 @@ package patch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -136,11 +137,19 @@ func (s *Session) shippedCommit(ctx context.Context, g *gitx.Repo, tags map[stri
 		return "", err
 	}
 	if main == "" {
-		pr.Problemf("has no branch %s (mainBranch in %s) and no tag for %s, so what the shipped release holds cannot be told", comp.MainBranch, s.WS.File, shipped)
+		pr.Problemf("has no branch %s (mainBranch in %s) and no tag for %s, so what ships beyond %s cannot be told", comp.MainBranch, s.WS.File, shipped, shipped)
 		return "", nil
 	}
-	point, _, err := s.lazyPoint(ctx, g, comp, main, shipped, pr)
-	return point, err
+	h, err := BranchPoint(ctx, g, plumbing.NewHash(main), comp.VersionFile, shipped, comp.MainBranch)
+	var ns *NotSetError
+	if errors.As(err, &ns) {
+		pr.Problemf("the shipped %s %s has no tag (%s) and %v, so what ships beyond it cannot be told", comp.Name, shipped, strings.Join(versionTagNames(comp, shipped), " or "), err)
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
 }
 
 // releasesWithFixes lists the releases of the shipped line after shipped
