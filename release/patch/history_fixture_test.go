@@ -41,6 +41,7 @@ type sdcore struct {
 	repos   map[string]*demo.Repo
 	remotes map[string]string
 	index   *repotest.IndexServer
+	cfg     string
 
 	fixAncestor, fixPicked, fixPickedOnMain, fixSame, fixSameOnMain, fixLate, wip string
 	smfFix, smfHandPick                                                           string
@@ -228,16 +229,22 @@ images:
 git:
   author: Relkit Test <relkit@example.org>
 `
+	f.config(cfg)
+	return f
+}
+
+// config writes relkit.yaml and loads it.
+func (f *sdcore) config(text string) {
+	f.t.Helper()
 	file := filepath.Join(f.dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		f.t.Fatal(err)
 	}
 	ws, err := workspace.Load(file)
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	f.ws = ws
-	return f
+	f.ws, f.cfg = ws, text
 }
 
 func (f *sdcore) dirOf(name string) string { return filepath.Join(f.dir, name) }

@@ -1,11 +1,15 @@
 package patch
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 // A chart fix on aether-4.1 of a charts repo whose master used 4.1.1 to
@@ -375,5 +379,35 @@ func TestComponentEarlierRunTagOnlyWhenRelkits(t *testing.T) {
 			!strings.Contains(out, "run again with -use=1.4.2")):
 			t.Errorf("a hand-made tag is not relkit's earlier work: %v\n%s", err, out)
 		}
+	}
+}
+
+// The component's imageTagForm alone (no images.releaseTagForms) makes
+// rel-1.0.0 the shipped 1.0.0, and the new tag is written in that form.
+func TestSDCoreImageTagFormReadsAndWrites(t *testing.T) {
+	f := newSDCore(t, false)
+	f.config(strings.Replace(f.cfg, "images:\n  releaseTagForms: [\"rel-{version}\"]\n", "", 1))
+	chartsOnly := func(ctx context.Context, ws *workspace.Config, base string) *report.Report {
+		return checks.ChartsAgainst(ctx, ws, base)
+	}
+	out, err := f.component("smf", Options{Commits: []string{f.smfFix}, DryRun: true, Checks: chartsOnly})
+	if err != nil || !strings.Contains(out, "release 4.1 ships smf 1.0.0 (registry.aetherproject.org/omecproject/5gc-smf:rel-1.0.0") ||
+		!strings.Contains(out, "images.tags.smf omecproject/5gc-smf:rel-1.0.0 -> omecproject/5gc-smf:rel-1.0.1") {
+		t.Errorf("rel-{version} should be read and written through imageTagForm: %v\n%s", err, out)
+	}
+	// Neither imageTagForm nor releaseTagForms knows rel-: no release.
+	f.config(strings.Replace(f.cfg, "    imageTagForm: \"rel-{version}\"\n    images: [registry.aetherproject.org/omecproject/5gc-smf]", "    images: [registry.aetherproject.org/omecproject/5gc-smf]", 1))
+	out, err = f.component("smf", Options{Commits: []string{f.smfFix}, DryRun: true, Checks: chartsOnly})
+	if err == nil || !strings.Contains(out, "registry.aetherproject.org/omecproject/5gc-smf:rel-1.0.0 (chart 5g-control-plane) is not a release tag") {
+		t.Errorf("without imageTagForm or releaseTagForms, rel-1.0.0 is no release: %v\n%s", err, out)
+	}
+	// The chart uses rel- (a release form), the component pushes
+	// {version}: the new tag takes the component's form, and the plan
+	// says so.
+	f.config(strings.Replace(f.cfg, "components:", "images:\n  releaseTagForms: [\"rel-{version}\"]\ncomponents:", 1))
+	out, err = f.component("smf", Options{Commits: []string{f.smfFix}, DryRun: true, Checks: chartsOnly})
+	if err != nil || !strings.Contains(out, "images.tags.smf omecproject/5gc-smf:rel-1.0.0 -> omecproject/5gc-smf:1.0.1") ||
+		!strings.Contains(out, "uses the tag form rel-{version}; the new tag 1.0.1 follows imageTagForm {version} of smf") {
+		t.Errorf("the new tag should follow imageTagForm: %v\n%s", err, out)
 	}
 }
