@@ -40,7 +40,9 @@ func (r *Repo) EveryContent(ctx context.Context, revs []string, base string, lim
 		"--format=%x1e%H%x09%S"}
 	args = append(args, revs...)
 	args = append(args, "--", ":(glob)**/"+base)
-	out, err := Git(ctx, r.Dir, args...)
+	// The glob magic must work even when the caller's environment makes
+	// pathspecs literal.
+	out, err := GitEnv(ctx, r.Dir, []string{"GIT_LITERAL_PATHSPECS=0"}, nil, args...)
 	if err != nil {
 		return err
 	}
