@@ -158,10 +158,14 @@ func newFixFinder(ctx context.Context, dir, base string, tips, fixes []string) (
 	return f, nil
 }
 
-// patchIDs maps the non-merge commits revs names to their stable patch-id
-// (commits with an empty diff have none).
+// maxPatchIDs bounds the commits whose diffs are read for patch-ids (the
+// diffs are held in memory); -x trailers are read over maxRange.
+const maxPatchIDs = 1000
+
+// patchIDs maps the non-merge commits revs names (the newest maxPatchIDs)
+// to their stable patch-id (commits with an empty diff have none).
 func patchIDs(ctx context.Context, dir string, revs []string) (map[string]string, error) {
-	args := append([]string{"log", "-p", "--no-merges", "--no-color", "--no-ext-diff", "--max-count=" + strconv.Itoa(maxRange), "--format=commit %H"}, revs...)
+	args := append([]string{"log", "-p", "--no-merges", "--no-color", "--no-ext-diff", "--no-textconv", "--max-count=" + strconv.Itoa(maxPatchIDs), "--format=commit %H"}, revs...)
 	diff, err := gitx.Git(ctx, dir, append(args, "--")...)
 	if err != nil {
 		return nil, err
