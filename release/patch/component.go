@@ -96,7 +96,7 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 	if len(cr.Problems) > 0 || cres.version == "" {
 		return p, nil
 	}
-	if s.Push && !cres.used {
+	if s.Push && !cres.used && cres.tip != "" {
 		tags := map[string]string{}
 		if cres.tagCommit != "" {
 			tags[cres.tagName] = cres.tagCommit
@@ -351,6 +351,12 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 			}
 			pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, t.name)
 			res.version, res.tip, res.tagCommit, res.tagName = cur, base, t.commit, t.name
+			if cur == shipped && !branchExists {
+				// Nothing to release, so no branch to start either.
+				pr.Notef("the shipped release already has the fixes; %s is not created", s.Branch)
+				res.tip = ""
+				return res, nil
+			}
 			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
 		}
 	}

@@ -411,3 +411,19 @@ func TestSDCoreImageTagFormReadsAndWrites(t *testing.T) {
 		t.Errorf("the new tag should follow imageTagForm: %v\n%s", err, out)
 	}
 }
+
+// A fix the shipped release already has: nothing to release, so no lazy
+// branch is created (and nothing pushed), even with -push.
+func TestComponentFixAlreadyShipped(t *testing.T) {
+	f := newFixture(t)
+	fix := f.git("amf", "log", "-1", "--format=%H", "--grep=^Retry AUSF requests on 503$", "master")
+	before := f.snapshot("amf") + f.git("amf", "ls-remote", "origin")
+	out, err := f.runComponent("amf", Options{Commits: []string{fix}, Push: true})
+	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "amf 1.4.1 (tag v1.4.1) has the fixes") ||
+		!strings.Contains(out, "aether-2.1 is not created") {
+		t.Errorf("the shipped release has the fix: %v\n%s", err, out)
+	}
+	if after := f.snapshot("amf") + f.git("amf", "ls-remote", "origin"); after != before {
+		t.Errorf("nothing should be written")
+	}
+}
