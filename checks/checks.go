@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -127,7 +128,7 @@ func (r *Runner) Print(w io.Writer, names ...string) (int, string) {
 	code := rep.ExitCode()
 	switch code {
 	case report.ExitUndecided:
-		return code, fmt.Sprintf("could not decide: %v", rep.Err())
+		return code, safetext.Clean(fmt.Sprintf("could not decide: %v", rep.Err()))
 	case report.ExitFindings:
 		return code, fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
 	}
