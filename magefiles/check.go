@@ -45,6 +45,10 @@ func printChecks(names ...string) error {
 // (default), json or junit; GITHUB_ACTIONS=true adds annotations.
 // Exit: 0 clean, 1 errors found, 3 could not decide.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: RELKIT_CONFIG=~/aether/relkit.yaml go tool mage check:versions
 func (Check) Versions(ctx context.Context) error {
 	mg.CtxDeps(ctx, mg.F(collect, "versions"))
@@ -60,6 +64,10 @@ func (Check) Versions(ctx context.Context) error {
 // parent-not-pinned, parent-unresolved-arg, dockerfile-syntax. Findings are
 // warnings while the repo's VERSION is a pre-release; RELKIT_STRICT=1 makes
 // them errors always.
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: go tool mage check:dockerfiles
 func (Check) Dockerfiles(ctx context.Context) error {
@@ -82,6 +90,10 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // the tag exists (image-missing); an unreachable registry or refused auth
 // exits 3, never passes. Credentials come from the docker/podman config.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: go tool mage check:images -registry
 func (Check) Images(ctx context.Context, registry *bool) error {
 	setRegistryFlag(registry)
@@ -101,6 +113,10 @@ func (Check) Images(ctx context.Context, registry *bool) error {
 // directory, or oci://), dependency-pin-mismatch, dependency-missing,
 // chart-invalid (a Chart.yaml that cannot be read; the other charts are
 // still checked).
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: RELKIT_BASE=origin/master go tool mage check:charts
 func (Check) Charts(ctx context.Context) error {
