@@ -47,6 +47,14 @@ func loadChart(ctx context.Context, root, dir string) (*chart.Chart, error) {
 	}
 	err = d.Walk(ctx, dir, func(rel string, fi fs.FileInfo, err error) error {
 		name := inChart(rel)
+		if rel == ".git" {
+			// A chart at the top of the repo: git's own files are no
+			// chart content (and could be gigabytes).
+			if fi != nil && fi.IsDir() {
+				return repofs.SkipDir
+			}
+			return nil
+		}
 		if err != nil {
 			// A refused entry that .helmignore leaves out is never read,
 			// by Helm or by relkit.
