@@ -13,6 +13,7 @@ import (
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/version"
@@ -131,7 +132,7 @@ func (Release) Tag(ctx context.Context,
 func setup() (*workspace.Config, plan.Format, error) {
 	ws, err := runner.Workspace()
 	if err != nil {
-		return nil, "", mg.Fatal(plan.ExitUndecided, err.Error())
+		return nil, "", mg.Fatal(plan.ExitUndecided, safetext.Clean(err.Error()))
 	}
 	format, err := plan.FormatFromEnv()
 	if err != nil {
@@ -144,12 +145,13 @@ func setup() (*workspace.Config, plan.Format, error) {
 func flagOn(b *bool) bool { return b != nil && *b }
 
 // releaseExit turns a release error into mage's exit status: 1 refused or
-// failed, 3 could not decide (plan.ExitCode).
+// failed, 3 could not decide (plan.ExitCode). The message may quote repo content or a URL
+// (a git error echoing a remote): it is printed escaped and redacted.
 func releaseExit(err error) error {
 	if err == nil {
 		return nil
 	}
-	return mg.Fatal(plan.ExitCode(err), err.Error())
+	return mg.Fatal(plan.ExitCode(err), safetext.Clean(err.Error()))
 }
 
 // Manifest commits releases/X.Y.Z.yaml on the charts repo's release branch: every chart, image digest and component commit of the release.

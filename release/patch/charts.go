@@ -32,6 +32,9 @@ func PlanCharts(ctx context.Context, ws *workspace.Config, opt Options) (*plan.P
 	pr := RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{pr}
 	res, err := s.PickCharts(ctx, pr, opt.Commits)
+	if plan.RefuseFile(pr, err) {
+		return p, nil
+	}
 	if err != nil {
 		pr.Problemf("could not read the repo: %v", err)
 		return p, plan.AsUndecided(err)

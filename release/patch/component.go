@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
@@ -53,6 +52,9 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 	cr, chr := RepoPlan(comp), RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{cr, chr}
 	fail := func(pr *plan.Repo, err error) (*plan.Plan, error) {
+		if plan.RefuseFile(pr, err) {
+			return p, nil
+		}
 		pr.Problemf("could not read the repo: %v", err)
 		return p, plan.AsUndecided(err)
 	}
@@ -612,7 +614,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 			pr.Problemf("%s: %v", file, err)
 			continue
 		}
-		if err := os.WriteFile(filepath.Join(w.Dir, filepath.FromSlash(file)), out, 0o644); err != nil {
+		if err := repofs.Write(w.Dir, file, out, 0o644); err != nil {
 			return "", err
 		}
 		files[file] = out

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Kind is the kind of a step.
@@ -237,6 +238,38 @@ func remoteUnreachable(err error) bool {
 		return slices.ContainsFunc(e.Unwrap(), remoteUnreachable)
 	}
 	return remoteUnreachable(errors.Unwrap(err))
+}
+
+// RefuseFile records err as a problem of r when it is a repo file relkit
+// refused to read or write (repofs.Refused: a committed symlink, a FIFO, a
+// file over its size cap), so the run is refused (exit 1) with nothing
+// written instead of being "could not decide"; it reports whether it did.
+func RefuseFile(r *Repo, err error) bool {
+	if _, _, ok := repofs.Refused(err); !ok {
+		return false
+	}
+	for _, e := range repofs.Refusals(err) {
+		r.Problemf("%v", e)
+	}
+	return true
+}
+
+// checkWrites records a problem for every file a commit step would write
+// through a symlink (or over something that is not a regular file), so a
+// dry run shows the refusal a real run would meet.
+func (p *Plan) checkWrites() {
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind != Commit {
+				continue
+			}
+			for _, f := range s.Files {
+				if err := repofs.CheckWrite(r.Dir, f.Path); err != nil {
+					r.Problemf("%v", err)
+				}
+			}
+		}
+	}
 }
 
 // AsUndecided marks a planning error as "could not decide" (exit 3),

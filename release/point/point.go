@@ -96,6 +96,9 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 	pt := &pointRun{s: s, ws: ws, res: res}
 	defer pt.close(ctx)
 	if err := pt.charts(ctx, chr); err != nil {
+		if plan.RefuseFile(chr, err) {
+			return p, res, nil
+		}
 		var rep *reported
 		if !errors.As(err, &rep) {
 			chr.Problemf("could not read the repo: %v", err)
@@ -107,6 +110,9 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 	}
 	if dr != nil {
 		if err := pt.docs(ctx, dr); err != nil {
+			if plan.RefuseFile(dr, err) {
+				return p, res, nil
+			}
 			dr.Problemf("could not read the repo: %v", err)
 			return p, res, plan.AsUndecided(err)
 		}
@@ -384,7 +390,11 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 			return err
 		}
 		what := "new"
-		if prev, err := w.ReadFile(mpath); err == nil {
+		prev, err := w.ReadFile(mpath)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if err == nil {
 			what = "replacing the one on " + s.Branch
 			if string(prev) == string(m.Marshal()) {
 				what = "unchanged"
@@ -588,9 +598,9 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 	if err != nil {
 		return err
 	}
-	var existing []byte
-	if b, err := w.ReadFile(notesPath); err == nil {
-		existing = b
+	existing, err := w.ReadFile(notesPath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	page := Page(existing, facts, format)
 	pt.res.NotesPath, pt.res.Notes = notesPath, page

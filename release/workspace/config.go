@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
+
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // DefaultFile is the config file name looked up in the current directory
@@ -400,7 +402,9 @@ func Load(file string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(abs)
+	// Regular files only, capped: a FIFO or /dev/zero named as the config
+	// fails at once instead of hanging or filling memory.
+	data, err := repofs.ReadFile(abs, repofs.MaxConfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading workspace config: %w", err)
 	}
