@@ -26,6 +26,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -502,7 +503,7 @@ func (r *chartRun) dropLayoutOnly(ctx context.Context, byDir map[string]charts.C
 			continue // a new chart
 		}
 		// The worktree's Chart.yaml, as Discover read it.
-		now, err := os.ReadFile(filepath.Join(r.repo.Dir, filepath.FromSlash(f)))
+		now, err := repofs.Read(r.repo.Dir, f, repofs.MaxChartMeta)
 		if err != nil {
 			continue // judged as changed; the bump rules read it again
 		}

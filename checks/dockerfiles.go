@@ -114,7 +114,7 @@ func findDockerfiles(ctx context.Context, dir string) ([]dockerfileEntry, error)
 // under the resolved repo root) is not read, or "".
 //
 // This is discovery's own check until the repo-file reader of release/repofs
-// lands; reading goes on through os.ReadFile in dockerfilesOf.
+// lands; dockerfilesOf reads it through repofs.
 func refuseBuildFile(root, p string, typ fs.FileMode) string {
 	switch {
 	case typ.IsRegular():
