@@ -62,7 +62,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  done: %s\n", d)
 		}
 		for _, s := range r.Steps {
-			writeStep(&b, s)
+			writeStep(&b, s, p.DryRun)
 		}
 		if len(r.Steps) == 0 && len(r.Problems) == 0 {
 			b.WriteString("  nothing to do\n")
@@ -79,16 +79,22 @@ func (p *Plan) WriteText(w io.Writer) error {
 	return err
 }
 
-func writeStep(b *strings.Builder, s Step) {
+// writeStep writes one step; in a dry run each says "would", so nobody
+// reads a plan that was not applied as a record of what was done.
+func writeStep(b *strings.Builder, s Step, dryRun bool) {
+	would := ""
+	if dryRun {
+		would = "would "
+	}
 	switch s.Kind {
 	case CreateBranch:
-		fmt.Fprintf(b, "  create branch %s at %s\n", shortRef(s.Ref), gitx.Short(s.Commit))
+		fmt.Fprintf(b, "  %screate branch %s at %s\n", would, shortRef(s.Ref), gitx.Short(s.Commit))
 	case CreateTag:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  create tag %s on %s: %q\n", shortRef(s.Ref), gitx.Short(s.Commit), first)
+		fmt.Fprintf(b, "  %screate tag %s on %s: %q\n", would, shortRef(s.Ref), gitx.Short(s.Commit), first)
 	case Commit:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  commit on %s (after %s): %q\n", s.Branch, gitx.Short(s.Parent), first)
+		fmt.Fprintf(b, "  %scommit on %s (after %s): %q\n", would, s.Branch, gitx.Short(s.Parent), first)
 		width := 0
 		for _, f := range s.Files {
 			for _, c := range f.Changes {
@@ -106,7 +112,7 @@ func writeStep(b *strings.Builder, s Step) {
 		for _, u := range s.Updates {
 			parts = append(parts, shortRef(u.Local))
 		}
-		fmt.Fprintf(b, "  fetch from %s: %s (the remote already has it right)\n", s.Remote, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "  %sfetch from %s: %s (the remote already has it right)\n", would, s.Remote, strings.Join(parts, ", "))
 	case Push:
 		var parts []string
 		for _, u := range s.Updates {
@@ -120,7 +126,7 @@ func writeStep(b *strings.Builder, s Step) {
 			}
 			parts = append(parts, fmt.Sprintf("%s (%s %s)", shortRef(u.Ref), from, note))
 		}
-		fmt.Fprintf(b, "  push to %s, all or nothing: %s\n", s.Remote, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "  %spush to %s, all or nothing: %s\n", would, s.Remote, strings.Join(parts, ", "))
 	}
 }
 
@@ -176,6 +182,7 @@ func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format,
 // per step as it is done; JSON output is the plan once, after the run,
 // with what was applied and any error per repo.
 func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
+	p.CheckRepos()
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err
