@@ -64,7 +64,7 @@ func WriteProblems(dir string) ([]string, error) {
 	if holder, ok, err := HeldBy(dir); err == nil && ok {
 		// Held by this process (another goroutine's run) or by a live one.
 		if _, mine := held.Load(filepath.Join(common, LockName)); mine || !holder.Gone() {
-			probs = append(probs, fmt.Sprintf("another relkit run is writing here (%s holds %s); wait for it to end and run again", holder, filepath.Join(common, LockName)))
+			probs = append(probs, fmt.Sprintf("another relkit run is writing here: %s is held by %s; wait for it to end and run again", filepath.Join(common, LockName), holder))
 		}
 	}
 	return probs, nil

@@ -158,7 +158,15 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 			names = append(names, shortRef(u.Ref))
 		}
 		if err := gitx.Push(ctx, j.repo.Dir, j.step.Remote, specs...); err != nil {
+			if j.step.moves(j.repo) {
+				keep(fail(j.repo, fmt.Errorf("moving %s (fast-forward only) failed, nothing of it moved: %w", strings.Join(names, ", "), err)))
+				return
+			}
 			keep(fail(j.repo, fmt.Errorf("push to %s rejected, nothing of this repo was pushed: %w", j.step.Remote, err)))
+			return
+		}
+		if j.step.moves(j.repo) {
+			progress(j.repo, "moved %s", strings.Join(names, ", "))
 			return
 		}
 		progress(j.repo, "pushed %s to %s", strings.Join(names, ", "), j.step.Remote)

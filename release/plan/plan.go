@@ -133,6 +133,12 @@ type Plan struct {
 	Repos  []*Repo `json:"repos"`
 }
 
+// moves reports whether a push step moves branches of repo r itself (a
+// push to its own directory, see cherry.MoveStep) rather than publishing.
+func (s Step) moves(r *Repo) bool {
+	return s.Kind == Push && r != nil && s.Remote != "" && s.Remote == r.Dir
+}
+
 // Problems lists every problem as "repo: problem".
 func (p *Plan) Problems() []string {
 	var out []string

@@ -337,3 +337,35 @@ func TestRunRefusesARepoMidOperation(t *testing.T) {
 		}
 	}
 }
+
+// TestBranchMoveReadsAsAMove: a push to the repo itself (how relkit moves
+// a release branch nobody has checked out) prints and reports as a
+// fast-forward move, not as a publication.
+func TestBranchMoveReadsAsAMove(t *testing.T) {
+	r, bare, head := repoWithRemote(t, "a")
+	r.Git("branch", "rel-1.0", head)
+	next := r.Commit("fix", map[string]string{"f.txt": "fix\n"})
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	pr := &Repo{Name: "a", Dir: r.Dir, Steps: []Step{{Kind: Push, Remote: r.Dir,
+		Updates: []RefUpdate{{Ref: "refs/heads/rel-1.0", Local: next, Expect: head, Note: next[:7] + ": the fix"}}}}}
+	p := &Plan{Action: "patch:charts 1.0 x", DryRun: true, Repos: []*Repo{pr}}
+	var text bytes.Buffer
+	p.WriteText(&text)
+	want := "  would move branch rel-1.0 " + head[:7] + " -> " + next[:7] + ": the fix (fast-forward only)\n"
+	if !strings.Contains(text.String(), want) || !strings.Contains(text.String(), "\n1 branch move(s).\n") || strings.Contains(text.String(), "push") {
+		t.Errorf("text:\n%s\nwant the line %q and one branch move, no push", text.String(), want)
+	}
+	var progress bytes.Buffer
+	p.DryRun = false
+	if err := p.Apply(context.Background(), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if progress.String() != "a: moved rel-1.0\n" {
+		t.Errorf("progress %q, want the move", progress.String())
+	}
+	if rev(t, r.Dir, "refs/heads/rel-1.0") != next || rev(t, bare, "refs/heads/rel-1.0") != "" {
+		t.Errorf("the branch did not move locally, or was published")
+	}
+}

@@ -62,7 +62,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  done: %s\n", d)
 		}
 		for _, s := range r.Steps {
-			writeStep(&b, s, p.DryRun)
+			writeStep(&b, r, s, p.DryRun)
 		}
 		if len(r.Steps) == 0 && len(r.Problems) == 0 {
 			b.WriteString("  nothing to do\n")
@@ -81,7 +81,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 
 // writeStep writes one step; in a dry run each says "would", so nobody
 // reads a plan that was not applied as a record of what was done.
-func writeStep(b *strings.Builder, s Step, dryRun bool) {
+func writeStep(b *strings.Builder, r *Repo, s Step, dryRun bool) {
 	would := ""
 	if dryRun {
 		would = "would "
@@ -114,6 +114,18 @@ func writeStep(b *strings.Builder, s Step, dryRun bool) {
 		}
 		fmt.Fprintf(b, "  %sfetch from %s: %s (the remote already has it right)\n", would, s.Remote, strings.Join(parts, ", "))
 	case Push:
+		if s.moves(r) {
+			// A push to the repo itself moves a local branch (never a
+			// checked-out one, fast-forward only): say so.
+			for _, u := range s.Updates {
+				note := gitx.Short(u.Local)
+				if u.Note != "" {
+					note = u.Note
+				}
+				fmt.Fprintf(b, "  %smove branch %s %s -> %s (fast-forward only)\n", would, shortRef(u.Ref), gitx.Short(u.Expect), note)
+			}
+			return
+		}
 		var parts []string
 		for _, u := range s.Updates {
 			from := "new"
@@ -137,11 +149,26 @@ func (p *Plan) Summary() string {
 		return fmt.Sprintf("Nothing to do: %s is already complete in all %d repo(s).", p.Action, len(p.Repos))
 	}
 	var parts []string
+	moves := 0
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind == Push && s.moves(r) {
+				moves++
+			}
+		}
+	}
 	for _, k := range []struct {
 		kind Kind
 		name string
 	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}} {
-		if n := p.Count(k.kind); n > 0 {
+		n := p.Count(k.kind)
+		if k.kind == Push {
+			if moves > 0 {
+				parts = append(parts, fmt.Sprintf("%d branch move(s)", moves))
+			}
+			n -= moves
+		}
+		if n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k.name))
 		}
 	}
