@@ -222,7 +222,25 @@ func HeldBy(dir string) (Owner, bool, error) {
 	return o, err == nil, err
 }
 
+// createExclusive creates path holding data, failing with fs.ErrExist
+// when it exists. The content is written to a temporary file first and
+// linked into place (link never replaces a file), so nobody reads a lock
+// half written; where hard links are not supported, O_EXCL does it.
 func createExclusive(path string, data []byte) error {
+	tmp := path + ".new-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := writeNew(tmp, data); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	err := os.Link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return writeNew(path, data)
+}
+
+// writeNew creates path (which must not exist) holding data.
+func writeNew(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
@@ -255,7 +273,6 @@ func readLock(path string) (Owner, []byte, error) {
 	}
 	var o Owner
 	if err := json.Unmarshal(data, &o); err != nil {
-		// A lock being written is empty for an instant: treat it as held.
 		return Owner{}, data, fmt.Errorf("%s: %w", path, err)
 	}
 	return o, data, nil
