@@ -371,8 +371,17 @@ func (c *cut) relkits(ctx context.Context, st *repoState, b string) (bool, error
 	switch {
 	case b == "":
 		return false, nil
-	case st.bump != "" && b == st.cutAt, st.madeAt != "" && b == st.madeAt:
+	case st.madeAt != "" && b == st.madeAt, st.bump != "" && b == st.cutAt:
 		return true, nil
+	case st.bump != "":
+		// The branch relkit cut, moved on since by patches and point
+		// releases: it descends from the cut and lacks main's bump.
+		from, err := gitx.IsAncestor(ctx, st.r.Dir, st.cutAt, b)
+		if err != nil || !from {
+			return false, err
+		}
+		withBump, err := gitx.IsAncestor(ctx, st.r.Dir, st.bump, b)
+		return !withBump, err
 	case st.r.Kind == workspace.KindBranched && c.cutByRelkit:
 		return gitx.IsAncestor(ctx, st.r.Dir, b, st.head)
 	}
@@ -418,6 +427,13 @@ func (c *cut) planBranch(ctx context.Context, st *repoState, pr *plan.Repo) (ok 
 		// relkit's branch, pushed from another clone: this clone follows.
 		st.cutAt = st.remoteBranch
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.cutAt})
+	case st.branch == "" && st.remoteBranch != "" && st.remoteBranch != st.cutAt:
+		// relkit's branch on the remote, moved on since the cut.
+		if gitx.HasCommit(ctx, r.Dir, st.remoteBranch) {
+			pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.remoteBranch})
+		} else {
+			pr.Notef("%s has %s at %s, moved on since the cut; fetch it to have it here (git fetch %s %s:%s)", c.opt.Remote, c.branch, gitx.Short(st.remoteBranch), c.opt.Remote, c.branch, c.branch)
+		}
 	case st.branch == "":
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.cutAt})
 		if st.bump != "" {
@@ -425,6 +441,9 @@ func (c *cut) planBranch(ctx context.Context, st *repoState, pr *plan.Repo) (ok 
 		}
 	case st.branch == st.cutAt:
 		pr.Donef("branch %s at %s", c.branch, gitx.Short(st.branch))
+	case st.bump != "":
+		// relkit's (checked above), moved on by later work.
+		pr.Donef("branch %s at %s, moved on since the cut at %s", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt))
 	case r.Kind == workspace.KindBranched:
 		on, err := gitx.IsAncestor(ctx, r.Dir, st.branch, st.head)
 		if err != nil {
@@ -779,6 +798,10 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		step.Guards = append(step.Guards, plan.RefUpdate{Ref: c.ref, Expect: remoteBranch})
 		switch remoteBranch {
 		case "":
+			if st.branch != "" && st.branch != st.cutAt {
+				pr.Problemf("%s is at %s, moved on since the cut at %s, and %s does not have it; push it with the run that moved it (-push), so this cut does not publish those commits", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt), remote)
+				return nil
+			}
 			// The branch may only point at a commit the remote has, or
 			// that this same push carries.
 			onRemote := len(step.Updates) > 0 && st.cutAt == st.head
@@ -795,6 +818,12 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		case st.cutAt:
 			pr.Donef("%s has %s at %s", remote, c.branch, gitx.Short(remoteBranch))
 		default:
+			if st.bump != "" {
+				// relkit's branch (planBranch refused any other), moved on
+				// since the cut.
+				pr.Donef("%s has %s at %s, moved on since the cut", remote, c.branch, gitx.Short(remoteBranch))
+				break
+			}
 			pr.Problemf("%s already has %s at %s, but the cut is at %s; relkit does not move branches: check it by hand", remote, c.branch, gitx.Short(remoteBranch), gitx.Short(st.cutAt))
 			return nil
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
@@ -112,23 +113,8 @@ func TestFreshClonesResumeRelkitsCut(t *testing.T) {
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 2})
 	mustRun(t, fx, Options{Push: true})
 
-	root := t.TempDir()
-	for name, bare := range fx.remotes {
-		fx.git(t, root, "clone", "-q", bare, filepath.Join(root, "repos", name))
-	}
-	cfg, err := os.ReadFile(fx.ws.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(root, "relkit.yaml")
-	if err := os.WriteFile(file, cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clones := &fixture{root: root, ws: ws, repos: fx.repos, remotes: fx.remotes}
+	clones := cloneWorkspace(t, fx)
+	root, ws := clones.root, clones.ws
 	p, err := Plan(context.Background(), ws, Options{Line: line, Push: true, DryRun: true})
 	if err != nil || len(p.Problems()) > 0 {
 		t.Fatalf("fresh clones: %v %v", err, p.Problems())
@@ -150,6 +136,29 @@ func TestFreshClonesResumeRelkitsCut(t *testing.T) {
 	if err := Run(context.Background(), ws, Options{Line: line, Push: true}, &out, plan.Text); err != nil || !strings.Contains(out.String(), "Nothing to do") {
 		t.Errorf("not converged: %v\n%s", err, out.String())
 	}
+}
+
+// cloneWorkspace makes a workspace of fresh clones of fx's remotes, with
+// fx's relkit.yaml (as CI or another machine has it).
+func cloneWorkspace(t *testing.T, fx *fixture) *fixture {
+	t.Helper()
+	root := t.TempDir()
+	for name, bare := range fx.remotes {
+		fx.git(t, root, "clone", "-q", bare, filepath.Join(root, "repos", name))
+	}
+	cfg, err := os.ReadFile(fx.ws.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "relkit.yaml")
+	if err := os.WriteFile(file, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{root: root, ws: ws, repos: map[string]*demo.Repo{}, remotes: fx.remotes}
 }
 
 // TestShallowCloneCut: a dry run in a --depth 1 clone cannot decide (exit
@@ -300,5 +309,46 @@ func TestConcurrentCutsInOneProcess(t *testing.T) {
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the first run did not end")
+	}
+}
+
+// TestRerunAfterPatches: relkit's own release branch, moved on since the
+// cut (a fix picked onto it and pushed, as patch:charts does), is still
+// relkit's: a re-run is a no-op, not a refusal; the branch never moves.
+func TestRerunAfterPatches(t *testing.T) {
+	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
+	mustRun(t, fx, Options{Push: true})
+	wt := filepath.Join(t.TempDir(), "wt")
+	fx.git(t, "charts", "worktree", "add", "-q", wt, "aether-2.1")
+	if err := os.WriteFile(filepath.Join(wt, "apps/hss/values.yaml"), []byte("image:\n  tag: \"1.2.4\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx.git(t, wt, "-c", "user.name=P", "-c", "user.email=p@x", "commit", "-q", "-am", "Fix hss on 2.1")
+	fx.git(t, "charts", "worktree", "remove", wt)
+	fx.git(t, "charts", "push", "-q", "origin", "aether-2.1")
+	patched := fx.rev("charts", "aether-2.1")
+	out := mustRun(t, fx, Options{Push: true})
+	if !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "done: branch aether-2.1 at "+patched[:7]+", moved on since the cut at") {
+		t.Errorf("re-run after a patch:\n%s", out)
+	}
+	if fx.rev("charts", "aether-2.1") != patched {
+		t.Errorf("the branch moved")
+	}
+	// Fresh clones see relkit's branch on the remote, moved on, and only
+	// make their local branch there.
+	clones := cloneWorkspace(t, fx)
+	p, err := Plan(context.Background(), clones.ws, Options{Line: line, Push: true, DryRun: true})
+	if err != nil || len(p.Problems()) > 0 {
+		t.Fatalf("fresh clones after a patch: %v %v", err, p.Problems())
+	}
+	for _, r := range p.Repos {
+		for _, st := range r.Steps {
+			if st.Kind != plan.CreateBranch {
+				t.Errorf("%s: unexpected step %s", r.Name, st.Kind)
+			}
+			if r.Name == "charts" && st.Commit != patched {
+				t.Errorf("charts: local branch planned at %s, want the remote's %s", st.Commit, patched)
+			}
+		}
 	}
 }
