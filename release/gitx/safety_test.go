@@ -415,6 +415,19 @@ func TestScratchLeftByKilledRunIsPruned(t *testing.T) {
 	os.WriteFile(filepath.Join(leftover.Root, ScratchMarker), data, 0o644)
 	os.RemoveAll(gone.Root)
 
+	// A killed run's scratch worktree of another repo: found in the temp
+	// dir (once per process), with git's record of it in that repo.
+	other, _ := newRepo(t)
+	elsewhere, err := AddScratch(ctx, other, gitT(t, other, "rev-parse", "HEAD"), "wt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.Delete(elsewhere.Root)
+	otherAbs, _ := filepath.Abs(other)
+	data, _ = json.Marshal(scratchMark{Owner: deadOwner(t), Repo: otherAbs})
+	os.WriteFile(filepath.Join(elsewhere.Root, ScratchMarker), data, 0o644)
+	sweptOnce.Store(false) // as in a new process
+
 	// The user's own worktrees: one present, one whose directory is gone
 	// (on an unmounted disk, say). Neither is relkit's.
 	userWT := filepath.Join(t.TempDir(), "feature")
@@ -441,6 +454,12 @@ func TestScratchLeftByKilledRunIsPruned(t *testing.T) {
 		if !strings.Contains(list, "worktree "+w+"\n") {
 			t.Errorf("%s was pruned, but it is not a leftover of relkit's:\n%s", w, list)
 		}
+	}
+	if _, err := os.Stat(elsewhere.Root); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the other repo's leftover %s is still there", elsewhere.Root)
+	}
+	if list := gitT(t, other, "worktree", "list", "--porcelain"); strings.Contains(list, elsewhere.Dir) {
+		t.Errorf("the other repo still lists the leftover:\n%s", list)
 	}
 	if _, err := os.Stat(filepath.Join(mine.Dir, "VERSION")); err != nil {
 		t.Errorf("a live scratch worktree was touched: %v", err)

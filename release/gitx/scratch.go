@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,6 +36,9 @@ const scratchLockWait = 10 * time.Second
 
 // live lists the scratch roots this process made and has not removed.
 var live sync.Map
+
+// sweptOnce is set once this process has looked through the temp dir.
+var sweptOnce atomic.Bool
 
 // scratchMark is the content of a scratch root's marker.
 type scratchMark struct {
@@ -133,7 +137,11 @@ func PruneScratch(ctx context.Context, repo string) []string {
 			removeRoot(filepath.Dir(wt))
 		}
 	}
-	// Leftover roots in the temp dir, whichever repo they belong to.
+	// Leftover roots in the temp dir, whichever repo they belong to: once
+	// per process, as the temp dir of a CI machine can be large.
+	if !sweptOnce.CompareAndSwap(false, true) {
+		return pruned
+	}
 	entries, err := os.ReadDir(os.TempDir())
 	if err != nil {
 		return pruned
