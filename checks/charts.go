@@ -153,6 +153,11 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 		out = append(out, r.finding("chart-version-invalid", c.File, c.VersionLine, chartSubject(c), "%s", invalidChartVersion(c)))
 	}
 
+	// The base and the changes since it are history: a shallow clone
+	// cannot tell them.
+	if _, err := gitx.NeedHistory(ctx, r.repo.Name, dir, ""); err != nil {
+		return out, []error{err}
+	}
 	r.base, err = resolveChartBase(ctx, dir, r.repo, ws.BranchPrefix, override)
 	if err != nil {
 		return out, []error{fmt.Errorf("%s: choosing the base to compare charts with: %w", r.repo.Name, err)}

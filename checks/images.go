@@ -383,7 +383,12 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		}
 		t := &compTags{tags: map[string]bool{}}
 		cache[r.Name] = t
-		repo, err := gitx.Open(r.Dir)
+		// A shallow clone lacks the tags of its cut-off history.
+		_, err := gitx.NeedHistory(context.Background(), r.Name, r.Dir, "")
+		var repo *gitx.Repo
+		if err == nil {
+			repo, err = gitx.Open(r.Dir)
+		}
 		if err == nil {
 			var m map[string]plumbing.Hash
 			m, err = repo.Tags()
@@ -392,7 +397,11 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 			}
 			repo.Close()
 		}
-		if err != nil {
+		var sh *gitx.ShallowError
+		if errors.As(err, &sh) {
+			t.err = err
+			rep.Undecided(t.err)
+		} else if err != nil {
 			t.err = fmt.Errorf("reading the git tags of component %s (%s): %w", r.Name, r.Dir, err)
 			rep.Undecided(t.err)
 		}

@@ -65,6 +65,11 @@ func checkVersion(ctx context.Context, r *workspace.Repo) ([]report.Finding, err
 	if !vf.IsRelease() {
 		return nil, nil
 	}
+	// Every rule below reads tags and history: a shallow clone decides
+	// none of them.
+	if _, err := gitx.NeedHistory(ctx, r.Name, r.Dir, ""); err != nil {
+		return nil, err
+	}
 	repo, err := gitx.Open(r.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.Name, err)

@@ -27,7 +27,9 @@ type Image mg.Namespace
 // detached HEAD the branch comes from RELKIT_BRANCH, GITHUB_HEAD_REF,
 // GITHUB_REF_NAME, BRANCH_NAME, GIT_BRANCH or CI_COMMIT_REF_NAME.
 // RELKIT_FORMAT=json prints {"component": ..., "commit": ..., "tags":
-// [...]}. Exit: 0, 2 unknown component, 3 could not decide.
+// [...]}. A shallow clone (its release tags may be missing) is not
+// answered: run git fetch --unshallow (release:tag -push does) first.
+// Exit: 0, 2 unknown component, 3 could not decide.
 //
 // Example: for t in $(go tool mage image:tags hss -dev); do docker push registry.example.org/omec/hss:$t; done
 func (Image) Tags(ctx context.Context,

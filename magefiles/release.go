@@ -36,22 +36,29 @@ type Release mg.Namespace
 // the version bytes of each file.
 //
 // With -dryRun the plan is printed even when the checks fail (the exit
-// status still says they did). Everything is planned and printed first.
-// Any problem anywhere (a dirty checkout, one not on its main branch, the
-// charts VERSION outside X.Y, a branch already elsewhere, a remote ahead
-// or behind) stops the run before it writes. Commits are by RELKIT_GIT_AUTHOR="Name <email>", else
+// status still says they did). Everything is planned and printed first,
+// and every run (dry runs and runs without -push too) asks each repo's
+// origin what it has. Any problem anywhere (a dirty checkout, one not on
+// its main branch or mid-merge, the charts VERSION outside X.Y, the docs
+// VERSION off that line, a branch already elsewhere, a remote ahead or
+// behind) stops the run before it writes. A release branch relkit did not
+// make (cut by hand, here or only on origin) is refused, naming its
+// commit, the tags at and on it and whether main has it; it is never
+// taken as done. Commits are by RELKIT_GIT_AUTHOR="Name <email>", else
 // git.author in relkit.yaml, else each repo's git config, and carry the
-// trailer "Relkit-Release-Branch: aether-X.Y": a second run sees finished
-// work, so after success it does nothing and after a failure it does only
-// what is left.
+// trailer "Relkit-Release-Branch: aether-X.Y": a second run (from any
+// clone) sees relkit's finished work, so after success it does nothing
+// and after a failure it does only what is left. A shallow clone is
+// deepened from origin first (a dry run stops with exit 3 instead).
 //
 // -dryRun prints the plan (every branch, file change, commit and push) and
 // writes nothing. -push also pushes each repo's new branch and main branch
 // in one atomic, never forced push per repo; every remote is checked
 // first, and nothing is pushed anywhere if any remote moved since it was
 // read. RELKIT_FORMAT=json prints the plan (with what was applied) as
-// JSON. Exit: 0 done or nothing to do, 1 refused or failed, 2 usage, 3
-// could not decide (an unreadable repo, an unreachable remote).
+// JSON. Exit: 0 done or nothing to do, 1 refused or failed (another relkit
+// run writing the same repos included), 2 usage, 3 could not decide (an
+// unreadable repo, an unreachable remote, a shallow clone in a dry run).
 // It runs only alone: another target or an extra word on the command
 // line is refused before anything is written (exit 2).
 //
@@ -97,7 +104,10 @@ func (Release) Branch(ctx context.Context,
 //
 // -push pushes the tags; the tagged commit must already be on the remote's
 // main or current branch, and a tag the remote already has on the same
-// commit is fetched instead. -dryRun prints the plan and writes nothing.
+// commit is fetched instead. In a shallow clone (CI's --depth 1) the
+// history is fetched from origin first, so the tag goes on the commit
+// that set VERSION, not on HEAD; a dry run stops there with exit 3.
+// -dryRun prints the plan and writes nothing.
 // RELKIT_FORMAT=json prints the plan as JSON. Exit: 0, 1 refused or
 // failed, 2 usage (a -repo that is not a versioned repo), 3 could not
 // decide.

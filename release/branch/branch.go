@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -70,6 +71,17 @@ type cut struct {
 	ref     string // refs/heads/aether-2.1
 	trailer string // Relkit-Release-Branch: aether-2.1
 	ident   gitx.Ident
+	// history is what making sure of each repo's history found, in the
+	// order of ws.Repos().
+	history []historyState
+	// chartsVersion is the charts repo's VERSION on its main branch, for
+	// messages ("" when it could not be read).
+	chartsVersion string
+	// cutByRelkit is set when the charts repo's main carries relkit's
+	// bump commit for this cut: a branched repo (which gets no bump
+	// commit of its own) then counts its release branch on main as
+	// relkit's.
+	cutByRelkit bool
 }
 
 // Plan works out the cut without writing anything (a dry run of the local
@@ -104,10 +116,103 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 	}
 	p := &plan.Plan{Action: action, DryRun: opt.DryRun, Author: ident.String()}
 	repos := ws.Repos()
+
+	// History first, in every repo: the cut reads main's history (relkit's
+	// bump commits, ancestry), which a shallow clone has cut off. A real
+	// run fetches it; a dry run, which writes nothing, stops.
+	deepenFrom := opt.Remote
+	if opt.DryRun {
+		deepenFrom = ""
+	}
+	c.history = make([]historyState, len(repos))
+	plan.ForEach(ctx, indexes(len(repos)), opt.Parallel, func(ctx context.Context, i int) {
+		h := &c.history[i]
+		h.note, h.err = gitx.NeedHistory(ctx, repos[i].Name, repos[i].Dir, deepenFrom)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	byName := map[string]int{}
+	for i, r := range repos {
+		byName[r.Name] = i
+	}
+	if c.history[byName[ws.Charts.Name]].err == nil {
+		if c.cutByRelkit, err = relkitBump(ctx, ws.Charts, c.branch); err != nil {
+			return nil, plan.AsUndecided(fmt.Errorf("%s: %w", ws.Charts.Name, err))
+		}
+	}
+	c.chartsVersion = mainVersion(ws.Charts)
 	err = p.ReadRepos(ctx, repos, opt.Parallel, func(ctx context.Context, r *workspace.Repo, pr *plan.Repo) error {
+		h := c.history[byName[r.Name]]
+		if h.note != "" {
+			pr.Notef("%s", h.note)
+		}
+		if h.err != nil {
+			return h.err
+		}
 		return c.planRepo(ctx, r, pr)
 	})
 	return p, err
+}
+
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// historyState is what making sure of a repo's history found.
+type historyState struct {
+	note string
+	err  error
+}
+
+// mainVersion reads the version in r's VERSION file on its main branch,
+// "" when it cannot be read (planning the repo reports why).
+func mainVersion(r *workspace.Repo) string {
+	g, err := gitx.Open(r.Dir)
+	if err != nil {
+		return ""
+	}
+	defer g.Close()
+	h, err := g.Resolve(plumbing.NewBranchReferenceName(r.MainBranch).String())
+	if err != nil {
+		return ""
+	}
+	data, err := g.FileAt(h, r.VersionFile)
+	if err != nil {
+		return ""
+	}
+	tok, _, _, err := yamledit.VersionToken(data)
+	if err != nil {
+		return ""
+	}
+	return tok
+}
+
+// relkitBump reports whether the main branch of repo r carries relkit's
+// bump commit for release branch br (the commit trailer
+// "Relkit-Release-Branch: <br>").
+func relkitBump(ctx context.Context, r *workspace.Repo, br string) (bool, error) {
+	main := plumbing.NewBranchReferenceName(r.MainBranch).String()
+	if _, ok, err := gitx.RevCommit(ctx, r.Dir, main); err != nil || !ok {
+		return false, err
+	}
+	out, err := gitx.Git(ctx, r.Dir, "log", "--format=%(trailers:key="+Trailer+",valueonly,separator=%x2C)",
+		"-E", "--grep=^"+Trailer+":", main, "--")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		for _, v := range strings.Split(line, ",") {
+			if strings.TrimSpace(v) == br {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // Run plans the cut, prints the plan to w and, unless it is a dry run or
@@ -129,6 +234,11 @@ type repoState struct {
 	main   string // refs/heads/master
 	head   string // main's commit
 	branch string // the release branch's commit, "" when absent
+	// madeAt is the commit relkit created the local release branch at in
+	// an earlier run (its reflog's first entry), "" when relkit did not.
+	madeAt string
+	// remoteMain and remoteBranch are what the remote has ("" absent).
+	remoteMain, remoteBranch string
 	// bump is relkit's bump commit for this cut on main ("" when none);
 	// cutAt is the commit the release branch belongs at (the bump's
 	// parent, or main's head before the bump).
@@ -154,7 +264,13 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 	st.head = ref.Hash().String()
 	if ref, err := g.Reference(plumbing.ReferenceName(c.ref), true); err == nil {
 		st.branch = ref.Hash().String()
+		if st.madeAt, err = madeByRelkit(ctx, r.Dir, c.ref); err != nil {
+			return err
+		}
 	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return err
+	}
+	if err := c.readRemote(ctx, st); err != nil {
 		return err
 	}
 
@@ -174,37 +290,20 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 			pr.Problemf("%s was already moved on by relkit when %s was cut (%s), a later line than %d.%d; relkit does not cut an older line after a newer one",
 				r.MainBranch, st.later, gitx.Short(st.laterCommit), c.line.Major, c.line.Minor)
 			return nil
-		} else {
-			step, err := c.planBump(ctx, st, pr)
-			if err != nil {
-				return err
-			}
-			st.pending = step
 		}
 	}
 	if branches(r.Kind) {
-		switch {
-		case st.branch == "":
-			pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.cutAt})
-			if st.bump != "" {
-				pr.Notef("%s is missing although %s was moved on; it is created at the bump commit's parent", c.branch, r.MainBranch)
-			}
-		case st.branch == st.cutAt:
-			pr.Donef("branch %s at %s", c.branch, gitx.Short(st.branch))
-		case r.Kind == workspace.KindBranched:
-			ok, err := gitx.IsAncestor(ctx, r.Dir, st.branch, st.head)
-			if err != nil {
-				return err
-			}
-			if ok {
-				pr.Donef("branch %s at %s (an earlier commit of %s)", c.branch, gitx.Short(st.branch), r.MainBranch)
-				st.cutAt = st.branch
-			} else {
-				pr.Problemf("branch %s already exists at %s, which is not on %s; relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), r.MainBranch)
-			}
-		default:
-			pr.Problemf("branch %s already exists at %s, but the cut belongs at %s (%s before the bump); relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt), r.MainBranch)
+		ok, err := c.planBranch(ctx, st, pr)
+		if err != nil || !ok {
+			return err
 		}
+	}
+	if bumps(r.Kind) && st.bump == "" {
+		step, err := c.planBump(ctx, st, pr)
+		if err != nil {
+			return err
+		}
+		st.pending = step
 	}
 	if st.pending != nil {
 		pr.Steps = append(pr.Steps, *st.pending)
@@ -227,10 +326,229 @@ func (c *cut) planRepo(ctx context.Context, r *workspace.Repo, pr *plan.Repo) er
 	return nil
 }
 
-// findBump looks for relkit's bump commit of this cut on main: a commit
-// with the trailer, or (charts and docs) the commit right after the
-// existing release branch on main that set VERSION to the next line's
-// development version.
+// readRemote asks the remote for main and the release branch. It does so
+// in every run, dry runs and runs without -push too: a release branch
+// that exists on the remote (cut by hand years ago) must be seen before
+// anything is planned, not when the push is refused.
+func (c *cut) readRemote(ctx context.Context, st *repoState) error {
+	refs := []string{st.main}
+	if branches(st.r.Kind) {
+		refs = append(refs, c.ref)
+	}
+	got, err := gitx.LsRemote(ctx, st.r.Dir, c.opt.Remote, refs...)
+	if err != nil {
+		return fmt.Errorf("asking %s (every run reads the remote, so a release branch that exists there is never cut again): %w", c.opt.Remote, err)
+	}
+	st.remoteMain, st.remoteBranch = got[st.main], got[c.ref]
+	return nil
+}
+
+// madeByRelkit returns the commit relkit created the local branch ref at,
+// read from the branch's reflog (relkit creates branches with the reason
+// "relkit: create <branch>"), or "" when relkit did not create it.
+func madeByRelkit(ctx context.Context, dir, ref string) (string, error) {
+	out, err := gitx.Git(ctx, dir, "reflog", "show", "--format=%H %gs", ref, "--")
+	if err != nil {
+		// No reflog: made by something that keeps none, not by relkit.
+		return "", nil
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	first := lines[len(lines)-1] // the reflog lists the newest entry first
+	h, reason, _ := strings.Cut(first, " ")
+	if reason != "relkit: create "+strings.TrimPrefix(ref, "refs/heads/") || len(h) != 40 {
+		return "", nil
+	}
+	return h, nil
+}
+
+// relkits reports whether a release branch at commit b is relkit's own
+// work from an earlier run of this cut: the parent of relkit's bump
+// commit on main (charts, docs), the commit relkit created the local
+// branch at, or (a branched repo, which gets no bump commit) a commit of
+// main when the charts repo carries relkit's bump commit of this cut.
+// Anything else was made by hand or by another tool, and is never taken
+// as done.
+func (c *cut) relkits(ctx context.Context, st *repoState, b string) (bool, error) {
+	switch {
+	case b == "":
+		return false, nil
+	case st.madeAt != "" && b == st.madeAt, st.bump != "" && b == st.cutAt:
+		return true, nil
+	case st.bump != "":
+		// The branch relkit cut, moved on since by patches and point
+		// releases: it descends from the cut and lacks main's bump.
+		from, err := gitx.IsAncestor(ctx, st.r.Dir, st.cutAt, b)
+		if err != nil || !from {
+			return false, err
+		}
+		withBump, err := gitx.IsAncestor(ctx, st.r.Dir, st.bump, b)
+		return !withBump, err
+	case st.r.Kind == workspace.KindBranched && c.cutByRelkit:
+		return gitx.IsAncestor(ctx, st.r.Dir, b, st.head)
+	}
+	return false, nil
+}
+
+// planBranch decides the release branch of a repo that has one: create
+// it, or find relkit's own from an earlier run. A branch relkit did not
+// make, here or on the remote, is a problem that says what is there; ok
+// is false when planning this repo should stop.
+func (c *cut) planBranch(ctx context.Context, st *repoState, pr *plan.Repo) (ok bool, err error) {
+	r := st.r
+	for _, b := range []struct{ where, commit string }{{"", st.branch}, {c.opt.Remote, st.remoteBranch}} {
+		if b.commit == "" {
+			continue
+		}
+		mine, err := c.relkits(ctx, st, b.commit)
+		if err != nil {
+			return false, err
+		}
+		if !mine {
+			desc, err := c.describeBranch(ctx, st, b.commit, b.where)
+			if err != nil {
+				return false, err
+			}
+			who := "branch " + c.branch
+			if b.where != "" {
+				who = b.where + " already has branch " + c.branch
+			} else {
+				who += " already exists"
+			}
+			hint := ""
+			if st.remoteMain != "" && st.remoteMain != st.head && !gitx.HasCommit(ctx, r.Dir, st.remoteMain) {
+				hint = fmt.Sprintf("; %s/%s is at %s, which this clone does not have: pull first, in case relkit's bump commit is there", c.opt.Remote, r.MainBranch, gitx.Short(st.remoteMain))
+			}
+			pr.Problemf("%s at %s, made outside relkit (no commit of %s carries the trailer %q, and relkit did not create it in this clone); relkit does not move branches, nor take over one it did not make: check it, then delete it or finish that cut by hand%s",
+				who, desc, r.MainBranch, c.trailer, hint)
+			return false, nil
+		}
+	}
+	switch {
+	case st.branch == "" && st.remoteBranch != "" && r.Kind == workspace.KindBranched:
+		// relkit's branch, pushed from another clone: this clone follows.
+		st.cutAt = st.remoteBranch
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.cutAt})
+	case st.branch == "" && st.remoteBranch != "" && st.remoteBranch != st.cutAt:
+		// relkit's branch on the remote, moved on since the cut.
+		if gitx.HasCommit(ctx, r.Dir, st.remoteBranch) {
+			pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.remoteBranch})
+		} else {
+			pr.Notef("%s has %s at %s, moved on since the cut; fetch it to have it here (git fetch %s %s:%s)", c.opt.Remote, c.branch, gitx.Short(st.remoteBranch), c.opt.Remote, c.branch, c.branch)
+		}
+	case st.branch == "":
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: c.ref, Commit: st.cutAt})
+		if st.bump != "" {
+			pr.Notef("%s is missing although %s was moved on; it is created at the bump commit's parent", c.branch, r.MainBranch)
+		}
+	case st.branch == st.cutAt:
+		pr.Donef("branch %s at %s", c.branch, gitx.Short(st.branch))
+	case st.bump != "":
+		// relkit's (checked above), moved on by later work.
+		pr.Donef("branch %s at %s, moved on since the cut at %s", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt))
+	case r.Kind == workspace.KindBranched:
+		on, err := gitx.IsAncestor(ctx, r.Dir, st.branch, st.head)
+		if err != nil {
+			return false, err
+		}
+		if on {
+			pr.Donef("branch %s at %s (an earlier commit of %s)", c.branch, gitx.Short(st.branch), r.MainBranch)
+			st.cutAt = st.branch
+		} else {
+			pr.Problemf("branch %s already exists at %s, which is not on %s; relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), r.MainBranch)
+			return false, nil
+		}
+	default:
+		pr.Problemf("branch %s already exists at %s, but the cut belongs at %s (%s before the bump); relkit does not move branches: check it, then delete or move it by hand", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt), r.MainBranch)
+		return false, nil
+	}
+	return true, nil
+}
+
+// describeBranch says what a release branch at commit is, for a refusal:
+// the commit, the tags that point at it, the tags on it that main does not
+// have, and whether it is an ancestor of main. remote names the remote it
+// was found on ("" for the local branch); the remote's tags count too.
+func (c *cut) describeBranch(ctx context.Context, st *repoState, commit, remote string) (string, error) {
+	dir := st.r.Dir
+	at := map[string]bool{}
+	local := gitx.HasCommit(ctx, dir, commit)
+	if local {
+		out, err := gitx.Git(ctx, dir, "tag", "--points-at", commit)
+		if err != nil {
+			return "", err
+		}
+		for _, t := range strings.Fields(out) {
+			at[t] = true
+		}
+	}
+	if remote != "" {
+		out, err := gitx.Git(ctx, dir, "ls-remote", "--tags", "--", remote)
+		if err != nil {
+			return "", fmt.Errorf("asking %s for its tags: %w", remote, err)
+		}
+		peeled := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			h, name, ok := strings.Cut(strings.TrimSpace(line), "\t")
+			if !ok {
+				continue
+			}
+			name = strings.TrimPrefix(name, "refs/tags/")
+			if base, ok := strings.CutSuffix(name, "^{}"); ok {
+				peeled[base] = h
+			} else if _, seen := peeled[name]; !seen {
+				peeled[name] = h // lightweight, unless a ^{} line follows
+			}
+		}
+		for name, h := range peeled {
+			if h == commit {
+				at[name] = true
+			}
+		}
+	}
+	var facts []string
+	if len(at) > 0 {
+		facts = append(facts, "tag(s) "+listSome(sortedKeys(at), 6)+" at it")
+	}
+	if !local {
+		facts = append(facts, "a commit this clone does not have (fetch it to look)")
+	} else {
+		out, err := gitx.Git(ctx, dir, "tag", "--merged", commit, "--no-merged", st.head)
+		if err != nil {
+			return "", err
+		}
+		var beyond []string
+		for _, t := range strings.Fields(out) {
+			if !at[t] {
+				beyond = append(beyond, t)
+			}
+		}
+		if len(beyond) > 0 {
+			facts = append(facts, "tag(s) "+listSome(beyond, 6)+" on it that "+st.r.MainBranch+" does not have")
+		}
+		on, err := gitx.IsAncestor(ctx, dir, commit, st.head)
+		if err != nil {
+			return "", err
+		}
+		if on {
+			facts = append(facts, "an ancestor of "+st.r.MainBranch)
+		} else {
+			facts = append(facts, "not an ancestor of "+st.r.MainBranch)
+		}
+	}
+	return gitx.Short(commit) + " (" + strings.Join(facts, "; ") + ")", nil
+}
+
+// listSome joins up to n items, counting the rest.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// findBump looks for relkit's bump commit of this cut on main: the commit
+// whose trailer names this cut's branch. Only relkit's trailer counts: a
+// bump made by hand is not relkit's work, and is never taken as done.
 func (c *cut) findBump(ctx context.Context, st *repoState) error {
 	// Every relkit bump commit on main, newest first, with its trailer.
 	out, err := gitx.Git(ctx, st.r.Dir, "log", "--format=%H %P%x09%(trailers:key="+Trailer+",valueonly,separator=%x2C)",
@@ -258,22 +576,6 @@ func (c *cut) findBump(ctx context.Context, st *repoState) error {
 			}
 		}
 	}
-	if st.r.Kind == workspace.KindComponent || st.branch == "" || st.branch == st.head {
-		return nil
-	}
-	out, err = gitx.Git(ctx, st.r.Dir, "rev-list", "--first-parent", "--reverse", "--parents", st.branch+".."+st.head, "--")
-	if err != nil {
-		return err
-	}
-	first, _, _ := strings.Cut(out, "\n")
-	f := strings.Fields(first)
-	if len(f) < 2 || f[1] != st.branch {
-		return nil
-	}
-	v, _, err := c.versionAt(st, f[0])
-	if err == nil && v == c.nextDev() {
-		st.bump, st.cutAt = f[0], f[1]
-	}
 	return nil
 }
 
@@ -287,20 +589,6 @@ func (c *cut) isLater(b string) bool {
 
 // nextDev is the charts and docs version after the cut: X.(Y+1).0-dev.
 func (c *cut) nextDev() string { return fmt.Sprintf("%d.%d.0-dev", c.line.Major, c.line.Minor+1) }
-
-// versionAt reads the repo's VERSION at a commit: the version token and
-// the whole file.
-func (c *cut) versionAt(st *repoState, commit string) (string, []byte, error) {
-	data, err := st.g.FileAt(plumbing.NewHash(commit), st.r.VersionFile)
-	if err != nil {
-		return "", nil, err
-	}
-	tok, _, _, err := yamledit.VersionToken(data)
-	if err != nil {
-		return "", data, fmt.Errorf("%s:%s", st.r.VersionFile, strings.TrimPrefix(err.Error(), "line "))
-	}
-	return tok, data, nil
-}
 
 // planBump works out the bump commit for a repo whose main has not moved
 // on yet. It returns nil when the repo has a problem instead.
@@ -335,6 +623,17 @@ func (c *cut) planBump(ctx context.Context, st *repoState, pr *plan.Repo) (*plan
 		if !cur.LessThan(semver.MustParse(next)) {
 			pr.Problemf("%s:1: %s is already at %s, at or past %s, and no relkit commit for %s was found; relkit does not bump it again: check the repo by hand",
 				r.VersionFile, r.MainBranch, tok, next, c.branch)
+			return nil, nil
+		}
+		if r.Kind == workspace.KindDocs && (cur.Major() != c.line.Major || cur.Minor() != c.line.Minor) {
+			// The docs are released with the charts (same X.Y.n): a docs
+			// repo on another line would be branched and bumped wrongly.
+			charts := "the charts repo's release line"
+			if c.chartsVersion != "" {
+				charts = fmt.Sprintf("the release line of %s, which is %s on %s", path.Join(c.ws.Charts.Path, c.ws.Charts.VersionFile), c.chartsVersion, c.ws.Charts.MainBranch)
+			}
+			pr.Problemf("%s:1: the docs repo's VERSION is %s, not on %s; cutting %s needs the docs at %d.%d.z or %d.%d.z-dev on %s (check:versions reports it as docs-version-line)",
+				path.Join(r.Path, r.VersionFile), tok, charts, c.branch, c.line.Major, c.line.Minor, c.line.Major, c.line.Minor, r.MainBranch)
 			return nil, nil
 		}
 		subject = fmt.Sprintf("Start %d.%d development after cutting %s", c.line.Major, c.line.Minor+1, c.branch)
@@ -437,24 +736,17 @@ func (c *cut) checkWorktree(ctx context.Context, st *repoState, pr *plan.Repo) e
 // planPush compares the repo with its remote and plans one atomic push of
 // the release branch and main, guarded by the remote values read here.
 func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error {
-	// The remote is read with ls-remote, not fetched: planning writes
-	// nothing, not even remote-tracking refs. A remote commit this repo
-	// does not have means it is behind (or diverged), which is a problem
-	// either way.
+	// The remote was read with ls-remote (readRemote), not fetched:
+	// planning writes nothing, not even remote-tracking refs. A remote
+	// commit this repo does not have means it is behind (or diverged),
+	// which is a problem either way.
 	r, remote := st.r, c.opt.Remote
-	refs := []string{st.main}
-	if branches(r.Kind) {
-		refs = append(refs, c.ref)
-	}
-	got, err := gitx.LsRemote(ctx, r.Dir, remote, refs...)
-	if err != nil {
-		return fmt.Errorf("asking %s: %w", remote, err)
-	}
-	remoteMain, remoteBranch := got[st.main], got[c.ref]
+	remoteMain, remoteBranch := st.remoteMain, st.remoteBranch
 	if remoteMain == "" {
 		pr.Problemf("%s has no branch %s", remote, r.MainBranch)
 		return nil
 	}
+	var err error
 	ancestor := func(a, b string) (bool, error) { return gitx.IsAncestor(ctx, r.Dir, a, b) }
 	step := plan.Step{Kind: plan.Push, Remote: remote, Guards: []plan.RefUpdate{{Ref: st.main, Expect: remoteMain}}}
 	pushMain := func(note string) {
@@ -507,6 +799,10 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		step.Guards = append(step.Guards, plan.RefUpdate{Ref: c.ref, Expect: remoteBranch})
 		switch remoteBranch {
 		case "":
+			if st.branch != "" && st.branch != st.cutAt {
+				pr.Problemf("%s is at %s, moved on since the cut at %s, and %s does not have it; push it with the run that moved it (-push), so this cut does not publish those commits", c.branch, gitx.Short(st.branch), gitx.Short(st.cutAt), remote)
+				return nil
+			}
 			// The branch may only point at a commit the remote has, or
 			// that this same push carries.
 			onRemote := len(step.Updates) > 0 && st.cutAt == st.head
@@ -523,6 +819,12 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		case st.cutAt:
 			pr.Donef("%s has %s at %s", remote, c.branch, gitx.Short(remoteBranch))
 		default:
+			if st.bump != "" {
+				// relkit's branch (planBranch refused any other), moved on
+				// since the cut.
+				pr.Donef("%s has %s at %s, moved on since the cut", remote, c.branch, gitx.Short(remoteBranch))
+				break
+			}
 			pr.Problemf("%s already has %s at %s, but the cut is at %s; relkit does not move branches: check it by hand", remote, c.branch, gitx.Short(remoteBranch), gitx.Short(st.cutAt))
 			return nil
 		}

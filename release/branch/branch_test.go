@@ -508,7 +508,20 @@ func TestKilledMidRun(t *testing.T) {
 	if err := os.Remove(hook); err != nil {
 		t.Fatal(err)
 	}
-	mustRun(t, fx, Options{Push: true})
+	// The killed run's locks are left behind; its pid is gone, so the
+	// re-run takes them over and says so.
+	if _, held, _ := gitx.HeldBy(fx.repos["comp-00"].Dir); !held {
+		t.Errorf("the killed run left no lock in comp-00")
+	}
+	rerun := mustRun(t, fx, Options{Push: true})
+	if !strings.Contains(rerun, "comp-00: took over the stale lock "+filepath.Join(fx.repos["comp-00"].Dir, ".git", gitx.LockName)) {
+		t.Errorf("the re-run does not say it took over the killed run's lock:\n%s", rerun)
+	}
+	for _, r := range fx.ws.Repos() {
+		if _, held, _ := gitx.HeldBy(r.Dir); held {
+			t.Errorf("%s: a lock is left after the re-run", r.Name)
+		}
+	}
 	compareSnaps(t, want, snapshot(t, fx))
 	if out := mustRun(t, fx, Options{Push: true}); !strings.Contains(out, "Nothing to do") {
 		t.Errorf("not converged:\n%s", out)

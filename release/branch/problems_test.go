@@ -33,6 +33,13 @@ func TestRefusals(t *testing.T) {
 			want: []string{"PROBLEM: VERSION:1: the charts repo is at 2.1.3-dev, not in the 2.0 line; cutting aether-2.0 needs 2.0.z or 2.0.z-dev on master"},
 		},
 		{
+			name: "docs VERSION on another release line",
+			setup: func(t *testing.T, fx *fixture) {
+				fx.repos["docs"].SetVersion("2.0.5\n")
+			},
+			want: []string{"docs (docs)", "PROBLEM: repos/docs/VERSION:1: the docs repo's VERSION is 2.0.5, not on the release line of repos/charts/VERSION, which is 2.1.3-dev on master; cutting aether-2.1 needs the docs at 2.1.z or 2.1.z-dev on master"},
+		},
+		{
 			name: "docs already bumped by hand",
 			setup: func(t *testing.T, fx *fixture) {
 				fx.repos["docs"].SetVersion("2.2.0-dev\n")
@@ -227,27 +234,29 @@ func TestSuccessiveCuts(t *testing.T) {
 	}
 }
 
-// TestCutByHandIsRecognised: a branch and a bump commit made by hand (no
-// trailer) count as done when the branch is at the bump's parent and the
-// bump set the next development version.
-func TestCutByHandIsRecognised(t *testing.T) {
+// TestCutByHandIsNotTakenAsDone: a branch and a bump commit made by hand
+// (no trailer), exactly where relkit would have made them, are still not
+// relkit's work: the run is refused, saying what is there, and nothing
+// moves.
+func TestCutByHandIsNotTakenAsDone(t *testing.T) {
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	head := fx.rev("docs", "master")
 	fx.git(t, "docs", "branch", "aether-2.1")
 	fx.repos["docs"].SetVersion("2.2.0-dev\n")
-	p, err := Plan(context.Background(), fx.ws, Options{Line: line})
-	if err != nil {
-		t.Fatal(err)
+	before := hashTree(t, fx.root)
+	out, err := run(t, fx, Options{DryRun: true})
+	var refused *plan.Refused
+	if !errors.As(err, &refused) {
+		t.Fatalf("want a refusal, got %v\n%s", err, out)
 	}
-	for _, r := range p.Repos {
-		if r.Name != "docs" {
-			continue
-		}
-		if len(r.Steps) != 0 || len(r.Problems) != 0 || len(r.Done) != 2 {
-			t.Errorf("docs cut by hand: steps %v, problems %v, done %v; want two done and nothing else", r.Steps, r.Problems, r.Done)
-		}
+	want := "PROBLEM: branch aether-2.1 already exists at " + head[:7] + " (an ancestor of master), made outside relkit (no commit of master carries the trailer \"Relkit-Release-Branch: aether-2.1\", and relkit did not create it in this clone)"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
-	if fx.rev("docs", "aether-2.1") != head {
-		t.Errorf("branch moved")
+	if strings.Contains(out, "done: branch aether-2.1") {
+		t.Errorf("a hand-made branch was taken as done:\n%s", out)
+	}
+	if hashTree(t, fx.root) != before || fx.rev("docs", "aether-2.1") != head {
+		t.Errorf("a refused run wrote")
 	}
 }

@@ -38,23 +38,19 @@ type Worktree struct {
 	// Start is the commit the worktree was added at.
 	Start string
 	// ident makes relkit's commits; picks keep their original author.
-	ident gitx.Ident
-	tmp   string
+	ident   gitx.Ident
+	scratch *gitx.Scratch
 }
 
 // Add adds a scratch worktree of repo detached at commit (a full hash or
-// any revision). Close it with Remove.
+// any revision), in a relkit-owned temp dir (see gitx.AddScratch, which
+// also removes what killed runs left). Close it with Remove.
 func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree, error) {
-	tmp, err := os.MkdirTemp("", "relkit-wt-*")
+	sc, err := gitx.AddScratch(ctx, repo, commit, filepath.Base(repo), noHooks...)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(tmp, filepath.Base(repo))
-	w := &Worktree{Repo: repo, Dir: dir, ident: ident, tmp: tmp}
-	if _, err := gitx.Git(ctx, repo, append(noHooks, "worktree", "add", "--quiet", "--detach", dir, commit)...); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("%s: adding a scratch worktree at %s: %w", repo, gitx.Short(commit), err)
-	}
+	w := &Worktree{Repo: repo, Dir: sc.Dir, ident: ident, scratch: sc}
 	head, err := w.Head(ctx)
 	if err != nil {
 		w.Remove(ctx)
@@ -67,18 +63,11 @@ func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree,
 // Remove deletes the worktree and its administrative files; it runs even
 // when ctx is already cancelled.
 func (w *Worktree) Remove(ctx context.Context) error {
-	if w == nil || w.tmp == "" {
+	if w == nil || w.scratch == nil {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
-	_, err := gitx.Git(ctx, w.Repo, "worktree", "remove", "--force", "--force", w.Dir)
-	if rmErr := os.RemoveAll(w.tmp); err == nil {
-		err = rmErr
-	}
-	if _, perr := gitx.Git(ctx, w.Repo, "worktree", "prune"); err == nil {
-		err = perr
-	}
-	w.tmp = ""
+	err := w.scratch.Remove(ctx)
+	w.scratch = nil
 	return err
 }
 

@@ -46,6 +46,27 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	if !strings.Contains(text.String(), "Dry run: would add releases/2.1.0.yaml on aether-2.1") || !strings.Contains(text.String(), "kind: ReleaseManifest") {
 		t.Errorf("dry-run text lacks the plan line or the manifest:\n%s", text.String())
 	}
+	if strings.Contains(text.String(), "push") {
+		t.Errorf("a dry run without -push speaks of pushing:\n%s", text.String())
+	}
+	// With -push, the dry run says it would push, and does not.
+	remoteBranch := func() string { return fx.git(t, fx.charts, "ls-remote", "origin", "refs/heads/"+fx.branch) }
+	remoteBefore := remoteBranch()
+	if remoteBefore == "" {
+		t.Fatal("fixture: origin has no release branch")
+	}
+	dryPush, err := Run(ctx, fx.ws, "2.1", Options{DryRun: true, Push: true})
+	if err != nil {
+		t.Fatalf("dry run with -push: %v", err)
+	}
+	text.Reset()
+	dryPush.WriteText(&text)
+	if !strings.Contains(text.String(), "Dry run: would push aether-2.1 to origin (never forced).") || dryPush.Pushed {
+		t.Errorf("dry run with -push: pushed=%v, text lacks the would-push line:\n%s", dryPush.Pushed, text.String())
+	}
+	if remoteBranch() != remoteBefore || fx.rev(t, "refs/heads/"+fx.branch) != before {
+		t.Errorf("the dry run with -push moved a ref")
+	}
 	fx.checkoutUntouched(t, master)
 
 	// The real run commits exactly one file on the branch.

@@ -2,10 +2,8 @@ package manifest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
@@ -19,47 +17,34 @@ type Scratch struct {
 	Dir, Repo string
 	// Commit is the commit checked out.
 	Commit string
-	tmp    string
+	sc     *gitx.Scratch
 }
 
 // NewScratch checks out rev of the repository at repoDir in a new detached
-// worktree under the system temp dir. Close removes it.
+// worktree in a relkit-owned temp dir (see gitx.AddScratch, which also
+// removes what killed runs left). Close removes it.
 func NewScratch(ctx context.Context, repoDir, rev string) (*Scratch, error) {
 	out, err := gitx.Git(ctx, repoDir, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %q names no commit: %w", repoDir, rev, err)
 	}
 	commit := strings.TrimSpace(out)
-	tmp, err := os.MkdirTemp("", "relkit-scratch-")
+	// A plain add runs no hook but post-checkout, which -c
+	// core.hooksPath=/dev/null stops.
+	sc, err := gitx.AddScratch(ctx, repoDir, commit, "wt", "-c", "core.hooksPath="+os.DevNull)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scratch{Dir: filepath.Join(tmp, "wt"), Repo: repoDir, Commit: commit, tmp: tmp}
-	// --no-checkout then a read-tree would skip hooks too; a plain add runs
-	// no hook but post-checkout, which -c core.hooksPath=/dev/null stops.
-	if _, err := gitx.Git(ctx, repoDir, "-c", "core.hooksPath="+os.DevNull, "worktree", "add", "--detach", "--quiet", s.Dir, commit); err != nil {
-		os.RemoveAll(tmp)
-		return nil, fmt.Errorf("%s: creating a scratch worktree at %s: %w", repoDir, commit, err)
-	}
-	return s, nil
+	return &Scratch{Dir: sc.Dir, Repo: repoDir, Commit: commit, sc: sc}, nil
 }
 
-// Close removes the worktree and its administrative files. It uses a
-// fresh context so that a cancelled run still cleans up.
+// Close removes the worktree and its administrative files, even when the
+// run was cancelled.
 func (s *Scratch) Close() error {
-	if s == nil || s.tmp == "" {
+	if s == nil || s.sc == nil {
 		return nil
 	}
-	ctx := context.Background()
-	_, err := gitx.Git(ctx, s.Repo, "worktree", "remove", "--force", s.Dir)
-	if rmErr := os.RemoveAll(s.tmp); err == nil {
-		err = rmErr
-	}
-	if err != nil {
-		// The directory is gone either way; prune drops git's record of it.
-		_, perr := gitx.Git(ctx, s.Repo, "worktree", "prune")
-		err = errors.Join(err, perr)
-	}
-	s.tmp = ""
+	err := s.sc.Remove(context.Background())
+	s.sc = nil
 	return err
 }

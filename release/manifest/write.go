@@ -67,6 +67,8 @@ type Result struct {
 	Pushed   bool      `json:"pushed"`
 	Remote   string    `json:"remote,omitempty"`
 	Manifest *Manifest `json:"manifest"`
+	// Notes say what the run did on the way (a stale lock taken over).
+	Notes []string `json:"notes,omitempty"`
 	// Data is the manifest file as committed (or as it would be).
 	Data []byte `json:"-"`
 }
@@ -113,6 +115,13 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 			return nil, fmt.Errorf("%s: branch %s is checked out in %s; relkit commits through a scratch worktree and does not move a branch under a checkout (its index and files would no longer match): switch that checkout to another branch (git -C %s switch %s) and run again, or use -dryRun",
 				repo, res.Branch, wt, wt, ws.Charts.MainBranch)
 		}
+		probs, err := gitx.WriteProblems(dir)
+		if err != nil {
+			return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
+		}
+		if len(probs) > 0 {
+			return nil, fmt.Errorf("%s: refused, nothing was written: %s", repo, strings.Join(probs, "; "))
+		}
 	}
 
 	sc, err := NewScratch(ctx, dir, head)
@@ -158,10 +167,24 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		res.Data, _ = repofs.Read(sc.Dir, res.Path, repofs.MaxManifest)
 	case o.DryRun:
 		res.State = DryRun
+		if o.Push {
+			res.Remote = o.Remote // what a real run would push to
+		}
 	default:
 		id, err := plan.Author(ws, o.Author)
 		if err != nil {
 			return nil, err
+		}
+		// relkit's lock of the repo until the branch is moved and pushed
+		// (released before the scratch worktree is removed, which takes
+		// it again).
+		lock, err := gitx.LockRepo(ctx, dir, gitx.LockOptions{Command: "relkit release:manifest " + line})
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Release()
+		if lock.Note != "" {
+			res.Notes = append(res.Notes, lock.Note)
 		}
 		if err := repofs.Write(sc.Dir, res.Path, res.Data, 0o644); err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
@@ -265,9 +288,15 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "%s %s on %s: commit %s after %s, %d chart(s), %d image(s).\n", verb, r.Path, r.Branch, gitx.Short(r.Commit), gitx.Short(r.Parent), len(m.Charts), len(m.Images))
 	}
-	if r.Pushed {
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "Note: %s.\n", n)
+	}
+	switch {
+	case r.Pushed:
 		fmt.Fprintf(&b, "Pushed %s to %s.\n", r.Branch, r.Remote)
-	} else if r.State != DryRun && r.State != Unchanged {
+	case r.State == DryRun && r.Remote != "":
+		fmt.Fprintf(&b, "Dry run: would push %s to %s (never forced).\n", r.Branch, r.Remote)
+	case r.State != DryRun && r.State != Unchanged:
 		fmt.Fprintf(&b, "Not pushed; push with -push (or git push %s %s).\n", cmp.Or(r.Remote, "origin"), r.Branch)
 	}
 	_, err := io.WriteString(w, safetext.Clean(b.String()))

@@ -31,6 +31,9 @@ func PlanCharts(ctx context.Context, ws *workspace.Config, opt Options) (*plan.P
 	p := s.NewPlan(fmt.Sprintf("patch:charts %s %s", s.Line, strings.Join(opt.Commits, ",")))
 	pr := RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{pr}
+	if err := s.NeedHistory(ctx, ws.Charts, pr); err != nil {
+		return p, err
+	}
 	res, err := s.PickCharts(ctx, pr, opt.Commits)
 	if plan.RefuseFile(pr, err) {
 		return p, nil

@@ -59,7 +59,7 @@ func TestChartsCleanPickBumpsAndPinsFollow(t *testing.T) {
 		t.Fatalf("the dry run changed the repo:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	for _, want := range []string{"dry run", "cherry-pick -x of " + fix[:7], "roc-api/Chart.yaml:8 version 0.10.1 -> 0.10.2",
-		"aether-roc-umbrella/Chart.yaml:8 version 2.2.1 -> 2.2.2", "dependency roc-api version 0.10.1 -> 0.10.2", "aether-2.1 (" + tip[:7] + " ->"} {
+		"aether-roc-umbrella/Chart.yaml:8 version 2.2.1 -> 2.2.2", "dependency roc-api version 0.10.1 -> 0.10.2", "move branch aether-2.1 " + tip[:7] + " ->"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the dry run should show %q:\n%s", want, out.String())
 		}

@@ -59,6 +59,13 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 		return p, plan.AsUndecided(err)
 	}
 
+	if err := s.NeedHistory(ctx, ws.Charts, chr); err != nil {
+		return p, err
+	}
+	if err := s.NeedHistory(ctx, comp, cr); err != nil {
+		return p, err
+	}
+
 	// 1. The version the release ships.
 	tip, err := LocalBranch(ctx, ws.Charts.Dir, s.Branch)
 	if err != nil {

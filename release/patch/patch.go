@@ -150,6 +150,26 @@ func (s *Session) Run(ctx context.Context, p *plan.Plan, planErr error, w io.Wri
 	return plan.Execute(ctx, p, planErr, w, f, plan.Options{Ident: s.Ident})
 }
 
+// NeedHistory makes sure the run can read r's history (see
+// gitx.NeedHistory): a shallow clone is deepened from the remote in a real
+// run, which the plan notes, and stops a dry run (which writes nothing)
+// as could-not-decide; the problem is recorded in pr.
+func (s *Session) NeedHistory(ctx context.Context, r *workspace.Repo, pr *plan.Repo) error {
+	remote := s.Remote
+	if s.DryRun {
+		remote = ""
+	}
+	note, err := gitx.NeedHistory(ctx, r.Name, r.Dir, remote)
+	if note != "" {
+		pr.Notef("%s", note)
+	}
+	if err != nil {
+		pr.Problemf("could not decide: %v", err)
+		return plan.AsUndecided(err)
+	}
+	return nil
+}
+
 // LocalBranch returns the commit of local branch name in dir, or "".
 func LocalBranch(ctx context.Context, dir, name string) (string, error) {
 	return revCommit(ctx, dir, "refs/heads/"+name)

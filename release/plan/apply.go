@@ -74,6 +74,19 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		return fmt.Errorf("%s: %w", r.Name, err)
 	}
 
+	// relkit's lock of every repo written, taken before the first write
+	// and held to the end: a second run at the same time stops here with
+	// the holder named, before it writes anything.
+	locks, err := p.lockRepos(ctx, progress)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, l := range locks {
+			l.Release()
+		}
+	}()
+
 	// Local steps.
 	var errs []error
 	var errMu sync.Mutex
@@ -150,7 +163,15 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 			names = append(names, shortRef(u.Ref))
 		}
 		if err := gitx.Push(ctx, j.repo.Dir, j.step.Remote, specs...); err != nil {
+			if j.step.moves(j.repo) {
+				keep(fail(j.repo, fmt.Errorf("moving %s (fast-forward only) failed, nothing of it moved: %w", strings.Join(names, ", "), err)))
+				return
+			}
 			keep(fail(j.repo, fmt.Errorf("push to %s rejected, nothing of this repo was pushed: %w", j.step.Remote, err)))
+			return
+		}
+		if j.step.moves(j.repo) {
+			progress(j.repo, "moved %s", strings.Join(names, ", "))
 			return
 		}
 		progress(j.repo, "pushed %s to %s", strings.Join(names, ", "), j.step.Remote)
@@ -159,6 +180,35 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		errs = append(errs, errors.New("the other repos were pushed; fix the cause and run the same command again to push the rest"))
 	}
 	return errors.Join(sortErrs(errs)...)
+}
+
+// lockRepos takes relkit's lock of every repo that has steps, in a fixed
+// order, all or none: a repo another run holds releases the ones taken
+// and is returned as that repo's error.
+func (p *Plan) lockRepos(ctx context.Context, progress func(*Repo, string, ...any)) ([]*gitx.Lock, error) {
+	var repos []*Repo
+	for _, r := range p.Repos {
+		if len(r.Steps) > 0 {
+			repos = append(repos, r)
+		}
+	}
+	sort.SliceStable(repos, func(i, j int) bool { return repos[i].Dir < repos[j].Dir })
+	var locks []*gitx.Lock
+	for _, r := range repos {
+		l, err := gitx.LockRepo(ctx, r.Dir, gitx.LockOptions{Command: "relkit " + p.Action})
+		if err != nil {
+			for _, l := range locks {
+				l.Release()
+			}
+			r.Error = err.Error()
+			return nil, fmt.Errorf("%s: %w; nothing was written", r.Name, err)
+		}
+		if l.Note != "" {
+			progress(r, "%s", l.Note)
+		}
+		locks = append(locks, l)
+	}
+	return locks, nil
 }
 
 func sortErrs(errs []error) []error {
@@ -198,6 +248,9 @@ func shortRef(ref string) string {
 func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string, error) {
 	switch s.Kind {
 	case CreateBranch:
+		if err := notMadeMeanwhile(ctx, dir, s.Ref, "branch"); err != nil {
+			return "", err
+		}
 		if err := gitx.CreateRef(ctx, dir, s.Ref, s.Commit, "relkit: create "+shortRef(s.Ref)); err != nil {
 			return "", err
 		}
@@ -206,6 +259,9 @@ func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string
 		name, ok := strings.CutPrefix(s.Ref, "refs/tags/")
 		if !ok {
 			return "", fmt.Errorf("%q is not a tag ref", s.Ref)
+		}
+		if err := notMadeMeanwhile(ctx, dir, s.Ref, "tag"); err != nil {
+			return "", err
 		}
 		if _, err := gitx.GitEnv(ctx, dir, id.Env(), []byte(s.Message), "tag", "-a", "-F", "-", "--cleanup=verbatim", "--", name, s.Commit); err != nil {
 			return "", err
@@ -229,6 +285,16 @@ func (s Step) applyLocal(ctx context.Context, dir string, id gitx.Ident) (string
 		return fmt.Sprintf("committed %s on %s (%d file(s))", gitx.Short(h), s.Branch, len(s.Files)), nil
 	}
 	return "", fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+// notMadeMeanwhile refuses to create ref when it exists now although the
+// plan found it absent: another run made it after this plan was read.
+func notMadeMeanwhile(ctx context.Context, dir, ref, what string) error {
+	h, ok, err := gitx.RevCommit(ctx, dir, ref)
+	if err != nil || !ok {
+		return err
+	}
+	return fmt.Errorf("%s %s was created (at %s) after the plan was made, by another run?; nothing more was done in this repo: run the same command again to see what is left", what, shortRef(ref), gitx.Short(h))
 }
 
 // commit writes the step's files into the worktree, stages them and

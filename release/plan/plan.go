@@ -134,6 +134,12 @@ type Plan struct {
 	Repos  []*Repo `json:"repos"`
 }
 
+// moves reports whether a push step moves branches of repo r itself (a
+// push to its own directory, see cherry.MoveStep) rather than publishing.
+func (s Step) moves(r *Repo) bool {
+	return s.Kind == Push && r != nil && s.Remote != "" && s.Remote == r.Dir
+}
+
 // Problems lists every problem as "repo: problem".
 func (p *Plan) Problems() []string {
 	var out []string
@@ -195,14 +201,15 @@ const (
 )
 
 // ExitCode maps an error to the exit status of a release target: 0 for
-// nil, 3 when it is (or wraps) Undecided or a git command that could not
-// reach its remote, else 1.
+// nil, 3 when it is (or wraps) Undecided, a git command that could not
+// reach its remote or a shallow clone's cut-off history, else 1.
 func ExitCode(err error) int {
 	var u *Undecided
+	var sh *gitx.ShallowError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &u), remoteUnreachable(err):
+	case errors.As(err, &u), errors.As(err, &sh), remoteUnreachable(err):
 		return ExitUndecided
 	}
 	return ExitFailed
@@ -283,4 +290,27 @@ func AsUndecided(err error) error {
 		return err
 	}
 	return &Undecided{Err: err}
+}
+
+// CheckRepos adds to every repo the plan writes into (one with steps) the
+// problems that would make the writes fail half way or go wrong (see
+// gitx.WriteProblems: a merge or rebase in progress, an index.lock, a git
+// directory relkit cannot write, another relkit run writing there), so
+// they stop the run before anything is written and show in a dry run.
+func (p *Plan) CheckRepos() {
+	for _, r := range p.Repos {
+		if len(r.Steps) == 0 {
+			continue
+		}
+		probs, err := gitx.WriteProblems(r.Dir)
+		if err != nil {
+			r.Problemf("could not read the repo's state: %v", err)
+			continue
+		}
+		for _, pr := range probs {
+			if !slices.Contains(r.Problems, pr) {
+				r.Problems = append(r.Problems, pr)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -183,10 +184,10 @@ Author and committer: Bot <bot@example.org>
 
 a  %s
   done: something already done
-  create branch rel-1.0 at %s
-  commit on master (after %s): "Bump"
+  would create branch rel-1.0 at %s
+  would commit on master (after %s): "Bump"
     VERSION:1  version 1.0.0 -> 1.1.0-dev
-  push to origin, all or nothing: master (%s -> master), rel-1.0 (new rel-1.0)
+  would push to origin, all or nothing: master (%s -> master), rel-1.0 (new rel-1.0)
   note: worth knowing
 
 b  /b
@@ -197,6 +198,17 @@ b  /b
 	if text.String() != want {
 		t.Errorf("text:\n%s\nwant:\n%s", text.String(), want)
 	}
+	// The plan of a real run says what it will do, without "would".
+	p.DryRun = false
+	text.Reset()
+	if err := p.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	real := strings.ReplaceAll(strings.Replace(want, " (dry run: nothing will be written)", "", 1), "  would ", "  ")
+	if text.String() != real {
+		t.Errorf("text of a real run:\n%s\nwant:\n%s", text.String(), real)
+	}
+	p.DryRun = true
 	var js bytes.Buffer
 	if err := p.WriteJSON(&js); err != nil {
 		t.Fatal(err)
@@ -219,7 +231,8 @@ b  /b
 
 func TestExitCodesAndFormat(t *testing.T) {
 	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != 1 || ExitCode(fmt.Errorf("w: %w", &Undecided{Err: errors.New("x")})) != 3 ||
-		ExitCode(&Refused{}) != 1 || ExitCode(&gitx.CmdError{Err: errors.New("exit status 128")}) != 1 {
+		ExitCode(&Refused{}) != 1 || ExitCode(&gitx.CmdError{Err: errors.New("exit status 128")}) != 1 ||
+		ExitCode(fmt.Errorf("a: %w", &gitx.ShallowError{Dir: "/a"})) != 3 || ExitCode(&gitx.LockedError{Dir: "/a"}) != 1 {
 		t.Errorf("exit codes wrong")
 	}
 	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON} {
@@ -231,5 +244,128 @@ func TestExitCodesAndFormat(t *testing.T) {
 	t.Setenv("RELKIT_FORMAT", "junit")
 	if _, err := FormatFromEnv(); err == nil {
 		t.Errorf("junit accepted")
+	}
+}
+
+// TestApplyTakesEveryLockFirst: a repo another run is writing into stops
+// the whole apply before anything is written anywhere, naming the lock;
+// once released, the same plan applies.
+func TestApplyTakesEveryLockFirst(t *testing.T) {
+	a, bareA, headA := repoWithRemote(t, "a")
+	b, _, headB := repoWithRemote(t, "b")
+	other, err := gitx.LockRepo(context.Background(), b.Dir, gitx.LockOptions{Command: "relkit release:tag -push"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Plan{Action: "release:branch 1.0", Repos: []*Repo{bumpPlan(a, headA), bumpPlan(b, headB)}}
+	err = p.Apply(context.Background(), Options{})
+	var le *gitx.LockedError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "b: ") || !strings.Contains(err.Error(), "relkit.lock") ||
+		!strings.Contains(err.Error(), "release:tag -push") || !strings.Contains(err.Error(), "nothing was written") {
+		t.Fatalf("want a LockedError naming b's lock and its holder, got %v", err)
+	}
+	if rev(t, a.Dir, "refs/heads/rel-1.0") != "" || rev(t, a.Dir, "master") != headA || rev(t, bareA, "refs/heads/master") != headA {
+		t.Errorf("a was written although b was locked")
+	}
+	if _, held, _ := gitx.HeldBy(a.Dir); held {
+		t.Errorf("a's lock was not released after the refusal")
+	}
+	other.Release()
+	if err := p.Apply(context.Background(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*demo.Repo{a, b} {
+		if _, held, _ := gitx.HeldBy(r.Dir); held {
+			t.Errorf("%s: the lock outlived the apply", r.Dir)
+		}
+	}
+}
+
+// TestApplyTakesOverAStaleLock: a lock left by a killed run (its pid is
+// gone) is taken over, and the apply says so.
+func TestApplyTakesOverAStaleLock(t *testing.T) {
+	a, _, headA := repoWithRemote(t, "a")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	stale := fmt.Sprintf(`{"pid":%d,"host":%q,"command":"relkit release:branch 1.0 -push","since":"2024-01-02T03:04:05Z"}`, cmd.Process.Pid, host)
+	if err := os.WriteFile(filepath.Join(a.Dir, ".git", gitx.LockName), []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	p := &Plan{Action: "release:branch 1.0", Repos: []*Repo{bumpPlan(a, headA)}}
+	if err := p.Apply(context.Background(), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "a: took over the stale lock") || !strings.Contains(progress.String(), fmt.Sprintf("pid %d", cmd.Process.Pid)) {
+		t.Errorf("the takeover is not reported:\n%s", progress.String())
+	}
+	if rev(t, a.Dir, "refs/heads/rel-1.0") != headA {
+		t.Errorf("the plan was not applied")
+	}
+}
+
+// TestRunRefusesARepoMidOperation: a checkout with a stale index.lock or
+// a merge in progress is a problem of the plan, shown by a dry run too,
+// and the run writes nothing.
+func TestRunRefusesARepoMidOperation(t *testing.T) {
+	for _, dryRun := range []bool{true, false} {
+		a, _, headA := repoWithRemote(t, "a")
+		if err := os.WriteFile(filepath.Join(a.Dir, ".git", "index.lock"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, _, headB := repoWithRemote(t, "b")
+		if err := os.WriteFile(filepath.Join(b.Dir, ".git", "MERGE_HEAD"), []byte(headB+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := &Plan{Action: "release:branch 1.0", DryRun: dryRun, Repos: []*Repo{bumpPlan(a, headA), bumpPlan(b, headB)}}
+		var out bytes.Buffer
+		err := Run(context.Background(), p, &out, Text, Options{})
+		var refused *Refused
+		if !errors.As(err, &refused) {
+			t.Fatalf("dryRun=%v: want a refusal, got %v\n%s", dryRun, err, out.String())
+		}
+		for _, want := range []string{"PROBLEM: " + filepath.Join(a.Dir, ".git", "index.lock") + " exists", "PROBLEM: the checkout is in the middle of a merge", "git merge --abort"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("dryRun=%v: output lacks %q:\n%s", dryRun, want, out.String())
+			}
+		}
+		if rev(t, a.Dir, "refs/heads/rel-1.0") != "" || rev(t, b.Dir, "refs/heads/rel-1.0") != "" {
+			t.Errorf("dryRun=%v: a refused run wrote", dryRun)
+		}
+	}
+}
+
+// TestBranchMoveReadsAsAMove: a push to the repo itself (how relkit moves
+// a release branch nobody has checked out) prints and reports as a
+// fast-forward move, not as a publication.
+func TestBranchMoveReadsAsAMove(t *testing.T) {
+	r, bare, head := repoWithRemote(t, "a")
+	r.Git("branch", "rel-1.0", head)
+	next := r.Commit("fix", map[string]string{"f.txt": "fix\n"})
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	pr := &Repo{Name: "a", Dir: r.Dir, Steps: []Step{{Kind: Push, Remote: r.Dir,
+		Updates: []RefUpdate{{Ref: "refs/heads/rel-1.0", Local: next, Expect: head, Note: next[:7] + ": the fix"}}}}}
+	p := &Plan{Action: "patch:charts 1.0 x", DryRun: true, Repos: []*Repo{pr}}
+	var text bytes.Buffer
+	p.WriteText(&text)
+	want := "  would move branch rel-1.0 " + head[:7] + " -> " + next[:7] + ": the fix (fast-forward only)\n"
+	if !strings.Contains(text.String(), want) || !strings.Contains(text.String(), "\n1 branch move(s).\n") || strings.Contains(text.String(), "push") {
+		t.Errorf("text:\n%s\nwant the line %q and one branch move, no push", text.String(), want)
+	}
+	var progress bytes.Buffer
+	p.DryRun = false
+	if err := p.Apply(context.Background(), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if progress.String() != "a: moved rel-1.0\n" {
+		t.Errorf("progress %q, want the move", progress.String())
+	}
+	if rev(t, r.Dir, "refs/heads/rel-1.0") != next || rev(t, bare, "refs/heads/rel-1.0") != "" {
+		t.Errorf("the branch did not move locally, or was published")
 	}
 }

@@ -61,7 +61,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  done: %s\n", d)
 		}
 		for _, s := range r.Steps {
-			writeStep(&b, s)
+			writeStep(&b, r, s, p.DryRun)
 		}
 		if len(r.Steps) == 0 && len(r.Problems) == 0 {
 			b.WriteString("  nothing to do\n")
@@ -81,16 +81,22 @@ func (p *Plan) WriteText(w io.Writer) error {
 	return err
 }
 
-func writeStep(b *strings.Builder, s Step) {
+// writeStep writes one step; in a dry run each says "would", so nobody
+// reads a plan that was not applied as a record of what was done.
+func writeStep(b *strings.Builder, r *Repo, s Step, dryRun bool) {
+	would := ""
+	if dryRun {
+		would = "would "
+	}
 	switch s.Kind {
 	case CreateBranch:
-		fmt.Fprintf(b, "  create branch %s at %s\n", shortRef(s.Ref), gitx.Short(s.Commit))
+		fmt.Fprintf(b, "  %screate branch %s at %s\n", would, shortRef(s.Ref), gitx.Short(s.Commit))
 	case CreateTag:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  create tag %s on %s: %q\n", shortRef(s.Ref), gitx.Short(s.Commit), first)
+		fmt.Fprintf(b, "  %screate tag %s on %s: %q\n", would, shortRef(s.Ref), gitx.Short(s.Commit), first)
 	case Commit:
 		first, _, _ := strings.Cut(s.Message, "\n")
-		fmt.Fprintf(b, "  commit on %s (after %s): %q\n", s.Branch, gitx.Short(s.Parent), first)
+		fmt.Fprintf(b, "  %scommit on %s (after %s): %q\n", would, s.Branch, gitx.Short(s.Parent), first)
 		width := 0
 		for _, f := range s.Files {
 			for _, c := range f.Changes {
@@ -108,8 +114,20 @@ func writeStep(b *strings.Builder, s Step) {
 		for _, u := range s.Updates {
 			parts = append(parts, shortRef(u.Local))
 		}
-		fmt.Fprintf(b, "  fetch from %s: %s (the remote already has it right)\n", s.Remote, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "  %sfetch from %s: %s (the remote already has it right)\n", would, s.Remote, strings.Join(parts, ", "))
 	case Push:
+		if s.moves(r) {
+			// A push to the repo itself moves a local branch (never a
+			// checked-out one, fast-forward only): say so.
+			for _, u := range s.Updates {
+				note := gitx.Short(u.Local)
+				if u.Note != "" {
+					note = u.Note
+				}
+				fmt.Fprintf(b, "  %smove branch %s %s -> %s (fast-forward only)\n", would, shortRef(u.Ref), gitx.Short(u.Expect), note)
+			}
+			return
+		}
 		var parts []string
 		for _, u := range s.Updates {
 			from := "new"
@@ -122,7 +140,7 @@ func writeStep(b *strings.Builder, s Step) {
 			}
 			parts = append(parts, fmt.Sprintf("%s (%s %s)", shortRef(u.Ref), from, note))
 		}
-		fmt.Fprintf(b, "  push to %s, all or nothing: %s\n", s.Remote, strings.Join(parts, ", "))
+		fmt.Fprintf(b, "  %spush to %s, all or nothing: %s\n", would, s.Remote, strings.Join(parts, ", "))
 	}
 }
 
@@ -133,11 +151,26 @@ func (p *Plan) Summary() string {
 		return fmt.Sprintf("Nothing to do: %s is already complete in all %d repo(s).", p.Action, len(p.Repos))
 	}
 	var parts []string
+	moves := 0
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind == Push && s.moves(r) {
+				moves++
+			}
+		}
+	}
 	for _, k := range []struct {
 		kind Kind
 		name string
 	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}} {
-		if n := p.Count(k.kind); n > 0 {
+		n := p.Count(k.kind)
+		if k.kind == Push {
+			if moves > 0 {
+				parts = append(parts, fmt.Sprintf("%d branch move(s)", moves))
+			}
+			n -= moves
+		}
+		if n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k.name))
 		}
 	}
@@ -179,6 +212,7 @@ func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format,
 // with what was applied and any error per repo.
 func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
 	p.checkWrites()
+	p.CheckRepos()
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -26,7 +27,12 @@ func (p *Plan) ReadRepos(ctx context.Context, repos []*workspace.Repo, parallel 
 		r := repos[i]
 		pr := &Repo{Name: r.Name, Kind: string(r.Kind), Dir: r.Dir}
 		if err := fn(ctx, r, pr); err != nil {
-			pr.Problemf("could not read the repo: %v", err)
+			var sh *gitx.ShallowError
+			if errors.As(err, &sh) {
+				pr.Problemf("could not decide: %v", err)
+			} else {
+				pr.Problemf("could not read the repo: %v", err)
+			}
 			mu.Lock()
 			undecided = append(undecided, fmt.Errorf("%s: %w", r.Name, err))
 			mu.Unlock()

@@ -223,7 +223,7 @@ func TestPointRegistryDown(t *testing.T) {
 	if msg := err.Error(); strings.Count(msg, "\n") > 2 || !strings.Contains(msg, "releases/2.1.0.yaml") {
 		t.Errorf("the error should be short and name the manifest: %v", err)
 	}
-	if strings.Contains(out, "relkit-wt-") {
+	if strings.Contains(out, "relkit-wt-") || strings.Contains(out, "relkit-scratch-") {
 		t.Errorf("the plan names a scratch worktree:\n%s", out)
 	}
 }

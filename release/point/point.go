@@ -93,6 +93,14 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 		p.Repos = append(p.Repos, dr)
 	}
 	res := &Result{}
+	if err := s.NeedHistory(ctx, ws.Charts, chr); err != nil {
+		return p, res, err
+	}
+	if dr != nil {
+		if err := s.NeedHistory(ctx, ws.Docs, dr); err != nil {
+			return p, res, err
+		}
+	}
 	pt := &pointRun{s: s, ws: ws, res: res}
 	defer pt.close(ctx)
 	if err := pt.charts(ctx, chr); err != nil {

@@ -157,6 +157,11 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	s.branches(ctx, ws)
 
 	dir := ws.Charts.Dir
+	// Everything below reads the charts repo's history and tags.
+	if _, err := gitx.NeedHistory(ctx, ws.Charts.Name, dir, ""); err != nil {
+		s.unknown("%v", err)
+		return s, nil
+	}
 	if err := s.lastRelease(ctx, ws); err != nil {
 		s.unknown("%s: reading release tags: %v", ws.Charts.Name, err)
 	}

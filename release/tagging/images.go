@@ -48,6 +48,10 @@ func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (
 		}
 		return nil, fmt.Errorf("no component %q in %s; known: %s", name, ws.File, strings.Join(names, ", "))
 	}
+	// Release tags are missing from a shallow clone's cut-off history.
+	if _, err := gitx.NeedHistory(ctx, r.Name, r.Dir, ""); err != nil {
+		return nil, &plan.Undecided{Err: err}
+	}
 	g, err := gitx.Open(r.Dir)
 	if err != nil {
 		return nil, &plan.Undecided{Err: err}

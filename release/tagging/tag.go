@@ -103,6 +103,20 @@ const relkitMark = "tagged by relkit "
 func ByRelkit(msg string) bool { return strings.Contains(msg, relkitMark) }
 
 func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ident, pr *plan.Repo) error {
+	// The commit that set VERSION is found in history: a shallow clone
+	// would name HEAD. A real run fetches the history first; a dry run
+	// (which writes nothing) stops.
+	deepenFrom := opt.Remote
+	if opt.DryRun {
+		deepenFrom = ""
+	}
+	note, err := gitx.NeedHistory(ctx, r.Name, r.Dir, deepenFrom)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		pr.Notef("%s", note)
+	}
 	g, err := gitx.Open(r.Dir)
 	if err != nil {
 		return err

@@ -1,0 +1,231 @@
+package gitx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Scratch worktrees are relkit's own: each lives in a temp dir named
+// ScratchPrefix* that holds a marker file (ScratchMarker) naming the
+// process that owns it and the repository it belongs to. A run killed
+// before it removed its scratch worktrees leaves them behind; the next
+// run that adds one removes every such leftover of a process that is
+// gone, and nothing else (not even git's record of a worktree relkit did
+// not make, as a blanket `git worktree prune` would).
+const (
+	ScratchPrefix = "relkit-scratch-"
+	ScratchMarker = ".relkit-scratch"
+	// legacyScratchPrefix is where earlier relkit versions put scratch
+	// worktrees, without a marker.
+	legacyScratchPrefix = "relkit-wt-"
+)
+
+// scratchLockWait bounds how long adding or removing a scratch worktree
+// waits for another relkit run that is writing into the same repo.
+const scratchLockWait = 10 * time.Second
+
+// live lists the scratch roots this process made and has not removed.
+var live sync.Map
+
+// sweptOnce is set once this process has looked through the temp dir.
+var sweptOnce atomic.Bool
+
+// scratchMark is the content of a scratch root's marker.
+type scratchMark struct {
+	Owner
+	// Repo is the repository the worktree belongs to.
+	Repo string `json:"repo"`
+}
+
+// Scratch is a detached scratch worktree in a relkit-owned temp dir.
+type Scratch struct {
+	// Repo is the repository, Dir the worktree, Root the temp dir that
+	// holds it and the marker.
+	Repo, Dir, Root string
+	// Pruned lists the leftovers of earlier runs removed on the way.
+	Pruned []string
+}
+
+// AddScratch adds a worktree of the repository at repo, detached at
+// commit, as Root/name in a new relkit-owned temp dir, after removing the
+// leftovers of killed runs. extra are git options (-c ...) for the add.
+// It takes the repo's relkit lock (waiting a little for another run) so
+// it does not add to a repo another relkit run is writing into.
+func AddScratch(ctx context.Context, repo, commit, name string, extra ...string) (*Scratch, error) {
+	abs, err := filepath.Abs(repo)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := LockRepo(ctx, repo, LockOptions{Command: "adding a scratch worktree", Wait: scratchLockWait})
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	pruned := PruneScratch(ctx, repo)
+	root, err := os.MkdirTemp("", ScratchPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	live.Store(root, true)
+	s := &Scratch{Repo: repo, Dir: filepath.Join(root, name), Root: root, Pruned: pruned}
+	mark, err := json.Marshal(scratchMark{Owner: self("scratch worktree at " + Short(commit)), Repo: abs})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(root, ScratchMarker), append(mark, '\n'), 0o644)
+	}
+	if err == nil {
+		args := append(append([]string{}, extra...), "worktree", "add", "--quiet", "--detach", s.Dir, commit)
+		_, err = Git(ctx, repo, args...)
+	}
+	if err != nil {
+		os.RemoveAll(root)
+		live.Delete(root)
+		return nil, fmt.Errorf("%s: adding a scratch worktree at %s: %w", repo, Short(commit), err)
+	}
+	return s, nil
+}
+
+// Remove deletes the worktree, git's record of it and its temp dir. It
+// runs even when ctx is cancelled. When another run holds the repo's lock
+// for longer than a short wait, only the temp dir goes: git's record of a
+// worktree whose directory is gone is removed by the next AddScratch.
+func (s *Scratch) Remove(ctx context.Context) error {
+	if s == nil || s.Root == "" {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if lock, lerr := LockRepo(ctx, s.Repo, LockOptions{Command: "removing a scratch worktree", Wait: scratchLockWait}); lerr == nil {
+		_, err = Git(ctx, s.Repo, "worktree", "remove", "--force", "--force", s.Dir)
+		lock.Release()
+	}
+	if rmErr := os.RemoveAll(s.Root); err == nil {
+		err = rmErr
+	}
+	live.Delete(s.Root)
+	s.Root = ""
+	return err
+}
+
+// PruneScratch removes what killed relkit runs left: in the repository at
+// repo, git's record of every relkit scratch worktree whose directory is
+// gone or whose owner process is gone; in the temp dir, every relkit
+// scratch root of this user whose owner is gone (with git's record of it
+// in the repository its marker names, when that repo lists it). It
+// returns what it removed; failures are left for the next run.
+func PruneScratch(ctx context.Context, repo string) []string {
+	var pruned []string
+	// Git's records in this repo.
+	if out, err := Git(ctx, repo, "worktree", "list", "--porcelain"); err == nil {
+		for _, line := range strings.Split(out, "\n") {
+			wt, ok := strings.CutPrefix(line, "worktree ")
+			if !ok || !stale(filepath.Dir(wt)) {
+				continue
+			}
+			if _, err := Git(ctx, repo, "worktree", "remove", "--force", "--force", wt); err == nil {
+				pruned = append(pruned, wt)
+			}
+			removeRoot(filepath.Dir(wt))
+		}
+	}
+	// Leftover roots in the temp dir, whichever repo they belong to: once
+	// per process, as the temp dir of a CI machine can be large.
+	if !sweptOnce.CompareAndSwap(false, true) {
+		return pruned
+	}
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		return pruned
+	}
+	for i, e := range entries {
+		if i >= 100_000 {
+			break
+		}
+		if !strings.HasPrefix(e.Name(), ScratchPrefix) {
+			continue
+		}
+		root := filepath.Join(os.TempDir(), e.Name())
+		mark, ok := readMark(root)
+		if !ok || !stale(root) {
+			continue
+		}
+		if mark.Repo != "" {
+			if out, err := Git(ctx, mark.Repo, "worktree", "list", "--porcelain"); err == nil {
+				for _, line := range strings.Split(out, "\n") {
+					if wt, ok := strings.CutPrefix(line, "worktree "); ok && filepath.Dir(wt) == root {
+						Git(ctx, mark.Repo, "worktree", "remove", "--force", "--force", wt)
+					}
+				}
+			}
+		}
+		if removeRoot(root) {
+			pruned = append(pruned, root)
+		}
+	}
+	return pruned
+}
+
+// stale reports whether root is a relkit scratch root left by a run that
+// is gone: named like one, not this process's, and either missing or
+// holding a marker whose owner is gone.
+func stale(root string) bool {
+	base := filepath.Base(root)
+	if !strings.HasPrefix(base, ScratchPrefix) && !strings.HasPrefix(base, legacyScratchPrefix) {
+		return false
+	}
+	if _, mine := live.Load(root); mine {
+		return false
+	}
+	if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	mark, ok := readMark(root)
+	return ok && mark.Gone()
+}
+
+// readMark reads a scratch root's marker, only from a real directory and
+// a small regular file owned by this user (the temp dir is shared).
+func readMark(root string) (scratchMark, bool) {
+	var m scratchMark
+	if !ownDir(root) {
+		return m, false
+	}
+	p := filepath.Join(root, ScratchMarker)
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 || !ownedByMe(st) {
+		return m, false
+	}
+	data, err := os.ReadFile(p)
+	if err != nil || json.Unmarshal(data, &m) != nil || m.PID <= 0 {
+		return m, false
+	}
+	return m, true
+}
+
+// removeRoot deletes a stale scratch root if it is a directory of this
+// user; RemoveAll does not follow symlinks inside it.
+func removeRoot(root string) bool {
+	if !ownDir(root) {
+		return false
+	}
+	return os.RemoveAll(root) == nil
+}
+
+func ownDir(p string) bool {
+	st, err := os.Lstat(p)
+	return err == nil && st.IsDir() && ownedByMe(st)
+}
+
+func ownedByMe(st fs.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == os.Getuid()
+}
