@@ -71,7 +71,11 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	results, err := render.All(ctx, ws.Charts.Dir, render.OptionsFrom(ws.Render))
+	ropts := render.OptionsFrom(ws.Render)
+	for _, sk := range ws.Render.Skip {
+		ropts.Skip = append(ropts.Skip, sk.Chart)
+	}
+	results, err := render.All(ctx, ws.Charts.Dir, ropts)
 	if err != nil {
 		rep.Undecided(fmt.Errorf("finding the charts of %s: %w", ws.Charts.Name, err))
 		return rep
@@ -79,9 +83,10 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	c := &imageCheck{ws: ws, opts: o, out: map[findingKey]*occurrence{}}
 	var images []render.Image
 	for _, r := range results {
-		c.chartFindings(r)
+		c.chartFindings(rep, r)
 		images = append(images, r.Images...)
 	}
+	c.staleSkips(rep, results)
 	refs := map[string]imageref.Ref{}
 	for _, img := range images {
 		if r, ok := c.policy(img); ok {
@@ -214,15 +219,32 @@ func origin(img render.Image) string {
 	return ""
 }
 
-func (c *imageCheck) chartFindings(r render.Result) {
+// chartFindings reports what kept a chart's images from being known: a
+// chart render.skip leaves out (a warning), a chart that cannot render
+// with its values (could not decide), one that did not render or crossed
+// a render limit (an error), and dependencies and templates left out.
+func (c *imageCheck) chartFindings(rep *report.Report, r render.Result) {
 	chart := r.Chart
+	if r.Skipped {
+		for _, sk := range c.ws.Render.Skip {
+			if sk.Chart == chart.Dir {
+				c.add("chart-render-skipped", report.Warning, chart.File, 0, chart.Dir, "",
+					fmt.Sprintf("chart %s is not rendered, so its images are not checked: %s lists it under render.skip: %s", chart.Dir, c.configLine(sk.Line), sk.Reason))
+			}
+		}
+		return
+	}
+	if err := needsValues(r); err != nil {
+		rep.Undecided(fmt.Errorf("chart %s cannot render with its values, so the images of its templates are unknown: %w; expected the values it needs in a file named by render.values, or the chart under render.skip with a reason, in %s",
+			chart.Dir, err, path.Base(cmp.Or(c.ws.File, workspace.DefaultFile))))
+	}
 	var bad *charts.ChartError
 	if errors.As(r.Err, &bad) {
 		c.add("chart-invalid", report.Error, bad.File, bad.Line, chart.Dir, "",
 			fmt.Sprintf("chart %s cannot be read, so its images were not checked: %v; expected a YAML mapping (apiVersion, name, version...) that helm can load", chart.Dir, bad.Err))
 		return
 	}
-	if r.Err != nil {
+	if r.Err != nil && !render.NeedsValues(r.Err) {
 		n := len(r.Images)
 		c.add("chart-render-failed", report.Error, chart.File, 0, chart.Dir, "",
 			fmt.Sprintf("chart %s could not be rendered, so the images of its templates were not checked (%d found in its values are): %v", chart.Dir, n, r.Err))
@@ -254,12 +276,55 @@ func (c *imageCheck) chartFindings(r render.Result) {
 	}
 	for _, f := range r.Failed {
 		if r.Err != nil {
-			break // chart-render-failed says it all
+			break // chart-render-failed or the undecided entry says it all
+		}
+		if render.NeedsValues(f.Err) {
+			continue // undecided above
 		}
 		file, _, _ := strings.Cut(f.Template, "#")
 		c.add("chart-template-failed", report.Warning, file, 0, f.Template, "",
 			fmt.Sprintf("template %s of chart %s did not render, so its images are not checked: %v; other templates were checked (give the chart a values file in render.values if it needs one)", f.Template, chart.Dir, f.Err))
 	}
+}
+
+// needsValues joins the template failures of a chart that come from
+// `required` or `fail`, each naming its template; nil when there are none.
+func needsValues(r render.Result) error {
+	var parts []string
+	for _, f := range r.Failed {
+		if render.NeedsValues(f.Err) {
+			parts = append(parts, fmt.Sprintf("template %s: %v", f.Template, f.Err))
+		}
+	}
+	if len(parts) == 0 && r.Err != nil && render.NeedsValues(r.Err) {
+		parts = append(parts, r.Err.Error())
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+// staleSkips reports render.skip entries that name no chart of the charts
+// repo: a chart renamed or removed, or a typo that skips nothing.
+func (c *imageCheck) staleSkips(rep *report.Report, results []render.Result) {
+	for _, sk := range c.ws.Render.Skip {
+		if slices.ContainsFunc(results, func(r render.Result) bool { return r.Chart.Dir == sk.Chart }) {
+			continue
+		}
+		rep.Add(report.Finding{Check: imagesCheck, Rule: "render-skip-stale", Severity: report.Warning,
+			File: path.Base(cmp.Or(c.ws.File, workspace.DefaultFile)), Line: sk.Line, Subject: sk.Chart,
+			Message: fmt.Sprintf("render.skip names chart %s, but the charts repo %s has no chart there; expected the directory of a chart (with its Chart.yaml), or the entry removed", sk.Chart, c.ws.Charts.Name)})
+	}
+}
+
+// configLine names a line of the workspace config for messages.
+func (c *imageCheck) configLine(line int) string {
+	name := path.Base(cmp.Or(c.ws.File, workspace.DefaultFile))
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", name, line)
+	}
+	return name
 }
 
 // policy applies the tag rules (and waivers) to one image and returns the

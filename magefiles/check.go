@@ -78,6 +78,13 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // chart-render-failed, chart-dependency-missing, chart-invalid and, when the image is built
 // by a workspace component, image-tag-not-in-repo.
 //
+// A chart that cannot render with its values (a `required` value, `fail`)
+// hides images: that exits 3 unless render.values gives it values or
+// render.skip lists it with a reason (then chart-render-skipped, a
+// warning each run; a skip entry naming no chart is render-skip-stale).
+// One chart's render stops at 64 MB of output or 30 s
+// (chart-render-failed); the other charts are still checked.
+//
 // Flags: -registry (or RELKIT_REGISTRY=1) also asks each registry whether
 // the tag exists (image-missing); an unreachable registry or refused auth
 // exits 3, never passes. Credentials come from the docker/podman config.

@@ -1,0 +1,121 @@
+package checks
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// imgNeeds is a chart that renders only with a value nobody gives by
+// default: one template needs it (required), one renders an image anyway.
+var imgNeeds = map[string]string{
+	"apps/needs/Chart.yaml":           "apiVersion: v2\nname: needs\nversion: 1.0.0\n",
+	"apps/needs/values.yaml":          "image: org/needs:1.0.0\nsite: {}\n",
+	"apps/needs/ci.yaml":              "site:\n  host: ci.example.org\n  image: org/site:2.0.0-dev\n",
+	"apps/needs/templates/pod.yaml":   "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",
+	"apps/needs/templates/site.yaml":  "kind: Pod\nmetadata:\n  name: {{ required \"site.host is required\" .Values.site.host }}\nspec:\n  containers:\n    - image: {{ .Values.site.image }}\n",
+	"apps/fails/Chart.yaml":           "apiVersion: v2\nname: fails\nversion: 1.0.0\n",
+	"apps/fails/values.yaml":          "image: org/fails:1.0.0\n",
+	"apps/fails/templates/pod.yaml":   "{{ if not .Values.token }}{{ fail \"set token: the chart has no default\" }}{{ end }}\nkind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",
+	"apps/bomb/Chart.yaml":            "apiVersion: v2\nname: bomb\nversion: 1.0.0\n",
+	"apps/bomb/values.yaml":           "image: org/bomb:latest\n",
+	"apps/bomb/templates/pod.yaml":    "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",
+	"apps/bomb/templates/repeat.yaml": "x: {{ repeat 1000000000 \"x\" }}\n",
+}
+
+func imgRender(t *testing.T, config string) (*report.Report, *workspace.Config) {
+	t.Helper()
+	// config continues the render: section imgWorkspace ends with (its
+	// values: map first).
+	ws := imgWorkspace(t, imgNeeds, config)
+	return ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow}), ws
+}
+
+// A chart that cannot render with its values (required, fail) hides its
+// images: check:images cannot decide, and says which template needs what
+// and the two ways out. A chart that crosses a render limit is a failed
+// render; the other charts are checked either way.
+func TestImagesChartNeedsValues(t *testing.T) {
+	rep, _ := imgRender(t, "")
+	if rep.ExitCode() != report.ExitUndecided {
+		t.Fatalf("exit %d; expected %d", rep.ExitCode(), report.ExitUndecided)
+	}
+	msg := rep.Err().Error()
+	for _, w := range []string{
+		"chart apps/needs cannot render with its values", "template apps/needs/templates/site.yaml", "site.host is required",
+		"chart apps/fails cannot render with its values", "set token: the chart has no default",
+		"render.values", "render.skip", "relkit.yaml",
+	} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("undecided %q lacks %q", msg, w)
+		}
+	}
+	if strings.Contains(msg, "apps/bomb") {
+		t.Errorf("undecided names the bomb chart: %s", msg)
+	}
+	got := imgFindings(rep)
+	for _, w := range []string{
+		// the template without the value still rendered and was checked
+		"image-moving-tag error apps/bomb/values.yaml:1 org/bomb:latest",
+		"chart-render-failed error apps/bomb/Chart.yaml:0 apps/bomb",
+		// other charts are checked as before
+		"image-not-release error omec/omec-control-plane/values.yaml:7 omecproject/mme:1.2.3-dev",
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %q in\n  %s", w, strings.Join(got, "\n  "))
+		}
+	}
+	for _, g := range got {
+		if strings.Contains(g, "apps/needs") || strings.Contains(g, "apps/fails") {
+			t.Errorf("unexpected finding %q: the undecided entry says it", g)
+		}
+	}
+	for _, f := range rep.Findings() {
+		if f.Rule == "chart-render-failed" && f.Subject == "apps/bomb" && !strings.Contains(f.Message, "output larger than 64 MB") {
+			t.Errorf("chart-render-failed should give the limit: %s", f.Message)
+		}
+	}
+}
+
+// With the values it needs (render.values) the chart renders and its
+// images are checked; listed under render.skip it is not rendered and a
+// warning names the config line and the reason, every run. A skip entry
+// that names no chart is stale config.
+func TestImagesRenderValuesAndSkip(t *testing.T) {
+	rep, _ := imgRender(t, "    apps/needs: [apps/needs/ci.yaml]\n  skip:\n    - chart: apps/fails\n      reason: takes a token only sites have\n    - chart: apps/gone\n      reason: renamed long ago\n")
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v", err)
+	}
+	got := imgFindings(rep)
+	for _, w := range []string{
+		"chart-render-skipped warning apps/fails/Chart.yaml:0 apps/fails",
+		"render-skip-stale warning relkit.yaml:24 apps/gone",
+		// rendered with the values file: the template that needed it
+		"image-not-release error apps/needs/ci.yaml:3 org/site:2.0.0-dev",
+	} {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing %q in\n  %s", w, strings.Join(got, "\n  "))
+		}
+	}
+	for _, g := range got {
+		if strings.Contains(g, "org/fails") || strings.Contains(g, "apps/needs") && !strings.Contains(g, "org/site") {
+			t.Errorf("unexpected %q", g)
+		}
+	}
+	for _, f := range rep.Findings() {
+		switch f.Rule {
+		case "chart-render-skipped":
+			if !strings.Contains(f.Message, "relkit.yaml:22") || !strings.Contains(f.Message, "takes a token only sites have") {
+				t.Errorf("chart-render-skipped should name the config line and reason: %s", f.Message)
+			}
+		case "render-skip-stale":
+			if f.Repo != "" || !strings.Contains(f.Message, "apps/gone") {
+				t.Errorf("render-skip-stale: repo %q message %s", f.Repo, f.Message)
+			}
+		}
+	}
+}
