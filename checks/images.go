@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -111,7 +112,8 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	return rep
 }
 
-// findingKey deduplicates findings: one per rule, image and location, with
+// findingKey deduplicates findings: one per rule and values line (or,
+// for an image not traced to one, per rule, image and location), with
 // every chart and template that uses it listed in the message.
 type findingKey struct {
 	rule, subject, file string
@@ -119,9 +121,17 @@ type findingKey struct {
 }
 
 type occurrence struct {
-	sev      report.Severity
-	message  string
-	contexts []string
+	sev report.Severity
+	// refs are the subjects found at the location: one, unless one values
+	// line gives several references (a chart rendered alone and as the
+	// subchart of an umbrella that adds a registry).
+	refs     []subject
+	contexts map[string]bool
+}
+
+type subject struct {
+	name, message string
+	rendered      bool
 }
 
 type imageCheck struct {
@@ -132,35 +142,76 @@ type imageCheck struct {
 }
 
 // add records a finding at file:line for subject, used in context ctxt.
-func (c *imageCheck) add(rule string, sev report.Severity, file string, line int, subject, ctxt, msg string) {
+func (c *imageCheck) add(rule string, sev report.Severity, file string, line int, name, ctxt, msg string) {
+	c.record(findingKey{rule, name, file, line}, sev, subject{name: name, message: msg}, ctxt)
+}
+
+// addImage records a finding about an image where it is set: a values
+// line holds one finding per rule whatever references the templates made
+// of it, named by the most complete of them.
+func (c *imageCheck) addImage(rule string, sev report.Severity, img render.Image, msg string) {
+	file, line := where(img)
+	k := findingKey{rule, img.Ref, file, line}
+	if line > 0 {
+		k.subject = ""
+	}
+	c.record(k, sev, subject{name: img.Ref, message: msg, rendered: img.Source == render.FromTemplate}, usedBy(img))
+}
+
+func (c *imageCheck) record(k findingKey, sev report.Severity, s subject, ctxt string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := findingKey{rule, subject, file, line}
 	o, ok := c.out[k]
 	if !ok {
-		o = &occurrence{sev: sev, message: msg}
+		o = &occurrence{sev: sev, contexts: map[string]bool{}}
 		c.out[k] = o
 	}
-	if ctxt != "" && !slices.Contains(o.contexts, ctxt) {
-		o.contexts = append(o.contexts, ctxt)
+	if sev == report.Error {
+		o.sev = sev
 	}
+	if !slices.ContainsFunc(o.refs, func(r subject) bool { return r.name == s.name }) {
+		o.refs = append(o.refs, s)
+	}
+	if ctxt != "" {
+		o.contexts[ctxt] = true
+	}
+}
+
+// primary orders the references of one location: rendered before values
+// only, then the longest (a registry prefix included), then by name.
+func primary(a, b subject) int {
+	if a.rendered != b.rendered {
+		if a.rendered {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(cmp.Compare(len(b.name), len(a.name)), cmp.Compare(a.name, b.name))
 }
 
 func (c *imageCheck) findings() []report.Finding {
 	var out []report.Finding
 	for k, o := range c.out {
-		msg := o.message
+		slices.SortFunc(o.refs, primary)
+		first := o.refs[0]
+		msg := first.message
+		if len(o.refs) > 1 {
+			var others []string
+			for _, r := range o.refs[1:] {
+				others = append(others, r.name)
+			}
+			msg += "; the same line also gives " + strings.Join(others, ", ")
+		}
 		if n := len(o.contexts); n > 0 {
-			shown := o.contexts[:min(n, 5)]
-			slices.Sort(shown)
-			msg += " (used by " + strings.Join(shown, "; ")
+			ctxts := slices.Sorted(maps.Keys(o.contexts))
+			msg += " (used by " + strings.Join(ctxts[:min(n, 5)], "; ")
 			if n > 5 {
 				msg += fmt.Sprintf("; and %d more", n-5)
 			}
 			msg += ")"
 		}
 		out = append(out, report.Finding{Check: imagesCheck, Rule: k.rule, Severity: o.sev, Repo: c.ws.Charts.Name,
-			File: k.file, Line: k.line, Subject: k.subject, Message: msg})
+			File: k.file, Line: k.line, Subject: first.name, Message: msg})
 	}
 	slices.SortFunc(out, func(a, b report.Finding) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject))
@@ -330,11 +381,9 @@ func (c *imageCheck) configLine(line int) string {
 // policy applies the tag rules (and waivers) to one image and returns the
 // parsed reference when it names something a registry can be asked about.
 func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
-	file, line := where(img)
-	ctxt := usedBy(img)
 	r, err := imageref.Parse(img.Ref)
 	if err != nil {
-		c.add("image-invalid", report.Error, file, line, img.Ref, ctxt, fmt.Sprintf("%v; expected registry/path:tag", err))
+		c.addImage("image-invalid", report.Error, img, fmt.Sprintf("%v; expected registry/path:tag", err))
 		return r, false
 	}
 	p := c.ws.Images
@@ -356,7 +405,7 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 	}
 	msg += origin(img)
 	for _, w := range p.Waivers {
-		if !w.Matches(r.Name(), r.Tag) && !w.Matches(r.Canonical(), r.Tag) {
+		if !waives(w, img, r) {
 			continue
 		}
 		at := ""
@@ -365,16 +414,35 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 		}
 		day := w.Expires.Format(time.DateOnly)
 		if w.Expired(c.opts.Now) {
-			c.add("waiver-expired", report.Error, file, line, img.Ref, ctxt,
+			c.addImage("waiver-expired", report.Error, img,
 				fmt.Sprintf("the waiver for %s:%s%s expired on %s (%s), so it no longer excuses: %s; expected a release tag, or a renewed waiver", w.Image, w.Tag, at, day, w.Reason, msg))
 		} else {
-			c.add("image-waived", report.Warning, file, line, img.Ref, ctxt,
+			c.addImage("image-waived", report.Warning, img,
 				fmt.Sprintf("waived until %s%s: %s. Without the waiver: %s", day, at, w.Reason, msg))
 		}
 		return r, r.Tag != "" || r.Digest != ""
 	}
-	c.add(rule, sev, file, line, img.Ref, ctxt, msg)
+	c.addImage(rule, sev, img, msg)
 	return r, r.Tag != "" || r.Digest != ""
+}
+
+// waives reports whether waiver w covers the image: by the full name it
+// renders to, or by the name its values line writes (a Docker Hub name
+// behind a proxy prefix the template adds), each as written or
+// normalised (docker.io/x is index.docker.io/x is x).
+func waives(w workspace.Waiver, img render.Image, r imageref.Ref) bool {
+	names := []imageref.Ref{r}
+	if img.ValuesRef != "" && img.ValuesRef != img.Ref {
+		if vr, err := imageref.Parse(img.ValuesRef); err == nil {
+			names = append(names, vr)
+		}
+	}
+	for _, n := range names {
+		if w.Matches(n.Name(), r.Tag) || w.Matches(n.Canonical(), r.Tag) || n.SameRepository(w.Image) && w.Matches(w.Image, r.Tag) {
+			return true
+		}
+	}
+	return false
 }
 
 // registry asks each distinct reference's registry whether it exists.
@@ -417,12 +485,11 @@ func (c *imageCheck) registry(ctx context.Context, rep *report.Report, refs map[
 		if !ok || res.Status != imageref.Missing {
 			continue
 		}
-		file, line := where(img)
 		via := ""
 		if res.Contacted != "" && !strings.HasPrefix(res.Contacted, img.Ref) {
 			via = " (asked " + res.Contacted + ")"
 		}
-		c.add("image-missing", report.Error, file, line, img.Ref, usedBy(img),
+		c.addImage("image-missing", report.Error, img,
 			fmt.Sprintf("the registry has no %s%s: %v; expected the image pushed (by CI) before a chart references it%s", img.Ref, via, res.Err, origin(img)))
 	}
 }
@@ -486,7 +553,6 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		if !ok {
 			continue
 		}
-		file, line := where(img)
-		c.add("image-tag-not-in-repo", report.Error, file, line, img.Ref, usedBy(img), msg+origin(img))
+		c.addImage("image-tag-not-in-repo", report.Error, img, msg+origin(img))
 	}
 }

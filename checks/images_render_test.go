@@ -119,3 +119,94 @@ func TestImagesRenderValuesAndSkip(t *testing.T) {
 		}
 	}
 }
+
+// imgSDCore has the SD-Core values shapes: tags joined to a registry
+// prefix in the template, full references under images.tags, and one
+// listed image no template renders.
+var imgSDCore = map[string]string{
+	"omec/sdcore/Chart.yaml": "apiVersion: v2\nname: sdcore\nversion: 1.0.0\n",
+	"omec/sdcore/values.yaml": `images:
+  repository: registry.aetherproject.org/omecproject/
+  tags:
+    amf: 5gc-amf:rel-1.2.3-dev
+    smf: registry.aetherproject.org/omecproject/5gc-smf:master
+    nrf: 5gc-nrf:master-abc1234
+    upf: omecproject/upf:master-1
+proxy: registry.example.org/proxy/
+`,
+	"omec/sdcore/templates/amf.yaml":     "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.images.repository }}{{ .Values.images.tags.amf }}\n",
+	"omec/sdcore/templates/amf-job.yaml": "kind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - image: \"{{ .Values.images.repository }}{{ .Values.images.tags.amf }}\"\n",
+	"omec/sdcore/templates/smf.yaml":     "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.images.tags.smf }}\n",
+	"omec/sdcore/templates/upf.yaml":     "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.proxy }}{{ .Values.images.tags.upf }}\n",
+	// A chart rendered on its own and as the subchart of an umbrella
+	// that gives it a registry: one values line, two references.
+	"omec/5gc/Chart.yaml":          "apiVersion: v2\nname: 5gc\nversion: 1.0.0\n",
+	"omec/5gc/values.yaml":         "global:\n  registry: \"\"\nimages:\n  tags:\n    ausf: 5gc-ausf:rel-2.0.0-dev\n",
+	"omec/5gc/templates/ausf.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.global.registry }}{{ .Values.images.tags.ausf }}\n",
+	"omec/umbrella/Chart.yaml":     "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n  - name: 5gc\n    version: 1.0.0\n    repository: file://../5gc\n",
+	"omec/umbrella/values.yaml":    "global:\n  registry: registry.aetherproject.org/omecproject/\n",
+}
+
+// One finding per values line and rule, named by the reference the
+// template rendered (registry prefix included), whichever shape the
+// values use.
+func TestImagesValuesLineReportedOnce(t *testing.T) {
+	ws := imgWorkspace(t, imgSDCore, "")
+	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	var got []string
+	for _, f := range rep.Findings() {
+		if strings.HasPrefix(f.File, "omec/sdcore/") || strings.HasPrefix(f.File, "omec/5gc/") {
+			got = append(got, imgKey(f))
+		}
+	}
+	want := []string{
+		"image-not-release error omec/5gc/values.yaml:5 registry.aetherproject.org/omecproject/5gc-ausf:rel-2.0.0-dev",
+		"image-not-release error omec/sdcore/values.yaml:4 registry.aetherproject.org/omecproject/5gc-amf:rel-1.2.3-dev",
+		"image-moving-tag error omec/sdcore/values.yaml:5 registry.aetherproject.org/omecproject/5gc-smf:master",
+		"image-not-release error omec/sdcore/values.yaml:6 5gc-nrf:master-abc1234",
+		"image-not-release error omec/sdcore/values.yaml:7 registry.example.org/proxy/omecproject/upf:master-1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, f := range rep.Findings() {
+		if f.File == "omec/sdcore/values.yaml" && strings.Contains(f.Subject, "5gc-amf") && (!strings.Contains(f.Message, "amf.yaml") || !strings.Contains(f.Message, "amf-job.yaml")) {
+			t.Errorf("the amf finding should name both templates: %s", f.Message)
+		}
+		if f.File == "omec/5gc/values.yaml" && (!strings.Contains(f.Message, "also gives 5gc-ausf:rel-2.0.0-dev") || !strings.Contains(f.Message, "chart omec/umbrella (subchart 5gc)") || !strings.Contains(f.Message, "chart omec/5gc template")) {
+			t.Errorf("the ausf finding should name the other reference and both charts: %s", f.Message)
+		}
+	}
+}
+
+// A waiver matches an image by the full name it renders to and by the
+// name the values write (here a Docker Hub name behind a proxy prefix).
+func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
+	for _, tc := range []struct{ name, image string }{
+		{"full", "registry.aetherproject.org/omecproject/5gc-amf"},
+		{"written", "5gc-amf"},
+		{"written, canonical hub name", "docker.io/omecproject/upf"},
+		{"full, behind the proxy", "registry.example.org/proxy/omecproject/upf"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := "images:\n  waivers:\n    - image: " + tc.image + "\n      tag: \"*\"\n      reason: test\n      expires: 2099-01-01\n"
+			ws := imgWorkspace(t, imgSDCore, policy)
+			rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+			waived := 0
+			for _, f := range rep.Findings() {
+				if !strings.HasPrefix(f.File, "omec/sdcore/") {
+					continue
+				}
+				if f.Rule == "image-waived" {
+					waived++
+					if !strings.Contains(f.Subject, strings.TrimPrefix(tc.image, "docker.io/")) {
+						t.Errorf("waived %s; expected the image of %s", f.Subject, tc.image)
+					}
+				}
+			}
+			if waived != 1 {
+				t.Errorf("%d images waived by %s; expected 1 in\n  %s", waived, tc.image, strings.Join(imgFindings(rep), "\n  "))
+			}
+		})
+	}
+}

@@ -117,6 +117,11 @@ type Image struct {
 	// ValuesHolds says whether the scalar is the whole reference, the tag,
 	// the digest, or the chart's appVersion.
 	ValuesHolds Holds
+	// ValuesRef is the reference as the scalar writes it when it holds one
+	// (ValuesHolds HoldsRef): Ref without the registry prefix a template
+	// may add ("omecproject/upf:1.2.3" of
+	// "registry.example.org/proxy/omecproject/upf:1.2.3").
+	ValuesRef string
 }
 
 // InArchive reports whether the values scalar lives inside a vendored

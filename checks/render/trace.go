@@ -403,6 +403,9 @@ func (t *tracer) trace(img *Image, n *node) {
 	c := best.first
 	img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = c.file, c.l.line, pathString(c.l.path), best.holds
 	img.ValuesKeys = keys(c.l.path)
+	if best.holds == HoldsRef {
+		img.ValuesRef = c.l.value
+	}
 }
 
 // overridden reports whether p or one of its parents is set by a file of

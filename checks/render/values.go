@@ -191,8 +191,12 @@ func uncovered(vals []valueImage, rendered []Image, chartDir string) []Image {
 		if vr, err := imageref.Parse(v.ref); err == nil && repos[repoTag{vr.Repository, vr.Tag, vr.Digest}] {
 			continue
 		}
-		out = append(out, Image{Ref: v.ref, Chart: chartDir, Subchart: v.subchart, Source: FromValues,
-			ValuesFile: v.file, ValuesLine: v.line, ValuesPath: v.path, ValuesKeys: v.keys, ValuesHolds: v.holds})
+		img := Image{Ref: v.ref, Chart: chartDir, Subchart: v.subchart, Source: FromValues,
+			ValuesFile: v.file, ValuesLine: v.line, ValuesPath: v.path, ValuesKeys: v.keys, ValuesHolds: v.holds}
+		if v.holds == HoldsRef {
+			img.ValuesRef = v.ref
+		}
+		out = append(out, img)
 	}
 	return out
 }
