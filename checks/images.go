@@ -399,6 +399,9 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 	case imageref.NotRelease:
 		forms := strings.Join(append(slices.Clone(imageref.BuiltinForms), p.ReleaseTagForms...), ", ")
 		rule, msg = "image-not-release", fmt.Sprintf("tag %q of %s is not a released SemVer version; expected one of the release forms %s with a version like 1.2.3", r.Tag, r.Name(), forms)
+		if form, ok := imageref.SuggestForm(r.Tag); ok {
+			msg += fmt.Sprintf("; if %q is how %s tags its releases, add %q to images.releaseTagForms in %s", r.Tag, r.Name(), form, c.configLine(0))
+		}
 	}
 	if rule == "" {
 		return r, r.Tag != "" || r.Digest != ""

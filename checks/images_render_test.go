@@ -210,3 +210,37 @@ func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
 		})
 	}
 }
+
+// A tag that is a release in a project's own form says which form to add
+// to images.releaseTagForms; a development tag does not.
+func TestImagesReleaseFormHint(t *testing.T) {
+	extra := map[string]string{
+		"apps/roc/Chart.yaml":         "apiVersion: v2\nname: roc\nversion: 1.0.0\n",
+		"apps/roc/values.yaml":        "models: onosproject/aether-models:2.0.16-aether-2.0.x\ndev: onosproject/dev:2.0.16-dev\n",
+		"apps/roc/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.models }}\n    - image: {{ .Values.dev }}\n",
+	}
+	rep := ImagesWith(context.Background(), imgWorkspace(t, extra, ""), ImagesOptions{Now: imgNow})
+	hints := map[string]string{
+		"registry.example.org/legacy/api:rel-1.2.3":     `add "rel-{version}" to images.releaseTagForms in relkit.yaml`,
+		"onosproject/aether-models:2.0.16-aether-2.0.x": `add "{version}-aether-2.0.x" to images.releaseTagForms in relkit.yaml`,
+		"onosproject/dev:2.0.16-dev":                    "",
+		"omecproject/mme:1.2.3-dev":                     "",
+	}
+	seen := 0
+	for _, f := range rep.Findings() {
+		hint, ok := hints[f.Subject]
+		if !ok || f.Rule != "image-not-release" {
+			continue
+		}
+		seen++
+		if hint != "" && !strings.Contains(f.Message, hint) {
+			t.Errorf("%s: message lacks %q: %s", f.Subject, hint, f.Message)
+		}
+		if hint == "" && strings.Contains(f.Message, "releaseTagForms") {
+			t.Errorf("%s: a development tag should not suggest a form: %s", f.Subject, f.Message)
+		}
+	}
+	if seen != len(hints) {
+		t.Errorf("%d of the %d image-not-release findings seen", seen, len(hints))
+	}
+}
