@@ -135,10 +135,11 @@ type subject struct {
 }
 
 type imageCheck struct {
-	ws   *workspace.Config
-	opts ImagesOptions
-	mu   sync.Mutex
-	out  map[findingKey]*occurrence
+	ws    *workspace.Config
+	opts  ImagesOptions
+	mu    sync.Mutex
+	out   map[findingKey]*occurrence
+	comps map[string]*workspace.Repo
 }
 
 // add records a finding at file:line for subject, used in context ctxt.
@@ -387,6 +388,11 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 		return r, false
 	}
 	p := c.ws.Images
+	if comp := c.component(r); comp != nil {
+		// The form a component's images are pushed in is a release form
+		// for them (image:push writes it).
+		p.ReleaseTagForms = append(slices.Clip(p.ReleaseTagForms), tagForm(comp))
+	}
 	var rule, msg string
 	sev := report.Error
 	switch imageref.Classify(r, p) {
@@ -527,35 +533,68 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		return t
 	}
 	missing := map[string]string{} // ref -> message
+	forms := map[string]string{}   // ref -> image-tag-form message
 	for _, s := range distinct {
 		r := refs[s]
 		if r.Tag == "" {
 			continue
 		}
-		ver, _, ok := imageref.ReleaseVersion(r.Tag, c.ws.Images.ReleaseTagForms)
+		comp := c.component(r)
+		if comp == nil {
+			continue
+		}
+		form := tagForm(comp)
+		ver, ok := imageref.VersionInForm(r.Tag, form)
+		if !ok {
+			ver, form, ok = imageref.ReleaseVersion(r.Tag, c.ws.Images.ReleaseTagForms)
+		}
 		if !ok {
 			continue
 		}
-		comp := imageref.ComponentFor(c.ws, r)
-		if comp == nil {
-			continue
+		if form != tagForm(comp) {
+			forms[s] = fmt.Sprintf("image %s of component %s is tagged %q, release %s in the form %q; %s's imageTagForm is %q, so image:push tags that release %q; expected the charts to use %q (or imageTagForm set to %q in %s if %s pushes that form)",
+				s, comp.Name, r.Tag, ver, form, comp.Name, tagForm(comp), comp.ImageTag(ver), comp.ImageTag(ver), form, c.configLine(comp.Line), comp.Name)
 		}
 		t := tagsOf(comp)
 		if t.err != nil {
 			continue
 		}
-		want := []string{comp.Tag(r.Tag), r.Tag, comp.Tag(ver), ver}
+		// The image tag holds the version in its form; the git tag is
+		// the version with either prefix (repos switched over the years).
+		want := []string{comp.Tag(ver), ver, "v" + ver}
 		if slices.ContainsFunc(want, func(s string) bool { return t.tags[s] }) {
 			continue
 		}
-		missing[s] = fmt.Sprintf("image %s is built by component %s, but %s has no git tag %s (nor %s); expected the image tag to come from a release of %s (VERSION %s merged and tagged)",
-			s, comp.Name, comp.Name, comp.Tag(ver), r.Tag, comp.Name, ver)
+		missing[s] = fmt.Sprintf("image %s is built by component %s, but %s has no git tag %s or v%s (tag %q is release %s in the form %q); expected the image tag to come from a release of %s (VERSION %s merged and tagged)",
+			s, comp.Name, comp.Name, ver, ver, r.Tag, ver, form, comp.Name, ver)
 	}
 	for _, img := range images {
-		msg, ok := missing[img.Ref]
-		if !ok {
-			continue
+		if msg, ok := forms[img.Ref]; ok {
+			c.addImage("image-tag-form", report.Warning, img, msg+origin(img))
 		}
-		c.addImage("image-tag-not-in-repo", report.Error, img, msg+origin(img))
+		if msg, ok := missing[img.Ref]; ok {
+			c.addImage("image-tag-not-in-repo", report.Error, img, msg+origin(img))
+		}
 	}
+}
+
+// component is the workspace component that builds r's repository, if
+// any, looked up once per repository.
+func (c *imageCheck) component(r imageref.Ref) *workspace.Repo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if comp, ok := c.comps[r.Name()]; ok {
+		return comp
+	}
+	comp := imageref.ComponentFor(c.ws, r)
+	if c.comps == nil {
+		c.comps = map[string]*workspace.Repo{}
+	}
+	c.comps[r.Name()] = comp
+	return comp
+}
+
+// tagForm is the form of a component's release image tags.
+func tagForm(comp *workspace.Repo) string {
+	return cmp.Or(comp.ImageTagForm, workspace.DefaultImageTagForm)
 }

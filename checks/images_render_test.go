@@ -2,11 +2,13 @@ package checks
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -242,5 +244,93 @@ func TestImagesReleaseFormHint(t *testing.T) {
 	}
 	if seen != len(hints) {
 		t.Errorf("%d of the %d image-not-release findings seen", seen, len(hints))
+	}
+}
+
+// formWorkspace is a charts repo whose chart references the images of
+// five components with their own image tag forms and git tags (ausf
+// tagged v3.0.0 although its tagPrefix is empty: repos switch).
+func formWorkspace(t *testing.T) *workspace.Config {
+	t.Helper()
+	ctx := context.Background()
+	root := t.TempDir()
+	charts, err := demo.NewRepo(ctx, filepath.Join(root, "charts"), "master")
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts.Commit("Charts", map[string]string{
+		"core/Chart.yaml": "apiVersion: v2\nname: core\nversion: 1.0.0\n",
+		"core/values.yaml": "amf: registry.example.org/omec/5gc-amf:rel-1.2.3\n" +
+			"smf: registry.example.org/omec/5gc-smf:v1.2.3\n" +
+			"upf: registry.example.org/omec/upf:2.0.0-aether\n" +
+			"nrf: registry.example.org/omec/nrf:rel-1.2.4\n" +
+			"ausf: registry.example.org/omec/ausf:3.0.0\n",
+		"core/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n" +
+			"{{- range list .Values.amf .Values.smf .Values.upf .Values.nrf .Values.ausf }}\n    - image: {{ . }}\n{{- end }}\n",
+	})
+	if err := charts.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, tag string }{{"amf", "v1.2.3"}, {"smf", "1.2.3"}, {"upf", "1.0.0"}, {"nrf", "1.2.3"}, {"ausf", "v3.0.0"}} {
+		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.SetVersion(strings.TrimPrefix(c.tag, "v") + "\n")
+		r.Tag(c.tag, "", "")
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := `charts: {name: charts, path: charts}
+components:
+  - {name: amf, path: amf, tagPrefix: v, images: [registry.example.org/omec/5gc-amf], imageTagForm: "rel-{version}"}
+  - {name: smf, path: smf, images: [registry.example.org/omec/5gc-smf]}
+  - {name: upf, path: upf, images: [registry.example.org/omec/upf], imageTagForm: "v{version}"}
+  - {name: nrf, path: nrf, images: [registry.example.org/omec/nrf], imageTagForm: "rel-{version}"}
+  - {name: ausf, path: ausf, images: [registry.example.org/omec/ausf]}
+images:
+  releaseTagForms: ["{version}-aether"]
+`
+	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+// A chart referencing a component's image in another release form than
+// the component's imageTagForm is warned about (image-tag-form); the form
+// a component pushes counts as a release for its images; and the image
+// tag maps back to the component's git tag through its form, with or
+// without a v.
+func TestImagesTagForm(t *testing.T) {
+	rep := ImagesWith(context.Background(), formWorkspace(t), ImagesOptions{Now: imgNow})
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v", err)
+	}
+	got := imgFindings(rep)
+	want := []string{
+		"image-tag-form warning core/values.yaml:2 registry.example.org/omec/5gc-smf:v1.2.3",
+		"image-tag-form warning core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",
+		"image-tag-not-in-repo error core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",
+		"image-tag-not-in-repo error core/values.yaml:4 registry.example.org/omec/nrf:rel-1.2.4",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, f := range rep.Findings() {
+		switch {
+		case f.Rule == "image-tag-form" && strings.Contains(f.Subject, "smf"):
+			for _, w := range []string{"component smf", `form "v{version}"`, `imageTagForm is "{version}"`, `expected the charts to use "1.2.3"`} {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("image-tag-form message lacks %q: %s", w, f.Message)
+				}
+			}
+		case f.Rule == "image-tag-not-in-repo" && strings.Contains(f.Subject, "nrf"):
+			if !strings.Contains(f.Message, "no git tag 1.2.4 or v1.2.4") || !strings.Contains(f.Message, `"rel-{version}"`) {
+				t.Errorf("image-tag-not-in-repo message should name both git tags and the form: %s", f.Message)
+			}
+		}
 	}
 }

@@ -38,17 +38,23 @@ var BuiltinForms = []string{"{version}", "v{version}"}
 func ReleaseVersion(tag string, forms []string) (ver, form string, ok bool) {
 	for _, list := range [][]string{BuiltinForms, forms} {
 		for _, f := range list {
-			pre, suf, found := strings.Cut(f, "{version}")
-			if !found || len(tag) < len(pre)+len(suf) || !strings.HasPrefix(tag, pre) || !strings.HasSuffix(tag, suf) {
-				continue
-			}
-			mid := tag[len(pre) : len(tag)-len(suf)]
-			if version.IsRelease(mid) {
-				return mid, f, true
+			if v, ok := VersionInForm(tag, f); ok {
+				return v, f, true
 			}
 		}
 	}
 	return "", "", false
+}
+
+// VersionInForm returns the SemVer release version tag holds in form
+// ("rel-{version}" and "rel-1.2.3" give "1.2.3").
+func VersionInForm(tag, form string) (string, bool) {
+	pre, suf, found := strings.Cut(form, "{version}")
+	if !found || len(tag) < len(pre)+len(suf) || !strings.HasPrefix(tag, pre) || !strings.HasSuffix(tag, suf) {
+		return "", false
+	}
+	mid := tag[len(pre) : len(tag)-len(suf)]
+	return mid, version.IsRelease(mid)
 }
 
 // ClassifyTag classifies a tag alone: Untagged for "", Moving, Release or
