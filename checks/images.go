@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -72,7 +73,11 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	results, err := render.All(ctx, ws.Charts.Dir, render.OptionsFrom(ws.Render))
+	ropts := render.OptionsFrom(ws.Render)
+	for _, sk := range ws.Render.Skip {
+		ropts.Skip = append(ropts.Skip, sk.Chart)
+	}
+	results, err := render.All(ctx, ws.Charts.Dir, ropts)
 	if err != nil {
 		rep.Undecided(fmt.Errorf("finding the charts of %s: %w", ws.Charts.Name, err))
 		return rep
@@ -80,9 +85,10 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	c := &imageCheck{ws: ws, opts: o, out: map[findingKey]*occurrence{}}
 	var images []render.Image
 	for _, r := range results {
-		c.chartFindings(r)
+		c.chartFindings(rep, r)
 		images = append(images, r.Images...)
 	}
+	c.staleSkips(rep, results)
 	refs := map[string]imageref.Ref{}
 	for _, img := range images {
 		if r, ok := c.policy(img); ok {
@@ -107,7 +113,8 @@ func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *rep
 	return rep
 }
 
-// findingKey deduplicates findings: one per rule, image and location, with
+// findingKey deduplicates findings: one per rule and values line (or,
+// for an image not traced to one, per rule, image and location), with
 // every chart and template that uses it listed in the message.
 type findingKey struct {
 	rule, subject, file string
@@ -115,48 +122,98 @@ type findingKey struct {
 }
 
 type occurrence struct {
-	sev      report.Severity
-	message  string
-	contexts []string
+	sev report.Severity
+	// refs are the subjects found at the location: one, unless one values
+	// line gives several references (a chart rendered alone and as the
+	// subchart of an umbrella that adds a registry).
+	refs     []subject
+	contexts map[string]bool
+}
+
+type subject struct {
+	name, message string
+	rendered      bool
 }
 
 type imageCheck struct {
-	ws   *workspace.Config
-	opts ImagesOptions
-	mu   sync.Mutex
-	out  map[findingKey]*occurrence
+	ws    *workspace.Config
+	opts  ImagesOptions
+	mu    sync.Mutex
+	out   map[findingKey]*occurrence
+	comps map[string]*workspace.Repo
 }
 
 // add records a finding at file:line for subject, used in context ctxt.
-func (c *imageCheck) add(rule string, sev report.Severity, file string, line int, subject, ctxt, msg string) {
+func (c *imageCheck) add(rule string, sev report.Severity, file string, line int, name, ctxt, msg string) {
+	c.record(findingKey{rule, name, file, line}, sev, subject{name: name, message: msg}, ctxt)
+}
+
+// addImage records a finding about an image where it is set: a values
+// line holds one finding per rule whatever references the templates made
+// of it, named by the most complete of them.
+func (c *imageCheck) addImage(rule string, sev report.Severity, img render.Image, msg string) {
+	file, line := where(img)
+	k := findingKey{rule, img.Ref, file, line}
+	if line > 0 {
+		k.subject = ""
+	}
+	c.record(k, sev, subject{name: img.Ref, message: msg, rendered: img.Source == render.FromTemplate}, usedBy(img))
+}
+
+func (c *imageCheck) record(k findingKey, sev report.Severity, s subject, ctxt string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := findingKey{rule, subject, file, line}
 	o, ok := c.out[k]
 	if !ok {
-		o = &occurrence{sev: sev, message: msg}
+		o = &occurrence{sev: sev, contexts: map[string]bool{}}
 		c.out[k] = o
 	}
-	if ctxt != "" && !slices.Contains(o.contexts, ctxt) {
-		o.contexts = append(o.contexts, ctxt)
+	if sev == report.Error {
+		o.sev = sev
 	}
+	if !slices.ContainsFunc(o.refs, func(r subject) bool { return r.name == s.name }) {
+		o.refs = append(o.refs, s)
+	}
+	if ctxt != "" {
+		o.contexts[ctxt] = true
+	}
+}
+
+// primary orders the references of one location: rendered before values
+// only, then the longest (a registry prefix included), then by name.
+func primary(a, b subject) int {
+	if a.rendered != b.rendered {
+		if a.rendered {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(cmp.Compare(len(b.name), len(a.name)), cmp.Compare(a.name, b.name))
 }
 
 func (c *imageCheck) findings() []report.Finding {
 	var out []report.Finding
 	for k, o := range c.out {
-		msg := o.message
+		slices.SortFunc(o.refs, primary)
+		first := o.refs[0]
+		msg := first.message
+		if len(o.refs) > 1 {
+			var others []string
+			for _, r := range o.refs[1:] {
+				others = append(others, r.name)
+			}
+			msg += "; the same line also gives " + strings.Join(others, ", ")
+		}
 		if n := len(o.contexts); n > 0 {
-			shown := o.contexts[:min(n, 5)]
-			slices.Sort(shown)
-			msg += " (used by " + strings.Join(shown, "; ")
+			ctxts := slices.Sorted(maps.Keys(o.contexts))
+			msg += " (used by " + strings.Join(ctxts[:min(n, 5)], "; ")
 			if n > 5 {
 				msg += fmt.Sprintf("; and %d more", n-5)
 			}
 			msg += ")"
 		}
 		out = append(out, report.Finding{Check: imagesCheck, Rule: k.rule, Severity: o.sev, Repo: c.ws.Charts.Name,
-			File: k.file, Line: k.line, Subject: k.subject, Message: msg})
+			File: k.file, Line: k.line, Subject: first.name, Message: msg})
 	}
 	slices.SortFunc(out, func(a, b report.Finding) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Subject, b.Subject))
@@ -215,7 +272,11 @@ func origin(img render.Image) string {
 	return ""
 }
 
-func (c *imageCheck) chartFindings(r render.Result) {
+// chartFindings reports what kept a chart's images from being known: a
+// chart render.skip leaves out (a warning), a chart that cannot render
+// with its values (could not decide), one that did not render or crossed
+// a render limit (an error), and dependencies and templates left out.
+func (c *imageCheck) chartFindings(rep *report.Report, r render.Result) {
 	chart := r.Chart
 	for _, f := range refusedFindings(imagesCheck, c.ws.Charts.Name, errors.Join(r.Err, errors.Join(r.Refused...))) {
 		c.add(f.Rule, f.Severity, f.File, 0, f.Subject, "", f.Message)
@@ -223,13 +284,26 @@ func (c *imageCheck) chartFindings(r render.Result) {
 	if repofs.Refusals(r.Err) != nil {
 		return // not rendered: the finding above says why
 	}
+	if r.Skipped {
+		for _, sk := range c.ws.Render.Skip {
+			if sk.Chart == chart.Dir {
+				c.add("chart-render-skipped", report.Warning, chart.File, 0, chart.Dir, "",
+					fmt.Sprintf("chart %s is not rendered, so its images are not checked: %s lists it under render.skip: %s", chart.Dir, c.configLine(sk.Line), sk.Reason))
+			}
+		}
+		return
+	}
+	if err := needsValues(r); err != nil {
+		rep.Undecided(fmt.Errorf("chart %s cannot render with its values, so the images of its templates are unknown: %w; expected the values it needs in a file named by render.values, or the chart under render.skip with a reason, in %s",
+			chart.Dir, err, path.Base(cmp.Or(c.ws.File, workspace.DefaultFile))))
+	}
 	var bad *charts.ChartError
 	if errors.As(r.Err, &bad) {
 		c.add("chart-invalid", report.Error, bad.File, bad.Line, chart.Dir, "",
 			fmt.Sprintf("chart %s cannot be read, so its images were not checked: %v; expected a YAML mapping (apiVersion, name, version...) that helm can load", chart.Dir, bad.Err))
 		return
 	}
-	if r.Err != nil {
+	if r.Err != nil && !render.NeedsValues(r.Err) {
 		n := len(r.Images)
 		c.add("chart-render-failed", report.Error, chart.File, 0, chart.Dir, "",
 			fmt.Sprintf("chart %s could not be rendered, so the images of its templates were not checked (%d found in its values are): %v", chart.Dir, n, r.Err))
@@ -261,7 +335,10 @@ func (c *imageCheck) chartFindings(r render.Result) {
 	}
 	for _, f := range r.Failed {
 		if r.Err != nil {
-			break // chart-render-failed says it all
+			break // chart-render-failed or the undecided entry says it all
+		}
+		if render.NeedsValues(f.Err) {
+			continue // undecided above
 		}
 		file, _, _ := strings.Cut(f.Template, "#")
 		c.add("chart-template-failed", report.Warning, file, 0, f.Template, "",
@@ -269,17 +346,60 @@ func (c *imageCheck) chartFindings(r render.Result) {
 	}
 }
 
+// needsValues joins the template failures of a chart that come from
+// `required` or `fail`, each naming its template; nil when there are none.
+func needsValues(r render.Result) error {
+	var parts []string
+	for _, f := range r.Failed {
+		if render.NeedsValues(f.Err) {
+			parts = append(parts, fmt.Sprintf("template %s: %v", f.Template, f.Err))
+		}
+	}
+	if len(parts) == 0 && r.Err != nil && render.NeedsValues(r.Err) {
+		parts = append(parts, r.Err.Error())
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+// staleSkips reports render.skip entries that name no chart of the charts
+// repo: a chart renamed or removed, or a typo that skips nothing.
+func (c *imageCheck) staleSkips(rep *report.Report, results []render.Result) {
+	for _, sk := range c.ws.Render.Skip {
+		if slices.ContainsFunc(results, func(r render.Result) bool { return r.Chart.Dir == sk.Chart }) {
+			continue
+		}
+		rep.Add(report.Finding{Check: imagesCheck, Rule: "render-skip-stale", Severity: report.Warning,
+			File: path.Base(cmp.Or(c.ws.File, workspace.DefaultFile)), Line: sk.Line, Subject: sk.Chart,
+			Message: fmt.Sprintf("render.skip names chart %s, but the charts repo %s has no chart there; expected the directory of a chart (with its Chart.yaml), or the entry removed", sk.Chart, c.ws.Charts.Name)})
+	}
+}
+
+// configLine names a line of the workspace config for messages.
+func (c *imageCheck) configLine(line int) string {
+	name := path.Base(cmp.Or(c.ws.File, workspace.DefaultFile))
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", name, line)
+	}
+	return name
+}
+
 // policy applies the tag rules (and waivers) to one image and returns the
 // parsed reference when it names something a registry can be asked about.
 func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
-	file, line := where(img)
-	ctxt := usedBy(img)
 	r, err := imageref.Parse(img.Ref)
 	if err != nil {
-		c.add("image-invalid", report.Error, file, line, img.Ref, ctxt, fmt.Sprintf("%v; expected registry/path:tag", err))
+		c.addImage("image-invalid", report.Error, img, fmt.Sprintf("%v; expected registry/path:tag", err))
 		return r, false
 	}
 	p := c.ws.Images
+	if comp := c.component(r); comp != nil {
+		// The form a component's images are pushed in is a release form
+		// for them (image:push writes it).
+		p.ReleaseTagForms = append(slices.Clip(p.ReleaseTagForms), tagForm(comp))
+	}
 	var rule, msg string
 	sev := report.Error
 	switch imageref.Classify(r, p) {
@@ -292,13 +412,16 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 	case imageref.NotRelease:
 		forms := strings.Join(append(slices.Clone(imageref.BuiltinForms), p.ReleaseTagForms...), ", ")
 		rule, msg = "image-not-release", fmt.Sprintf("tag %q of %s is not a released SemVer version; expected one of the release forms %s with a version like 1.2.3", r.Tag, r.Name(), forms)
+		if form, ok := imageref.SuggestForm(r.Tag); ok {
+			msg += fmt.Sprintf("; if %q is how %s tags its releases, add %q to images.releaseTagForms in %s", r.Tag, r.Name(), form, c.configLine(0))
+		}
 	}
 	if rule == "" {
 		return r, r.Tag != "" || r.Digest != ""
 	}
 	msg += origin(img)
 	for _, w := range p.Waivers {
-		if !w.Matches(r.Name(), r.Tag) && !w.Matches(r.Canonical(), r.Tag) {
+		if !waives(w, img, r) {
 			continue
 		}
 		at := ""
@@ -307,16 +430,35 @@ func (c *imageCheck) policy(img render.Image) (imageref.Ref, bool) {
 		}
 		day := w.Expires.Format(time.DateOnly)
 		if w.Expired(c.opts.Now) {
-			c.add("waiver-expired", report.Error, file, line, img.Ref, ctxt,
+			c.addImage("waiver-expired", report.Error, img,
 				fmt.Sprintf("the waiver for %s:%s%s expired on %s (%s), so it no longer excuses: %s; expected a release tag, or a renewed waiver", w.Image, w.Tag, at, day, w.Reason, msg))
 		} else {
-			c.add("image-waived", report.Warning, file, line, img.Ref, ctxt,
+			c.addImage("image-waived", report.Warning, img,
 				fmt.Sprintf("waived until %s%s: %s. Without the waiver: %s", day, at, w.Reason, msg))
 		}
 		return r, r.Tag != "" || r.Digest != ""
 	}
-	c.add(rule, sev, file, line, img.Ref, ctxt, msg)
+	c.addImage(rule, sev, img, msg)
 	return r, r.Tag != "" || r.Digest != ""
+}
+
+// waives reports whether waiver w covers the image: by the full name it
+// renders to, or by the name its values line writes (a Docker Hub name
+// behind a proxy prefix the template adds), each as written or
+// normalised (docker.io/x is index.docker.io/x is x).
+func waives(w workspace.Waiver, img render.Image, r imageref.Ref) bool {
+	names := []imageref.Ref{r}
+	if img.ValuesRef != "" && img.ValuesRef != img.Ref {
+		if vr, err := imageref.Parse(img.ValuesRef); err == nil {
+			names = append(names, vr)
+		}
+	}
+	for _, n := range names {
+		if w.Matches(n.Name(), r.Tag) || w.Matches(n.Canonical(), r.Tag) || n.SameRepository(w.Image) && w.Matches(w.Image, r.Tag) {
+			return true
+		}
+	}
+	return false
 }
 
 // registry asks each distinct reference's registry whether it exists.
@@ -359,12 +501,11 @@ func (c *imageCheck) registry(ctx context.Context, rep *report.Report, refs map[
 		if !ok || res.Status != imageref.Missing {
 			continue
 		}
-		file, line := where(img)
 		via := ""
 		if res.Contacted != "" && !strings.HasPrefix(res.Contacted, img.Ref) {
 			via = " (asked " + res.Contacted + ")"
 		}
-		c.add("image-missing", report.Error, file, line, img.Ref, usedBy(img),
+		c.addImage("image-missing", report.Error, img,
 			fmt.Sprintf("the registry has no %s%s: %v; expected the image pushed (by CI) before a chart references it%s", img.Ref, via, res.Err, origin(img)))
 	}
 }
@@ -408,36 +549,68 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		return t
 	}
 	missing := map[string]string{} // ref -> message
+	forms := map[string]string{}   // ref -> image-tag-form message
 	for _, s := range distinct {
 		r := refs[s]
 		if r.Tag == "" {
 			continue
 		}
-		ver, _, ok := imageref.ReleaseVersion(r.Tag, c.ws.Images.ReleaseTagForms)
+		comp := c.component(r)
+		if comp == nil {
+			continue
+		}
+		form := tagForm(comp)
+		ver, ok := imageref.VersionInForm(r.Tag, form)
+		if !ok {
+			ver, form, ok = imageref.ReleaseVersion(r.Tag, c.ws.Images.ReleaseTagForms)
+		}
 		if !ok {
 			continue
 		}
-		comp := imageref.ComponentFor(c.ws, r)
-		if comp == nil {
-			continue
+		if form != tagForm(comp) {
+			forms[s] = fmt.Sprintf("image %s of component %s is tagged %q, release %s in the form %q; %s's imageTagForm is %q, so image:push tags that release %q; expected the charts to use %q (or imageTagForm set to %q in %s if %s pushes that form)",
+				s, comp.Name, r.Tag, ver, form, comp.Name, tagForm(comp), comp.ImageTag(ver), comp.ImageTag(ver), form, c.configLine(comp.Line), comp.Name)
 		}
 		t := tagsOf(comp)
 		if t.err != nil {
 			continue
 		}
-		want := []string{comp.Tag(r.Tag), r.Tag, comp.Tag(ver), ver}
+		// The image tag holds the version in its form; the git tag is
+		// the version with either prefix (repos switched over the years).
+		want := []string{comp.Tag(ver), ver, "v" + ver}
 		if slices.ContainsFunc(want, func(s string) bool { return t.tags[s] }) {
 			continue
 		}
-		missing[s] = fmt.Sprintf("image %s is built by component %s, but %s has no git tag %s (nor %s); expected the image tag to come from a release of %s (VERSION %s merged and tagged)",
-			s, comp.Name, comp.Name, comp.Tag(ver), r.Tag, comp.Name, ver)
+		missing[s] = fmt.Sprintf("image %s is built by component %s, but %s has no git tag %s or v%s (tag %q is release %s in the form %q); expected the image tag to come from a release of %s (VERSION %s merged and tagged)",
+			s, comp.Name, comp.Name, ver, ver, r.Tag, ver, form, comp.Name, ver)
 	}
 	for _, img := range images {
-		msg, ok := missing[img.Ref]
-		if !ok {
-			continue
+		if msg, ok := forms[img.Ref]; ok {
+			c.addImage("image-tag-form", report.Warning, img, msg+origin(img))
 		}
-		file, line := where(img)
-		c.add("image-tag-not-in-repo", report.Error, file, line, img.Ref, usedBy(img), msg+origin(img))
+		if msg, ok := missing[img.Ref]; ok {
+			c.addImage("image-tag-not-in-repo", report.Error, img, msg+origin(img))
+		}
 	}
+}
+
+// component is the workspace component that builds r's repository, if
+// any, looked up once per repository.
+func (c *imageCheck) component(r imageref.Ref) *workspace.Repo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if comp, ok := c.comps[r.Name()]; ok {
+		return comp
+	}
+	comp := imageref.ComponentFor(c.ws, r)
+	if c.comps == nil {
+		c.comps = map[string]*workspace.Repo{}
+	}
+	c.comps[r.Name()] = comp
+	return comp
+}
+
+// tagForm is the form of a component's release image tags.
+func tagForm(comp *workspace.Repo) string {
+	return cmp.Or(comp.ImageTagForm, workspace.DefaultImageTagForm)
 }

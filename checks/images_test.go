@@ -156,6 +156,8 @@ func TestImagesRules(t *testing.T) {
 		"image-moving-tag warning apps/global-helpers/values.yaml:15 registry:5000/team/agent:latest@sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
 		"image-untagged error apps/global-helpers/values.yaml:18 registry:5000/team/bare",
 		"image-tag-not-in-repo error legacy/v1chart/values.yaml:2 registry.example.org/legacy/api:rel-1.2.3",
+		// api's imageTagForm is the default {version}
+		"image-tag-form warning legacy/v1chart/values.yaml:2 registry.example.org/legacy/api:rel-1.2.3",
 		"image-waived warning omec/omec-control-plane/values.yaml:6 registry.example.org/proxy/omecproject/5gc-amf:master-771c0c3",
 		"image-not-release error omec/omec-control-plane/values.yaml:7 omecproject/mme:1.2.3-dev",
 		"image-moving-tag error omec/omec-control-plane/values.yaml:9 registry.example.org/proxy/omec/cleanup:stable",

@@ -89,7 +89,17 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // and line that set the tag. Rules: image-untagged, image-moving-tag,
 // image-not-release, image-waived (warning), waiver-expired,
 // chart-render-failed, chart-dependency-missing, chart-invalid and, when the image is built
-// by a workspace component, image-tag-not-in-repo.
+// by a workspace component, image-tag-not-in-repo (the tag's version, in
+// any accepted form, is no git tag X.Y.Z or vX.Y.Z of the component) and
+// image-tag-form (a warning: the chart uses another release form than the
+// component's imageTagForm, which counts as a release form for its images).
+//
+// A chart that cannot render with its values (a `required` value, `fail`)
+// hides images: that exits 3 unless render.values gives it values or
+// render.skip lists it with a reason (then chart-render-skipped, a
+// warning each run; a skip entry naming no chart is render-skip-stale).
+// One chart's render stops at 64 MB of output or 30 s
+// (chart-render-failed); the other charts are still checked.
 //
 // Flags: -registry (or RELKIT_REGISTRY=1) also asks each registry whether
 // the tag exists (image-missing); an unreachable registry or refused auth

@@ -1,6 +1,8 @@
 package imageref
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/relkit/relkit/release/version"
@@ -36,17 +38,23 @@ var BuiltinForms = []string{"{version}", "v{version}"}
 func ReleaseVersion(tag string, forms []string) (ver, form string, ok bool) {
 	for _, list := range [][]string{BuiltinForms, forms} {
 		for _, f := range list {
-			pre, suf, found := strings.Cut(f, "{version}")
-			if !found || len(tag) < len(pre)+len(suf) || !strings.HasPrefix(tag, pre) || !strings.HasSuffix(tag, suf) {
-				continue
-			}
-			mid := tag[len(pre) : len(tag)-len(suf)]
-			if version.IsRelease(mid) {
-				return mid, f, true
+			if v, ok := VersionInForm(tag, f); ok {
+				return v, f, true
 			}
 		}
 	}
 	return "", "", false
+}
+
+// VersionInForm returns the SemVer release version tag holds in form
+// ("rel-{version}" and "rel-1.2.3" give "1.2.3").
+func VersionInForm(tag, form string) (string, bool) {
+	pre, suf, found := strings.Cut(form, "{version}")
+	if !found || len(tag) < len(pre)+len(suf) || !strings.HasPrefix(tag, pre) || !strings.HasSuffix(tag, suf) {
+		return "", false
+	}
+	mid := tag[len(pre) : len(tag)-len(suf)]
+	return mid, version.IsRelease(mid)
 }
 
 // ClassifyTag classifies a tag alone: Untagged for "", Moving, Release or
@@ -75,4 +83,41 @@ func Classify(r Ref, p workspace.ImagePolicy) Class {
 		return PinnedMoving
 	}
 	return Pinned
+}
+
+// releaseCore finds X.Y.Z in a tag, not part of a longer dotted number.
+var releaseCore = regexp.MustCompile(`(?:^|[^0-9.])(\d+\.\d+\.\d+)(?:$|[^0-9.])`)
+
+// devMarker starts a prefix or suffix that marks a build, not a release
+// ("-dev", "-rc1", "-SNAPSHOT", "master-", a build number, a commit).
+var devMarker = regexp.MustCompile(`(?i)^[-._+]*(dev|rc|alpha|beta|pre|preview|snapshot|nightly|test|wip|unstable|canary|master|main|latest|edge|build|[0-9]+$|g?[0-9a-f]{7,40}$)`)
+
+// SuggestForm returns the release tag form a tag would have if it is a
+// release written in a project's own form ("rel-1.2.3" gives
+// "rel-{version}", "1.2.3-aether-2.1.x" gives "{version}-aether-2.1.x"):
+// exactly one SemVer release version, with a prefix or suffix that does
+// not mark a development build. ok is false for anything else.
+func SuggestForm(tag string) (form string, ok bool) {
+	ms := releaseCore.FindAllStringSubmatchIndex(tag, -1)
+	if len(ms) != 1 {
+		return "", false
+	}
+	i, j := ms[0][2], ms[0][3]
+	pre, ver, suf := tag[:i], tag[i:j], tag[j:]
+	if !version.IsRelease(ver) || pre == "" && suf == "" || pre == "v" && suf == "" {
+		return "", false
+	}
+	if suf != "" && devMarker.MatchString(suf) || pre != "" && devMarker.MatchString(reverseWords(pre)) {
+		return "", false
+	}
+	return pre + "{version}" + suf, true
+}
+
+// reverseWords puts the words of a prefix last first ("build-dev-" gives
+// "dev-build"), so the word next to the version is the one devMarker
+// sees.
+func reverseWords(s string) string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == '.' || r == '+' })
+	slices.Reverse(words)
+	return strings.Join(words, "-")
 }

@@ -218,3 +218,40 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestSuggestForm(t *testing.T) {
+	for tag, want := range map[string]string{
+		"rel-1.2.3":           "rel-{version}",
+		"release-2.0.16":      "release-{version}",
+		"1.2.3-aether-2.1.x":  "{version}-aether-2.1.x",
+		"2.0.16-aether-2.0.x": "{version}-aether-2.0.x",
+		"v1.2.3-ubuntu":       "v{version}-ubuntu",
+		// not a form: a release already, a build, no single version
+		"1.2.3":              "",
+		"v1.2.3":             "",
+		"1.2.3-dev":          "",
+		"1.2.3-rc1":          "",
+		"rel-1.2.3-SNAPSHOT": "",
+		"1.2.3-1":            "",
+		"1.2.3-771c0c3":      "",
+		"master-1.2.3":       "",
+		"dev-1.2.3":          "",
+		"master-771c0c3":     "",
+		"1.17":               "",
+		"1.2.3.4":            "",
+		"1.2.3-to-4.5.6":     "",
+		"rel-01.2.3":         "",
+		"latest":             "",
+	} {
+		got, ok := SuggestForm(tag)
+		if got != want || ok != (want != "") {
+			t.Errorf("SuggestForm(%q) = %q, %v; expected %q", tag, got, ok, want)
+			continue
+		}
+		if ok {
+			if v, _, rel := ReleaseVersion(tag, []string{got}); !rel || !version.IsRelease(v) {
+				t.Errorf("SuggestForm(%q) = %q, which does not make %q a release", tag, got, tag)
+			}
+		}
+	}
+}

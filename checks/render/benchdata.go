@@ -186,3 +186,65 @@ spec:
 `,
 	}
 }
+
+// GenerateImageChart writes one chart under dir/big rendering n images
+// (n even), the two shapes real charts use at scale: half as a registry
+// prefix joined to references listed in images.tags, half as image maps
+// {repository, tag} in a list of workloads (n up to 100k fits the SDK's
+// cap on a values file). Every image has the same
+// release tag, as the images of one platform release do.
+func GenerateImageChart(dir string, n int) error {
+	var v strings.Builder
+	v.WriteString("images:\n  repository: registry.example.org/proxy/\n  tags:\n")
+	for i := range n / 2 {
+		fmt.Fprintf(&v, "    a%05d: org/a%05d:1.2.3\n", i, i)
+	}
+	// Flow mappings keep 100k images under the SDK's 5 MB cap on a
+	// values file.
+	v.WriteString("workloads:\n")
+	for i := range n / 2 {
+		fmt.Fprintf(&v, "  - {name: w%05d, image: {repository: org/w%05d, tag: 1.2.3}}\n", i, i)
+	}
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: big\nversion: 1.0.0\n",
+		"values.yaml": v.String(),
+		"templates/apps.yaml": `{{- range $name, $ref := .Values.images.tags }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $name }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: {{ $name }}
+          image: {{ $.Values.images.repository }}{{ $ref }}
+{{- end }}
+`,
+		"templates/workloads.yaml": `{{- range .Values.workloads }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .name }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: {{ .name }}
+          image: "{{ .image.repository }}:{{ .image.tag }}"
+{{- end }}
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, "big", filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

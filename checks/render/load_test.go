@@ -15,7 +15,7 @@ import (
 
 // files lists a loaded chart tree as "chart path: file" lines, templates,
 // raw files and values included, so two loads can be compared.
-func files(c *chart.Chart) []string {
+func fileNames(c *chart.Chart) []string {
 	var out []string
 	var walk func(c *chart.Chart)
 	walk = func(c *chart.Chart) {
@@ -71,7 +71,7 @@ func TestLoadChartMatchesHelm(t *testing.T) {
 			continue
 		}
 		n++
-		if got, want := files(ours), files(helm); !slices.Equal(got, want) {
+		if got, want := fileNames(ours), fileNames(helm); !slices.Equal(got, want) {
 			t.Errorf("%s: relkit loads\n%q\nhelm loads\n%q", c.Dir, got, want)
 		}
 	}

@@ -13,10 +13,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/repofs"
@@ -36,7 +36,25 @@ type Options struct {
 	Values map[string][]string
 	// Jobs bounds the charts rendered at once (default GOMAXPROCS).
 	Jobs int
+	// MaxOutput bounds the text one chart's render may produce, counting
+	// what includes, tpl and functions make along the way (default
+	// DefaultMaxOutput).
+	MaxOutput int64
+	// Timeout bounds the time one chart's render may take (default
+	// DefaultTimeout).
+	Timeout time.Duration
+	// Skip lists chart directories not to render at all; their Result
+	// has Skipped set.
+	Skip []string
 }
+
+// The default limits of one chart's render: far above what real charts
+// need (the largest umbrella we know renders under 2 MB in well under a
+// second), far below what hurts a CI runner.
+const (
+	DefaultMaxOutput = 64 << 20
+	DefaultTimeout   = 30 * time.Second
+)
 
 // OptionsFrom takes the render settings of a workspace config.
 func OptionsFrom(r workspace.Render) Options {
@@ -97,6 +115,11 @@ type Image struct {
 	// ValuesHolds says whether the scalar is the whole reference, the tag,
 	// the digest, or the chart's appVersion.
 	ValuesHolds Holds
+	// ValuesRef is the reference as the scalar writes it when it holds one
+	// (ValuesHolds HoldsRef): Ref without the registry prefix a template
+	// may add ("omecproject/upf:1.2.3" of
+	// "registry.example.org/proxy/omecproject/upf:1.2.3").
+	ValuesRef string
 }
 
 // InArchive reports whether the values scalar lives inside a vendored
@@ -149,11 +172,14 @@ type Result struct {
 	Refused []error
 	// Rendered counts the templates rendered.
 	Rendered int
-	// Err is set when nothing could be rendered. When files of the chart
-	// were refused (a symlink leading out of the repo, a FIFO, an
-	// oversized file), Err joins those refusals (see repofs.Refused) and
-	// the chart is not rendered.
+	// Err is set when nothing could be rendered, or when the render
+	// crossed a limit (a *LimitError): then no template counts. When files
+	// of the chart were refused (a symlink leading out of the repo, a FIFO,
+	// an oversized file), Err joins those refusals (see repofs.Refused)
+	// and the chart is not rendered.
 	Err error
+	// Skipped is set for a chart of Options.Skip: nothing was read.
+	Skipped bool
 }
 
 // All discovers the charts under root and renders them, at most o.Jobs at
@@ -234,6 +260,10 @@ const maxIsolated = 1000
 
 func renderChart(ctx context.Context, root string, c charts.Chart, o Options, caps *chartutil.Capabilities) Result {
 	res := Result{Chart: c}
+	if slices.Contains(o.Skip, c.Dir) {
+		res.Skipped = true
+		return res
+	}
 	if c.Err != nil {
 		res.Err = c.Err
 		return res
@@ -294,14 +324,23 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 	}
 
 	tree := indexTree(ch, locs)
-	rendered, err := engine.Engine{}.Render(ch, topVals)
+	lim := o.limits()
+	rctx, cancel := context.WithTimeoutCause(ctx, lim.timeout, &LimitError{Reason: "took longer than " + seconds(lim.timeout)})
+	defer cancel()
+	rendered, err := renderBounded(rctx, ch, topVals, lim.output)
+	if err != nil && !stopped(err) {
+		rendered, res.Failed, err = renderIsolated(rctx, ch, topVals, tree, lim.output, err)
+	}
 	if err != nil {
-		rendered, res.Failed = renderIsolated(ctx, ch, topVals, tree)
-		if len(rendered) == 0 && len(res.Failed) > 0 {
-			res.Err = err
-			res.Images = uncovered(valueImages, nil, c.Dir)
-			return res
+		// Nothing rendered (Failed says why, template by template), or a
+		// limit was crossed: then nothing rendered counts, whatever
+		// templates rendered before.
+		res.Err = err
+		if stopped(err) {
+			res.Failed = nil
 		}
+		res.Images = uncovered(valueImages, nil, c.Dir)
+		return res
 	}
 	res.Rendered = len(rendered)
 
@@ -331,10 +370,11 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 }
 
 // renderIsolated renders each template alone (with every partial of the
-// chart tree, so includes still resolve) after the full render failed, so
-// one broken template or missing dependency does not hide the images of
-// the others.
-func renderIsolated(ctx context.Context, ch *chart.Chart, vals chartutil.Values, tree *treeIndex) (map[string]string, []TemplateError) {
+// chart tree, so includes still resolve) after the full render failed with
+// full, so one broken template or missing dependency does not hide the
+// images of the others. It returns an error when nothing rendered (full)
+// or when a render crossed a limit.
+func renderIsolated(ctx context.Context, ch *chart.Chart, vals chartutil.Values, tree *treeIndex, max int64, full error) (map[string]string, []TemplateError, error) {
 	out := map[string]string{}
 	var failed []TemplateError
 	keys := slices.Sorted(func(yield func(string) bool) {
@@ -350,14 +390,17 @@ func renderIsolated(ctx context.Context, ch *chart.Chart, vals chartutil.Values,
 		if strings.HasPrefix(path.Base(key), "_") || path.Base(key) == "NOTES.txt" {
 			continue
 		}
-		if n++; n > maxIsolated || ctx.Err() != nil {
-			failed = append(failed, TemplateError{Template: tp.file, Err: fmt.Errorf("not rendered: more than %d templates failed or the run was cancelled", maxIsolated)})
+		if n++; n > maxIsolated {
+			failed = append(failed, TemplateError{Template: tp.file, Err: fmt.Errorf("not rendered: more than %d templates failed", maxIsolated)})
 			continue
 		}
 		only := filterTree(ch, func(c *chart.Chart, f *chart.File) bool {
 			return strings.HasPrefix(path.Base(f.Name), "_") || path.Join(c.ChartFullPath(), f.Name) == key
 		})
-		r, err := engine.Engine{}.Render(only, vals)
+		r, err := renderBounded(ctx, only, vals, max)
+		if stopped(err) {
+			return nil, nil, err
+		}
 		if err != nil {
 			failed = append(failed, TemplateError{Template: tp.file, Err: err})
 			continue
@@ -366,7 +409,10 @@ func renderIsolated(ctx context.Context, ch *chart.Chart, vals chartutil.Values,
 			out[key] = s
 		}
 	}
-	return out, failed
+	if len(out) == 0 && len(failed) > 0 {
+		return nil, failed, full
+	}
+	return out, failed, nil
 }
 
 // filterTree copies the chart tree keeping the templates keep accepts.

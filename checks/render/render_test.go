@@ -324,3 +324,57 @@ func TestValuesKeysMatchYamledit(t *testing.T) {
 		t.Errorf("only %d traced images checked; expected the fixtures' 15 or more", n)
 	}
 }
+
+// A document too long to decode is scanned line by line and gives the
+// same images as decoding it, block scalars included.
+func TestCollectImagesLargeDocument(t *testing.T) {
+	doc := `kind: List
+items:
+  - kind: Pod
+    spec:
+      containers:
+        - name: a
+          image: org/a:1.0.0
+        - image: "org/b:2.0.0"   # quoted, with a comment
+          name: b
+        - name: c
+          image:
+            registry: r.io/
+            repository: org/c
+            tag: "3.0.0"
+          args: [x]
+        - {name: d, image: org/inline:9}
+        - name: e
+          image: {repository: org/e, digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+      initContainers:
+        - image: 'org/f:4.0.0'
+  - kind: ConfigMap
+    data:
+      dashboard.json: |
+        {"panels": [{"image": "not/deployed:1"}]}
+        image: not/deployed:2
+      script: >-
+        image: not/deployed:3
+    image: org/g:5.0.0
+  - image: ~
+  - image: null
+`
+	want := []string{"org/a:1.0.0", "org/b:2.0.0", "r.io/org/c:3.0.0", "org/inline:9",
+		"org/e@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "org/f:4.0.0", "org/g:5.0.0"}
+	decoded := collectImages(doc)
+	var scanned []string
+	scanLarge(doc, func(s string) { scanned = append(scanned, s) })
+	// The flow sequence item {name: d, image: ...} is beyond the line
+	// scanner: it is the one difference.
+	if !slices.Equal(decoded, want) {
+		t.Errorf("decoded %q; expected %q", decoded, want)
+	}
+	if w := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "org/inline:9" }); !slices.Equal(scanned, w) {
+		t.Errorf("scanned %q; expected %q", scanned, w)
+	}
+	big := "---\n" + doc + strings.Repeat("  - kind: Filler\n", maxDecodedLines) + "---\nimage: org/next:1.0.0\n"
+	got := collectImages(big)
+	if !slices.Equal(got, append(slices.Clone(scanned), "org/next:1.0.0")) {
+		t.Errorf("collectImages(large) = %q; expected the line scan's images and the next document's", got)
+	}
+}

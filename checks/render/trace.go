@@ -126,10 +126,14 @@ type tracer struct {
 	tree  *treeIndex
 	extra []*valuesDoc
 	docs  docCache
+	// nodes holds each chart node's index of the scalars in effect, built
+	// on its first image: scanning every scalar for every image made a
+	// chart of n images (and n values lines) cost n².
+	nodes map[*node]*nodeTrace
 }
 
 func newTracer(tree *treeIndex, extra []*valuesDoc, docs docCache) *tracer {
-	return &tracer{tree: tree, extra: extra, docs: docs}
+	return &tracer{tree: tree, extra: extra, docs: docs, nodes: map[*node]*nodeTrace{}}
 }
 
 // scope is one values file as seen from a chart of the tree: its keys
@@ -176,41 +180,192 @@ func rel(l leaf, prefix []string, n *node) (string, bool) {
 
 var repoKeys = []string{"repository", "repo", "image", "name", "imageName", "imageRepository"}
 
-// quality scores how surely leaf l sets image ref (0: not at all).
-func quality(l leaf, ref string, r imageref.Ref) (int, Holds) {
-	switch {
-	case l.value == ref:
-		return 50, HoldsRef
-	case strings.HasSuffix(ref, l.value) && len(l.value) < len(ref) &&
-		(r.Digest != "" && strings.HasSuffix(l.value, "@"+r.Digest) && len(l.value) > len(r.Digest)+1 ||
-			r.Digest == "" && r.Tag != "" && strings.HasSuffix(l.value, ":"+r.Tag) && len(l.value) > len(r.Tag)+1):
-		return 40, HoldsRef
-	case r.Digest != "" && l.value == r.Digest:
-		return 30, HoldsDigest
-	case r.Tag == "" || l.value != r.Tag:
-		return 0, ""
+// setter is a values scalar in effect for a chart node.
+type setter struct {
+	l    *leaf
+	file string
+	// src is the index of the values file in precedence order, ord the
+	// scalar's position over all files (src first).
+	src, ord int
+	// tagKey: the key names a tag or version; sibling: the repository
+	// written next to it (trimmed of "/"), when there is one.
+	tagKey     bool
+	sibling    string
+	hasSibling bool
+}
+
+// group is candidates of one quality: the first (in precedence order)
+// and how many of them are in the first one's file.
+type group struct {
+	q     int
+	holds Holds
+	first *setter
+	same  int
+}
+
+// sibKey indexes tag scalars that have a repository next to them: by tag
+// value, and by the repository ("n:" the whole value, "r:" each suffix of
+// it at a path boundary).
+type sibKey struct{ value, key string }
+
+// nodeTrace indexes the scalars in effect for one chart node (those no
+// file of higher precedence overrides).
+type nodeTrace struct {
+	byValue map[string][]*setter
+	// static are the tag-quality groups of each value computed as if no
+	// repository next to it matched the image: with one that matches, the
+	// image's own candidates rank higher anyway.
+	static map[string][]group
+	bySib  map[sibKey][]*setter
+}
+
+func (t *tracer) index(n *node) *nodeTrace {
+	if nt, ok := t.nodes[n]; ok {
+		return nt
 	}
-	q := 10
-	k := strings.ToLower(l.key)
-	if strings.Contains(k, "tag") || strings.Contains(k, "version") {
-		q += 10
-	}
-	if l.parent != nil {
-		for i := 0; i+1 < len(l.parent.Content); i += 2 {
-			kn, vn := l.parent.Content[i], l.parent.Content[i+1]
-			if !slices.Contains(repoKeys, kn.Value) || vn.Kind != yaml.ScalarNode || vn.Value == "" {
+	nt := &nodeTrace{byValue: map[string][]*setter{}, static: map[string][]group{}, bySib: map[sibKey][]*setter{}}
+	t.nodes[n] = nt
+	siblings := map[*yaml.Node]*string{}
+	defined := map[string]bool{}
+	ord := 0
+	for si, sc := range t.scopes(n) {
+		var here []string
+		for i := range sc.doc.leaves {
+			l := &sc.doc.leaves[i]
+			p, ok := rel(*l, sc.prefix, n)
+			if !ok {
 				continue
 			}
-			v := strings.Trim(vn.Value, "/")
-			if strings.HasSuffix(r.Name(), v) || strings.HasSuffix(v, r.Repository) {
-				q += 15
-			} else {
+			here = append(here, p)
+			if overridden(p, defined) {
+				continue
+			}
+			k := strings.ToLower(l.key)
+			c := &setter{l: l, file: sc.doc.file, src: si, ord: ord, tagKey: strings.Contains(k, "tag") || strings.Contains(k, "version")}
+			ord++
+			if sib := siblingRepository(l.parent, siblings); sib != nil {
+				c.sibling, c.hasSibling = *sib, true
+			}
+			nt.byValue[l.value] = append(nt.byValue[l.value], c)
+			if c.hasSibling {
+				nt.bySib[sibKey{l.value, "n:" + c.sibling}] = append(nt.bySib[sibKey{l.value, "n:" + c.sibling}], c)
+				for _, suf := range pathSuffixes(c.sibling) {
+					nt.bySib[sibKey{l.value, "r:" + suf}] = append(nt.bySib[sibKey{l.value, "r:" + suf}], c)
+				}
+			}
+			q := 10
+			if c.tagKey {
+				q += 10
+			}
+			if c.hasSibling {
 				q -= 8
 			}
+			nt.static[l.value] = addGroup(nt.static[l.value], group{q: q, holds: HoldsTag, first: c, same: 1})
+		}
+		for _, p := range here {
+			defined[p] = true
+		}
+	}
+	return nt
+}
+
+// addGroup merges g into the groups of its quality: candidates come in
+// precedence order, so the first of a quality stays first.
+func addGroup(gs []group, g group) []group {
+	for i := range gs {
+		if gs[i].q == g.q {
+			if gs[i].first.src == g.first.src {
+				gs[i].same += g.same
+			}
+			return gs
+		}
+	}
+	return append(gs, g)
+}
+
+// siblingRepository is the repository written next to a scalar in its
+// mapping (the first of repoKeys with a value), once per mapping.
+func siblingRepository(parent *yaml.Node, cache map[*yaml.Node]*string) *string {
+	if parent == nil {
+		return nil
+	}
+	if s, ok := cache[parent]; ok {
+		return s
+	}
+	var out *string
+	for i := 0; i+1 < len(parent.Content); i += 2 {
+		kn, vn := parent.Content[i], parent.Content[i+1]
+		if slices.Contains(repoKeys, kn.Value) && vn.Kind == yaml.ScalarNode && vn.Value != "" {
+			v := strings.Trim(vn.Value, "/")
+			out = &v
 			break
 		}
 	}
-	return q, HoldsTag
+	cache[parent] = out
+	return out
+}
+
+// pathSuffixes lists s and each part of it after a "/".
+func pathSuffixes(s string) []string {
+	out := []string{s}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' && i+1 < len(s) {
+			out = append(out, s[i+1:])
+		}
+	}
+	return out
+}
+
+// candidates lists the quality groups of the scalars that can set image
+// r: the whole reference (50), a reference ending with its tag or digest
+// behind a prefix the template adds (40), the digest (30), or the tag
+// (10, +10 under a tag or version key, +15 next to the image's
+// repository, -8 next to another).
+func (nt *nodeTrace) candidates(ref string, r imageref.Ref) []group {
+	var out []group
+	each := func(list []*setter, q int, holds Holds) {
+		for _, c := range list {
+			out = append(out, group{q: q, holds: holds, first: c, same: 1})
+		}
+	}
+	each(nt.byValue[ref], 50, HoldsRef)
+	end := ""
+	switch {
+	case r.Digest != "":
+		end = "@" + r.Digest
+	case r.Tag != "":
+		end = ":" + r.Tag
+	}
+	if end != "" {
+		for i := 1; len(ref)-i > len(end); i++ {
+			each(nt.byValue[ref[i:]], 40, HoldsRef)
+		}
+	}
+	if r.Digest != "" {
+		each(nt.byValue[r.Digest], 30, HoldsDigest)
+	}
+	if r.Tag == "" {
+		return out
+	}
+	seen := map[int]bool{}
+	keys := []string{"r:" + r.Repository}
+	for _, suf := range pathSuffixes(r.Name()) {
+		keys = append(keys, "n:"+suf)
+	}
+	for _, k := range keys {
+		for _, c := range nt.bySib[sibKey{r.Tag, k}] {
+			if seen[c.ord] {
+				continue
+			}
+			seen[c.ord] = true
+			q := 25
+			if c.tagKey {
+				q += 10
+			}
+			out = append(out, group{q: q, holds: HoldsTag, first: c, same: 1})
+		}
+	}
+	return append(out, nt.static[r.Tag]...)
 }
 
 // trace fills img's values provenance: the effective scalar (not
@@ -221,64 +376,36 @@ func (t *tracer) trace(img *Image, n *node) {
 	if err != nil {
 		return
 	}
-	type hit struct {
-		l     leaf
-		file  string
-		q     int
-		holds Holds
-		src   int
-	}
-	var best []hit
-	defined := map[string]bool{}
-	for si, sc := range t.scopes(n) {
-		var here []string
-		for _, l := range sc.doc.leaves {
-			p, ok := rel(l, sc.prefix, n)
-			if !ok {
-				continue
-			}
-			here = append(here, p)
-			if overridden(p, defined) {
-				continue
-			}
-			q, holds := quality(l, img.Ref, r)
-			if q <= 0 {
-				continue
-			}
-			h := hit{l: l, file: sc.doc.file, q: q, holds: holds, src: si}
-			switch {
-			case len(best) == 0 || q > best[0].q:
-				best = []hit{h}
-			case q == best[0].q:
-				best = append(best, h)
-			}
-		}
-		for _, p := range here {
-			defined[p] = true
+	// The best quality wins; among equals the highest-precedence file,
+	// then the first scalar in it. Two of the best in that file are
+	// ambiguous unless each holds the whole reference.
+	gs := t.index(n).candidates(img.Ref, r)
+	var best *group
+	for i := range gs {
+		if g := &gs[i]; best == nil || g.q > best.q || g.q == best.q && g.first.ord < best.first.ord {
+			best = g
 		}
 	}
-	if av, line := appVersion(n); av != "" && (r.Tag == av || r.Tag == "v"+av) && (len(best) == 0 || best[0].q < 15) {
+	same := 0
+	for _, g := range gs {
+		if best != nil && g.q == best.q && g.first.src == best.first.src {
+			same += g.same
+		}
+	}
+	if av, line := appVersion(n); av != "" && (r.Tag == av || r.Tag == "v"+av) && (best == nil || best.q < 15) {
 		img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = n.file("Chart.yaml"), line, "appVersion", HoldsAppVersion
 		img.ValuesKeys = []string{"appVersion"}
 		return
 	}
-	if len(best) == 0 {
+	if best == nil || same > 1 && best.q < 40 {
 		return
 	}
-	// Several equally good scalars: the highest-precedence file wins; two
-	// in that file are ambiguous unless each holds the whole reference.
-	first := best[0]
-	same := 0
-	for _, h := range best {
-		if h.src == first.src {
-			same++
-		}
+	c := best.first
+	img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = c.file, c.l.line, pathString(c.l.path), best.holds
+	img.ValuesKeys = keys(c.l.path)
+	if best.holds == HoldsRef {
+		img.ValuesRef = c.l.value
 	}
-	if same > 1 && first.q < 40 {
-		return
-	}
-	img.ValuesFile, img.ValuesLine, img.ValuesPath, img.ValuesHolds = first.file, first.l.line, pathString(first.l.path), first.holds
-	img.ValuesKeys = keys(first.l.path)
 }
 
 // overridden reports whether p or one of its parents is set by a file of
