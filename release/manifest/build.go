@@ -71,7 +71,7 @@ func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*S
 				if d.Reason != "" {
 					what += " (" + d.Reason + ")"
 				}
-				s.Problems = append(s.Problems, fmt.Sprintf("chart %s: dependency %s %s %s; run helm dependency build so every image is rendered", c.Dir, d.Name, d.Version, what))
+				s.Problems = append(s.Problems, fmt.Sprintf("chart %s: dependency %s %s %s; run helm dependency build so every image is rendered", c.Dir, DependencyName(d.Name, d.Alias), d.Version, what))
 			}
 		}
 		for _, img := range res.Images {
@@ -272,4 +272,14 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 	}
 	im.GitCommit = strings.TrimSpace(out)
 	return ""
+}
+
+// DependencyName is how messages name a chart dependency: "alias (name)"
+// when it has an alias, so an umbrella using one chart three times under
+// three aliases names three different entries.
+func DependencyName(name, alias string) string {
+	if alias == "" || alias == name {
+		return name
+	}
+	return alias + " (" + name + ")"
 }
