@@ -222,3 +222,19 @@ func (r *Repo) CarriesRelease(ctx context.Context, c, setter plumbing.Hash, path
 	}
 	return last == setter, nil
 }
+
+// FindRelease opens the repository at dir and returns release v's tags in
+// any form (prefix is the repo's tagPrefix); ok is false when no tag
+// names v. For callers that hold a directory, not an open Repo.
+func FindRelease(dir, prefix, v string) (Release, bool, error) {
+	g, err := Open(dir)
+	if err != nil {
+		return Release{}, false, err
+	}
+	defer g.Close()
+	tags, err := g.ReleaseTags(prefix)
+	if err != nil {
+		return Release{}, false, err
+	}
+	return tags.Release(v)
+}

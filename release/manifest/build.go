@@ -260,17 +260,20 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version, so no git tag of %s produced it; use a released image in charts %s",
 			im.Ref, comp.Name, im.Tag, comp.Name, strings.Join(im.Charts, ", "))
 	}
-	im.GitTag = comp.Tag(v)
-	out, err := gitx.Git(ctx, comp.Dir, "rev-parse", "--verify", "--quiet", "refs/tags/"+im.GitTag+"^{commit}")
-	if err != nil {
-		var ce *gitx.CmdError
-		if errors.As(err, &ce) && ce.ExitCode() == 1 {
-			return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
-				im.Ref, comp.Name, comp.Dir, im.GitTag, comp.Dir, v)
-		}
-		return fmt.Sprintf("image %s: reading tag %s of component %s: %v", im.Ref, im.GitTag, comp.Name, err)
+	// The release's tag in whatever prefix form it was made.
+	rel, ok, err := gitx.FindRelease(comp.Dir, comp.TagPrefix, v)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("image %s: reading the release tags of component %s: %v", im.Ref, comp.Name, err)
+	case !ok:
+		im.GitTag = comp.Tag(v)
+		return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
+			im.Ref, comp.Name, comp.Dir, im.GitTag, comp.Dir, v)
+	case rel.Conflict():
+		return fmt.Sprintf("image %s: the tags of %s %s name different commits (%s), so which commit built the image is not known; delete the wrong tag by hand",
+			im.Ref, comp.Name, v, rel.Describe())
 	}
-	im.GitCommit = strings.TrimSpace(out)
+	im.GitTag, im.GitCommit = rel.Tag, rel.Commit.String()
 	return ""
 }
 
