@@ -19,6 +19,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -409,7 +410,10 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 		if t.err != nil {
 			continue
 		}
-		want := []string{comp.Tag(r.Tag), r.Tag, comp.Tag(ver), ver}
+		want := []string{comp.Tag(r.Tag), r.Tag}
+		for _, form := range version.TagForms(comp.TagPrefix) {
+			want = append(want, form+ver) // 1.2.3 and v1.2.3 whatever tagPrefix says
+		}
 		if slices.ContainsFunc(want, func(s string) bool { return t.tags[s] }) {
 			continue
 		}

@@ -303,3 +303,35 @@ func TestVersionsDocsLineNeedsNoDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestImagesTagInTheOtherForm: a component configured with tagPrefix ""
+// whose release is tagged v1.2.3 (or the reverse) built the image 1.2.3;
+// check:images finds the git tag in either form.
+func TestImagesTagInTheOtherForm(t *testing.T) {
+	for _, tc := range []struct{ prefix, gitTag string }{{"", "v1.2.3"}, {"v", "1.2.3"}} {
+		root := t.TempDir()
+		component(t, root, "charts", func(r *demo.Repo) {
+			r.Commit("app chart", map[string]string{
+				"app/Chart.yaml":         "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+				"app/values.yaml":        "image: registry.example.org/team/app:1.2.3\n",
+				"app/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",
+			})
+		})
+		component(t, root, "app", func(r *demo.Repo) {
+			r.SetVersion("1.2.3\n")
+			r.Tag(tc.gitTag, "", "")
+		})
+		cfg := fmt.Sprintf("charts: {path: charts}\ncomponents:\n  - {name: app, path: app, tagPrefix: %q, images: [registry.example.org/team/app]}\n", tc.prefix)
+		ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := ImagesWith(context.Background(), ws, ImagesOptions{})
+		if err := rep.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range rep.Findings() {
+			t.Errorf("tagPrefix %q, git tag %s: unexpected %s: %s", tc.prefix, tc.gitTag, f.Rule, f.Message)
+		}
+	}
+}
