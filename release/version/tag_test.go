@@ -84,3 +84,42 @@ func TestDocsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestIsReleaseMatchesTheGrammar holds the hand-written scanner to the
+// SemVer regexp (a release is a match without a pre-release) over every
+// string up to 7 characters from an alphabet that reaches each branch,
+// plus longer shapes.
+func TestIsReleaseMatchesTheGrammar(t *testing.T) {
+	ref := func(s string) bool {
+		m := semverRE.FindStringSubmatch(s)
+		return m != nil && m[4] == ""
+	}
+	alphabet := "01.9+-a"
+	n, checked := 0, 0
+	var walk func(prefix string)
+	walk = func(prefix string) {
+		checked++
+		if got, want := IsRelease(prefix), ref(prefix); got != want {
+			n++
+			if n < 10 {
+				t.Errorf("IsRelease(%q) = %v, the grammar says %v", prefix, got, want)
+			}
+		}
+		if len(prefix) == 7 {
+			return
+		}
+		for i := range len(alphabet) {
+			walk(prefix + alphabet[i:i+1])
+		}
+	}
+	walk("")
+	for _, s := range []string{"10.20.30", "1.2.3+build.5", "1.2.3+build..5", "1.2.3+", "1.2.3-rc1", "1.2.3-rc1+b", "01.2.3", "1.2.3.4",
+		"18446744073709551616.0.0", "1.2.3+Z-z.0", "1.2.3 ", "v1.2.3", "1.2.3+b_1", "1.2.3\n"} {
+		if got, want := IsRelease(s), ref(s); got != want {
+			t.Errorf("IsRelease(%q) = %v, the grammar says %v", s, got, want)
+		}
+	}
+	if checked < 900_000 {
+		t.Errorf("only %d strings checked", checked)
+	}
+}
