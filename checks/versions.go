@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -196,31 +197,10 @@ func notThisRelease(ctx context.Context, repo *gitx.Repo, file, v string, tagged
 
 // olderConflicts lists the released versions other than current (a
 // release VERSION's own conflict is an error, see releaseTagFinding) whose
-// tags name different commits; only versions with several tags are
-// peeled.
+// tags name different commits.
 func olderConflicts(tags *gitx.ReleaseTags, current string) ([]gitx.Release, error) {
-	var out []gitx.Release
-	for _, v := range tags.Versions() {
-		refs := tags.Refs(v)
-		if v == current || len(refs) < 2 {
-			continue
-		}
-		same := true
-		for _, ref := range refs[1:] {
-			same = same && ref.Target == refs[0].Target
-		}
-		if same {
-			continue
-		}
-		rel, _, err := tags.Release(v)
-		if err != nil {
-			return nil, err
-		}
-		if rel.Conflict() {
-			out = append(out, rel)
-		}
-	}
-	return out, nil
+	all, err := tags.Conflicts()
+	return slices.DeleteFunc(all, func(r gitx.Release) bool { return r.Version == current }), err
 }
 
 // versionSetter finds the commit that set VERSION to its content in the
@@ -264,10 +244,11 @@ func missingParent(v *semver.Version, tags *gitx.ReleaseTags, prefix string) (st
 		want = func(t *semver.Version) bool { return t.Major() == maj-1 }
 		name = fmt.Sprintf("%s%d.*.*", prefix, maj-1)
 	}
-	for _, t := range tags.Versions() {
-		if want(semver.MustParse(t)) {
-			return "", false
-		}
+	if pat > 0 && tags.Has(fmt.Sprintf("%d.%d.%d", maj, min, pat-1)) {
+		return "", false // the common case, without parsing every tag
+	}
+	if slices.ContainsFunc(tags.SemVers(), want) {
+		return "", false
 	}
 	return name, true
 }

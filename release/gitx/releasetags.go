@@ -24,8 +24,16 @@ type ReleaseTags struct {
 	prefix string
 	// byVersion lists each version's tags, the prefix form first.
 	byVersion map[string][]TagRef
-	versions  []string // sorted by SemVer, lowest first
-	peeled    map[plumbing.Hash]plumbing.Hash
+	// sorted holds every version by SemVer, lowest first; made on first
+	// use (check:versions on a repo with thousands of tags mostly asks
+	// about one version).
+	sorted []semverString
+	peeled map[plumbing.Hash]plumbing.Hash
+}
+
+type semverString struct {
+	s string
+	v *semver.Version
 }
 
 // TagRef is one tag as the ref store holds it.
@@ -91,34 +99,67 @@ func newReleaseTags(r *Repo, prefix string, all map[string]plumbing.Hash) *Relea
 	forms := version.TagForms(prefix)
 	for name, h := range all {
 		v, form, ok := version.FromTag(name, prefix)
-		if !ok {
+		if !ok || (len(v) >= len("18446744073709551616.0.0") && !parses(v)) {
 			continue
 		}
-		t.byVersion[v] = append(t.byVersion[v], TagRef{Name: name, Form: form, Target: h})
+		refs := append(t.byVersion[v], TagRef{Name: name, Form: form, Target: h})
+		if len(refs) > 1 {
+			slices.SortFunc(refs, func(a, b TagRef) int {
+				return cmp.Or(cmp.Compare(slices.Index(forms, a.Form), slices.Index(forms, b.Form)), strings.Compare(a.Name, b.Name))
+			})
+		}
+		t.byVersion[v] = refs
 	}
-	parsed := map[string]*semver.Version{}
-	for v, refs := range t.byVersion {
-		slices.SortFunc(refs, func(a, b TagRef) int {
-			return cmp.Or(cmp.Compare(slices.Index(forms, a.Form), slices.Index(forms, b.Form)), strings.Compare(a.Name, b.Name))
-		})
-		parsed[v] = semver.MustParse(v)
-		t.versions = append(t.versions, v)
-	}
-	slices.SortFunc(t.versions, func(a, b string) int {
-		return cmp.Or(parsed[a].Compare(parsed[b]), strings.Compare(a, b))
-	})
 	return t
 }
 
+// parses reports whether v fits semver's uint64 numbers. The grammar
+// has no bound, so a hostile tag such as v99999999999999999999.0.0 is a
+// release by name; it is not one relkit can order, and dropping it here
+// keeps every later semver.MustParse safe. Only names long enough to
+// overflow are parsed, so building the set stays cheap.
+func parses(v string) bool {
+	_, err := semver.StrictNewVersion(v)
+	return err == nil
+}
+
+// semvers returns every version parsed and sorted, lowest first.
+func (t *ReleaseTags) semvers() []semverString {
+	if t.sorted == nil && len(t.byVersion) > 0 {
+		t.sorted = make([]semverString, 0, len(t.byVersion))
+		for v := range t.byVersion {
+			t.sorted = append(t.sorted, semverString{v, semver.MustParse(v)})
+		}
+		slices.SortFunc(t.sorted, func(a, b semverString) int { return cmp.Or(a.v.Compare(b.v), strings.Compare(a.s, b.s)) })
+	}
+	return t.sorted
+}
+
+// SemVers lists every released version parsed, lowest first. The versions
+// are shared: do not modify them.
+func (t *ReleaseTags) SemVers() []*semver.Version {
+	out := make([]*semver.Version, len(t.semvers()))
+	for i, sv := range t.semvers() {
+		out[i] = sv.v
+	}
+	return out
+}
+
 // Versions lists every released version, lowest first by SemVer.
-func (t *ReleaseTags) Versions() []string { return slices.Clone(t.versions) }
+func (t *ReleaseTags) Versions() []string {
+	out := make([]string, len(t.semvers()))
+	for i, sv := range t.semvers() {
+		out[i] = sv.s
+	}
+	return out
+}
 
 // Line lists the released versions of line l, lowest first.
 func (t *ReleaseTags) Line(l version.Line) []string {
 	var out []string
-	for _, v := range t.versions {
-		if version.InLine(v, l) {
-			out = append(out, v)
+	for _, sv := range t.semvers() {
+		if sv.v.Major() == l.Major && sv.v.Minor() == l.Minor {
+			out = append(out, sv.s)
 		}
 	}
 	return out
@@ -129,6 +170,27 @@ func (t *ReleaseTags) Has(v string) bool { return len(t.byVersion[v]) > 0 }
 
 // Refs lists the tags of version v, the prefix form first.
 func (t *ReleaseTags) Refs(v string) []TagRef { return slices.Clone(t.byVersion[v]) }
+
+// Conflicts lists the releases whose tags name different commits, lowest
+// version first. Only versions with several tags on different refs are
+// peeled.
+func (t *ReleaseTags) Conflicts() ([]Release, error) {
+	var out []Release
+	for _, sv := range t.semvers() {
+		refs := t.byVersion[sv.s]
+		if !slices.ContainsFunc(refs, func(r TagRef) bool { return r.Target != refs[0].Target }) {
+			continue
+		}
+		rel, _, err := t.Release(sv.s)
+		if err != nil {
+			return nil, err
+		}
+		if rel.Conflict() {
+			out = append(out, rel)
+		}
+	}
+	return out, nil
+}
 
 // Commit is the commit a tag ref names, peeled once and remembered.
 func (t *ReleaseTags) Commit(ref TagRef) (plumbing.Hash, error) {

@@ -67,7 +67,7 @@ func TestReleaseTagsAcrossPrefixes(t *testing.T) {
 		r.Tag("v4.1.10", "", "")
 		c["4.1.2"] = r.SetVersion("4.1.2\n")
 		r.Tag("v4.1.2", "", "")
-		for _, junk := range []string{"aether-2.1", "chart-1.2.3", "v4.2.0-rc1", "2024-05-01", "V4.3.0", "vv4.4.0", "rel-4.5.0"} {
+		for _, junk := range []string{"aether-2.1", "chart-1.2.3", "v4.2.0-rc1", "2024-05-01", "V4.3.0", "vv4.4.0", "rel-4.5.0", "v18446744073709551616.0.0", "1.2.99999999999999999999"} {
 			r.Tag(junk, "", "")
 		}
 	})
@@ -102,8 +102,19 @@ func TestReleaseTagsAcrossPrefixes(t *testing.T) {
 		if _, ok, _ := tags.Release("4.5.0"); ok {
 			t.Errorf("prefix %q: rel-4.5.0 counted as a release", prefix)
 		}
-		if !tags.Has("1.0.0") || tags.Has("4.2.0") || tags.Has("4.3.0") {
+		if !tags.Has("1.0.0") || tags.Has("4.2.0") || tags.Has("4.3.0") || tags.Has("18446744073709551616.0.0") {
 			t.Errorf("prefix %q: Has is wrong", prefix)
+		}
+		var sv []string
+		for _, v := range tags.SemVers() {
+			sv = append(sv, v.Original())
+		}
+		if !slices.Equal(sv, want) {
+			t.Errorf("prefix %q: SemVers %v, want %v", prefix, sv, want)
+		}
+		conflicts, err := tags.Conflicts()
+		if err != nil || len(conflicts) != 1 || conflicts[0].Version != "2.1.0" || !conflicts[0].Conflict() {
+			t.Errorf("prefix %q: Conflicts = %+v %v; want only 2.1.0 (4.0.0's two tags share a commit)", prefix, conflicts, err)
 		}
 	}
 	// A prefix of its own counts beside the two usual forms.
