@@ -2,6 +2,7 @@ package checks
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,18 +10,23 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/Masterminds/semver/v3"
+	"gopkg.in/yaml.v3"
+	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/relkit/relkit/checks/chartrepo"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -34,27 +40,43 @@ const BaseEnv = "RELKIT_BASE"
 // Charts checks every chart of the charts repo against a base commit:
 // the version is strict SemVer, a chart whose packaged files changed since
 // the base has a higher version than at the base, a changed chart's version
-// is not already in the chart repository, and file:// dependencies are
-// pinned to the local chart's current version.
+// is not already in the chart repository, file:// dependencies are pinned
+// to the local chart's current version, and render.kubeVersion meets every
+// chart's kubeVersion constraint.
 //
 // The base is, in order:
 //   - RELKIT_BASE=<ref>: the merge base of HEAD and ref (origin/<ref> when
 //     ref names no commit), like chart-testing's --target-branch;
 //   - on release branch <branchPrefix>X.Y: the highest <tagPrefix>X.Y.Z
-//     release tag reachable from HEAD, else the merge base with the main
-//     branch;
+//     release tag reachable from HEAD, else as on any other branch;
 //   - on the main branch: when HEAD holds commits its upstream (or
 //     origin/<main>) does not, the merge base with it, so every unpushed
 //     commit is judged; otherwise HEAD's first parent, so CI after a merge
 //     judges what the merge brought in (and a root commit has no base: every
 //     chart is new);
-//   - on any other branch or a detached HEAD: the merge base of HEAD with the
-//     main branch (the newest of the local branch, its upstream and
-//     origin/<main>), never the branch tip, so work that landed on main after
-//     the branch was cut is not blamed on the branch.
+//   - on any other branch or a detached HEAD (what CI checks out), against
+//     the main branch (the newest of the local branch, its upstream and
+//     origin/<main>):
+//     a detached HEAD on main's history (a merged commit): HEAD's first
+//     parent, what that commit changed;
+//     a branch with no commits of its own since main: HEAD, so its
+//     uncommitted changes are judged (the branch adds nothing else);
+//     a detached merge commit whose second parent is not on main's history
+//     (a pull request's merge commit, GitHub's refs/pull/N/merge): its
+//     first parent, the target branch tip the change merges into;
+//     otherwise the merge base with main, never the branch tip, so work that
+//     landed on main after the branch was cut is not blamed on the branch;
+//     with no main branch to compare with, the check cannot decide and asks
+//     for RELKIT_BASE.
+//
+// A detached HEAD is never compared with itself; on a named branch, or
+// with a RELKIT_BASE that already holds HEAD, that base judges the
+// uncommitted changes, and the findings' base says so.
 //
 // Changes are the commits base..HEAD plus uncommitted and untracked
-// (not git-ignored) files of the worktree.
+// (not git-ignored) files of the worktree. A chart whose only change is a
+// Chart.yaml that parses to the same content (blank lines, comments, key
+// order, quoting) has not changed.
 func Charts(ctx context.Context, ws *workspace.Config) *report.Report {
 	return ChartsAgainst(ctx, ws, os.Getenv(BaseEnv))
 }
@@ -77,6 +99,9 @@ type chartRun struct {
 	ws   *workspace.Config
 	repo *workspace.Repo
 	base chartBase
+	// refused are file-not-regular findings met on the way (a .helmignore
+	// relkit would not read).
+	refused []report.Finding
 }
 
 func (r *chartRun) finding(rule, file string, line int, subject, format string, args ...any) report.Finding {
@@ -104,6 +129,10 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 	// the other rules; it still owns its files when changes are mapped.
 	var readable []charts.Chart
 	for _, c := range list {
+		if refused := refusedFindings(chartsCheck, r.repo.Name, c.Err); refused != nil {
+			out = append(out, refused...)
+			continue
+		}
 		var bad *charts.ChartError
 		if errors.As(c.Err, &bad) {
 			out = append(out, r.finding("chart-invalid", bad.File, bad.Line, c.Dir,
@@ -113,6 +142,7 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 		readable = append(readable, c)
 	}
 	out = append(out, r.pins(readable)...)
+	out = append(out, r.kubeVersions(readable)...)
 
 	valid := map[string]bool{}
 	for _, c := range readable {
@@ -139,6 +169,7 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 	}
 	bumps, err := r.bumps(ctx, changedList, changed)
 	out = append(out, bumps...)
+	out = append(out, r.refused...)
 	errs := []error{err}
 
 	if r.repo.Repository != "" && len(changedList) > 0 {
@@ -199,7 +230,8 @@ func mainRefs(ctx context.Context, dir, main string) ([]string, error) {
 }
 
 func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branchPrefix, override string) (chartBase, error) {
-	if _, ok, err := gitx.RevCommit(ctx, dir, "HEAD"); err != nil || !ok {
+	head, ok, err := gitx.RevCommit(ctx, dir, "HEAD")
+	if err != nil || !ok {
 		if err == nil {
 			err = errors.New("HEAD names no commit (empty repository?)")
 		}
@@ -223,6 +255,9 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		if err != nil {
 			return chartBase{}, err
 		}
+		// An explicit base is honoured even when HEAD is already in it
+		// (then only uncommitted changes count): release:status asks
+		// exactly that of a release branch with nothing since its tag.
 		return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s=%s, %s", BaseEnv, ref, gitx.Short(mb))}, nil
 	}
 
@@ -257,10 +292,6 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 		return chartBase{}, err
 	}
 	if branch == main {
-		head, _, err := gitx.RevCommit(ctx, dir, "HEAD")
-		if err != nil {
-			return chartBase{}, err
-		}
 		var upstream []string
 		for _, ref := range refs {
 			if ref != "refs/heads/"+main {
@@ -273,23 +304,80 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 				return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of %s and its upstream (commits not pushed yet), %s", main, gitx.Short(mb))}, nil
 			}
 		}
-		parent, ok, err := gitx.RevCommit(ctx, dir, "HEAD^1")
+		return firstParentBase(ctx, dir, "the commit before the last one on "+main, true)
+	}
+
+	// Any other branch, or a detached HEAD (what CI checks out).
+	var mb string
+	if len(refs) > 0 {
+		if mb, err = mergeBase(ctx, dir, refs...); err != nil {
+			return chartBase{}, err
+		}
+		if mb == head && branch != "" {
+			// A work branch with no commits of its own adds nothing over
+			// main but its uncommitted changes; those are what is judged.
+			return chartBase{commit: head, desc: fmt.Sprintf("HEAD, %s: %s has no commits of its own since %s, so only its uncommitted changes are judged", gitx.Short(head), branch, main)}, nil
+		}
+		if mb == head {
+			// A detached HEAD on main's history is CI checking out a merged
+			// commit: the merge base would compare nothing, so judge what
+			// the commit changed, as CI on main does after a merge.
+			return firstParentBase(ctx, dir, fmt.Sprintf("HEAD is on %s's history, so what its commit changed", main), true)
+		}
+	}
+	if branch == "" {
+		pr, err := isChangeMerge(ctx, dir, refs)
 		if err != nil {
 			return chartBase{}, err
 		}
-		if !ok {
-			return chartBase{commit: "", desc: "none: HEAD is the first commit, every chart is new"}, nil
+		if pr {
+			return firstParentBase(ctx, dir, "the first parent of the merge commit HEAD (a pull request's merge: the target branch before the change)", false)
 		}
-		return chartBase{commit: parent, desc: fmt.Sprintf("HEAD^, the commit before the last one on %s, %s", main, gitx.Short(parent)), landed: true}, nil
 	}
 	if len(refs) == 0 {
-		return chartBase{}, fmt.Errorf("neither branch %s nor origin/%s exists to compare with; fetch it or set %s", main, main, BaseEnv)
+		where := "branch " + branch
+		if branch == "" {
+			where = "a detached HEAD that is no merge commit"
+		}
+		return chartBase{}, fmt.Errorf("cannot tell what %s changes: neither %s nor origin/%s exists to compare with; fetch it (git fetch origin %s) or set %s to the branch this change targets", where, main, main, main, BaseEnv)
 	}
-	mb, err := mergeBase(ctx, dir, refs...)
+	return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s, %s", main, gitx.Short(mb))}, nil
+}
+
+// firstParentBase is the base HEAD^ (HEAD's first parent), said with why;
+// a root commit has no base and every chart is new.
+func firstParentBase(ctx context.Context, dir, why string, landed bool) (chartBase, error) {
+	parent, ok, err := gitx.RevCommit(ctx, dir, "HEAD^1")
 	if err != nil {
 		return chartBase{}, err
 	}
-	return chartBase{commit: mb, desc: fmt.Sprintf("merge-base of HEAD and %s, %s", main, gitx.Short(mb))}, nil
+	if !ok {
+		return chartBase{commit: "", desc: "none: HEAD is the first commit, every chart is new"}, nil
+	}
+	return chartBase{commit: parent, desc: fmt.Sprintf("HEAD^, %s, %s", why, gitx.Short(parent)), landed: landed}, nil
+}
+
+// isChangeMerge reports whether a detached HEAD is the merge commit of a
+// change into its target, as GitHub's refs/pull/N/merge and GitLab's merged
+// results pipelines check out: a merge whose first parent is the target
+// tip. A merge that brought main into a work branch (its second parent on
+// main's history) is not one; that branch is judged from its merge base.
+// Without main refs to tell, every merge counts.
+func isChangeMerge(ctx context.Context, dir string, mainRefs []string) (bool, error) {
+	second, ok, err := gitx.RevCommit(ctx, dir, "HEAD^2")
+	if err != nil || !ok {
+		return false, err
+	}
+	for _, ref := range mainRefs {
+		on, err := gitx.IsAncestor(ctx, dir, second, ref)
+		if err != nil {
+			return false, err
+		}
+		if on {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func releaseBranchRE(prefix string) *regexp.Regexp {
@@ -358,6 +446,11 @@ func (r *chartRun) changedCharts(ctx context.Context, list []charts.Chart) (map[
 		ig, ok := rules[c.Dir]
 		if !ok {
 			ig, err = charts.ReadHelmignore(ctx, dir, c.Dir)
+			if f := refusedFindings(chartsCheck, r.repo.Name, err); f != nil {
+				// Judged as if it had none: every file counts.
+				r.refused = append(r.refused, f...)
+				ig, err = charts.DefaultIgnore(), nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: cannot tell which changes of chart %s count: %w", r.repo.Name, c.Dir, err)
 			}
@@ -373,7 +466,76 @@ func (r *chartRun) changedCharts(ctx context.Context, list []charts.Chart) (map[
 		}
 		ch.files = append(ch.files, rel)
 	}
+	if err := r.dropLayoutOnly(ctx, byDir, out); err != nil {
+		return nil, fmt.Errorf("%s: comparing Chart.yaml files with %s: %w", r.repo.Name, r.base.desc, err)
+	}
 	return out, nil
+}
+
+// dropLayoutOnly removes from changes the charts whose only changed file is
+// a Chart.yaml that parses to the same content as at the base: a dropped
+// blank line, a comment, reordered keys or other quoting. helm package
+// writes Chart.yaml from the parsed metadata, so such an edit changes
+// nothing a user installs, and demanding a version bump for it would only
+// burn chart versions. Any other changed file still makes a chart change.
+func (r *chartRun) dropLayoutOnly(ctx context.Context, byDir map[string]charts.Chart, changes map[string]*chartChange) error {
+	var files []string
+	fileDir := map[string]string{}
+	for dir, ch := range changes {
+		if len(ch.files) == 1 && ch.files[0] == "Chart.yaml" {
+			files = append(files, byDir[dir].File)
+			fileDir[byDir[dir].File] = dir
+		}
+	}
+	slices.Sort(files)
+	old, err := baseFiles(ctx, r.repo.Dir, r.base.commit, files)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		was, ok := old[f]
+		if !ok {
+			continue // a new chart
+		}
+		// The worktree's Chart.yaml, as Discover read it.
+		now, err := repofs.Read(r.repo.Dir, f, repofs.MaxChartMeta)
+		if err != nil {
+			continue // judged as changed; the bump rules read it again
+		}
+		if sameYAML(was, now) {
+			delete(changes, fileDir[f])
+		}
+	}
+	return nil
+}
+
+// maxYAMLDocs bounds the documents sameYAML decodes from one file.
+const maxYAMLDocs = 100
+
+// sameYAML reports whether a and b hold the same YAML documents once parsed
+// (types included: version: 1.10 and version: "1.10" differ). Anything
+// that does not parse counts as different.
+func sameYAML(a, b []byte) bool {
+	da, oka := yamlDocs(a)
+	db, okb := yamlDocs(b)
+	return oka && okb && reflect.DeepEqual(da, db)
+}
+
+func yamlDocs(data []byte) ([]any, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []any
+	for range maxYAMLDocs {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			return docs, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		docs = append(docs, v)
+	}
+	return nil, false
 }
 
 // owningChart finds the chart a repo file belongs to: the deepest chart
@@ -565,6 +727,59 @@ func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]rep
 		}
 	})
 	return out, errs
+}
+
+// --- kubeVersion ---
+
+// kubeVersions reports every chart whose kubeVersion constraint the
+// Kubernetes version the charts are rendered for (render.kubeVersion) does
+// not meet: helm template --kube-version, and helm install on such a
+// cluster, refuse the chart before rendering anything. The test is helm's
+// own (action's renderResources): the constraint as the chart loader
+// sanitizes it, against the version as chartutil.ParseKubeVersion prints
+// it, with chartutil.IsCompatibleRange, so Masterminds' pre-release rules
+// (">=1.20.0-0") and a constraint that does not parse (refused on every
+// version) behave as in helm.
+func (r *chartRun) kubeVersions(list []charts.Chart) []report.Finding {
+	kv := r.ws.Render.KubeVersion
+	if kv == "" {
+		kv = workspace.DefaultKubeVersion
+	}
+	parsed, err := chartutil.ParseKubeVersion(kv)
+	if err != nil {
+		return nil // the config loader refuses such a render.kubeVersion
+	}
+	cluster := parsed.String()
+	var out []report.Finding
+	for _, c := range list {
+		cons := helmSanitize(c.KubeVersion)
+		if cons == "" || chartutil.IsCompatibleRange(cons, cluster) {
+			continue
+		}
+		what := fmt.Sprintf("kubeVersion %q excludes Kubernetes %s (render.kubeVersion)", cons, cluster)
+		if _, err := semver.NewConstraint(cons); err != nil {
+			what = fmt.Sprintf("kubeVersion %q is not a constraint helm can read (%v), so it excludes every Kubernetes version", cons, err)
+		}
+		out = append(out, r.finding("chart-kube-version", c.File, c.KubeVersionLine, chartSubject(c),
+			"%s: helm template --kube-version %s and helm install on that Kubernetes refuse the chart; expected a constraint %s meets (such as \">=1.25.0-0\"), or render.kubeVersion in %s set to the Kubernetes the platform runs",
+			what, cluster, cluster, filepath.Base(r.ws.File)))
+	}
+	return out
+}
+
+// helmSanitize is what helm's chart loader does to Chart.yaml strings
+// before using them: white space becomes a blank, other unprintable
+// characters go.
+func helmSanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return ' '
+		}
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // --- file:// dependency pins ---

@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/relkit/relkit/checks/dockerfile"
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -22,6 +24,7 @@ const dockerfilesCheck = "dockerfiles"
 // Rules of check:dockerfiles.
 const (
 	ruleDockerfileSyntax = "dockerfile-syntax"
+	ruleArgTooLarge      = "dockerfile-arg-too-large"
 	ruleUnresolvedArg    = "parent-unresolved-arg"
 	ruleUntagged         = "parent-untagged"
 	ruleMovingTag        = "parent-moving-tag"
@@ -33,11 +36,16 @@ const (
 // skippedDirs are never searched for Dockerfiles.
 var skippedDirs = map[string]bool{"vendor": true, ".git": true, "testdata": true, "node_modules": true}
 
-// Dockerfiles checks the parent image of every FROM in every component's
-// Dockerfiles: it must be pinned (a digest, a SemVer tag or a tag leading
-// with a MAJOR.MINOR version), not moving, and known without build args.
-// The policy binds released versions: findings are warnings while the
-// repo's VERSION is a pre-release, unless RELKIT_STRICT=1.
+// Dockerfiles checks every parent image of every component's build files
+// (Dockerfile, Containerfile and their variants, see
+// dockerfile.IsDockerfile): the base of each FROM and the image a COPY
+// --from or RUN --mount=from pulls must be pinned (a digest, a SemVer tag
+// or a tag leading with a MAJOR.MINOR version), not moving, and known
+// without build args. The policy binds released versions: findings are
+// warnings while the repo's VERSION is a pre-release, unless
+// RELKIT_STRICT=1. A build file that is a symlink leaving the repo, or not
+// a regular file, is not read (file-not-regular); an ARG too large to
+// expand stops the expansion (dockerfile-arg-too-large).
 func Dockerfiles(ctx context.Context, ws *workspace.Config) *report.Report {
 	strict, _ := strconv.ParseBool(os.Getenv("RELKIT_STRICT"))
 	return checkDockerfiles(ctx, ws, time.Now(), strict)
@@ -56,11 +64,27 @@ func checkDockerfiles(ctx context.Context, ws *workspace.Config, now time.Time, 
 	return rep
 }
 
-// findDockerfiles lists the repo's Dockerfiles (slash paths relative to dir),
+// dockerfileEntry is a build file found in a repo.
+type dockerfileEntry struct {
+	// path is slash-separated, relative to the repo.
+	path string
+	// refused says why the file is not read ("" when it is read).
+	refused string
+}
+
+// findDockerfiles lists the repo's build files (see dockerfile.IsDockerfile),
 // skipping vendor/, .git/, testdata/ and node_modules/ at any depth.
-func findDockerfiles(ctx context.Context, dir string) ([]string, error) {
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+// A build file that is a symlink is read only when it resolves to a regular
+// file inside the repo (and not under .git/); one leaving the repo, dangling,
+// or resolving to anything but a regular file (a FIFO, a device) is listed
+// as refused, as is a build file that is not a regular file itself.
+func findDockerfiles(ctx context.Context, dir string) ([]dockerfileEntry, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []dockerfileEntry
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -73,16 +97,61 @@ func findDockerfiles(ctx context.Context, dir string) ([]string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && dockerfile.IsDockerfile(d.Name()) {
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			out = append(out, filepath.ToSlash(rel))
+		if !dockerfile.IsDockerfile(d.Name()) {
+			return nil
 		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, dockerfileEntry{path: filepath.ToSlash(rel), refused: refuseBuildFile(root, p, d.Type())})
 		return nil
 	})
 	return out, err
+}
+
+// refuseBuildFile says why the build file at p (a walk entry of type typ
+// under the resolved repo root) is not read, or "".
+//
+// This is discovery's own check until the repo-file reader of release/repofs
+// lands; dockerfilesOf reads it through repofs.
+func refuseBuildFile(root, p string, typ fs.FileMode) string {
+	switch {
+	case typ.IsRegular():
+		return ""
+	case typ&fs.ModeSymlink == 0:
+		return "it is " + fileKind(typ) + ", not a regular file; relkit reads only regular files from a repo"
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "it is a symlink that resolves to nothing readable; expected a regular file or a symlink to one inside the repo"
+	}
+	rel, err := filepath.Rel(root, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "it is a symlink that leads outside the repository, and relkit does not follow it; expected a regular file or a symlink to one inside the repo"
+	}
+	if first, _, _ := strings.Cut(filepath.ToSlash(rel), "/"); first == ".git" {
+		return "it is a symlink into .git, and relkit does not follow it; expected a regular file or a symlink to one inside the repo"
+	}
+	if fi, err := os.Stat(target); err != nil || !fi.Mode().IsRegular() {
+		return "it is a symlink to something that is not a regular file; relkit reads only regular files from a repo"
+	}
+	return ""
+}
+
+// fileKind names a file type that is not a regular file or a directory.
+func fileKind(typ fs.FileMode) string {
+	switch {
+	case typ&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case typ&fs.ModeSocket != 0:
+		return "a socket"
+	case typ&fs.ModeCharDevice != 0:
+		return "a character device"
+	case typ&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "an irregular file"
 }
 
 // dfRepo is what the findings of one repo share.
@@ -109,8 +178,12 @@ func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo,
 	}
 	d := &dfRepo{ws: ws, repo: r, now: now,
 		images: dockerfile.Policy{IsMoving: ws.Images.IsMoving, ReleaseTagForms: ws.Images.ReleaseTagForms}}
+	var out []report.Finding
 	d.sev, d.why, err = releaseSeverity(r, strict)
-	if err != nil {
+	if refused := refusedFindings(dockerfilesCheck, r.Name, err); refused != nil {
+		// Unknown whether this is a release: judge it as one.
+		out, d.sev, d.why = refused, report.Error, ""
+	} else if err != nil {
 		return nil, err
 	}
 	args := maps.Clone(ws.BuildArgs)
@@ -120,16 +193,25 @@ func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo,
 	maps.Copy(args, r.BuildArgs)
 	d.opts = dockerfile.Options{BuildArgs: args}
 
-	var out []report.Finding
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(f)))
-		if err != nil {
-			return out, fmt.Errorf("%s: reading %s: %w", r.Name, f, err)
+		if f.refused != "" {
+			// The path only, never what it points to or holds.
+			out = append(out, d.finding(f.path, 0, ruleFileNotRegular, report.Error, "",
+				fmt.Sprintf("%s was not read: %s", f.path, f.refused)))
+			continue
 		}
-		out = append(out, d.file(f, data)...)
+		data, err := repofs.Read(r.Dir, f.path, repofs.MaxDockerfile)
+		if refused := refusedFindings(dockerfilesCheck, r.Name, err); refused != nil {
+			out = append(out, refused...)
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: reading %s: %w", r.Name, f.path, err)
+		}
+		out = append(out, d.file(f.path, data)...)
 	}
 	return out, nil
 }
@@ -143,7 +225,7 @@ func releaseSeverity(r *workspace.Repo, strict bool) (report.Severity, string, e
 	if r.VersionFile == "" {
 		return report.Warning, "the repo has no VERSION file", nil
 	}
-	data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(r.VersionFile)))
+	data, err := repofs.Read(r.Dir, r.VersionFile, repofs.MaxVersion)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return report.Warning, r.VersionFile + " is missing", nil
@@ -183,6 +265,11 @@ func (d *dfRepo) file(file string, data []byte) []report.Finding {
 			se = dockerfile.SyntaxErrors{{Msg: err.Error()}}
 		}
 		for _, e := range se {
+			if e.TooLarge {
+				out = append(out, d.finding(file, e.Line, ruleArgTooLarge, report.Error, "",
+					fmt.Sprintf("relkit stopped expanding here: %s", e.Msg)))
+				continue
+			}
 			out = append(out, d.finding(file, e.Line, ruleDockerfileSyntax, report.Error, "",
 				fmt.Sprintf("docker build would stop here: %s", e.Msg)))
 		}
@@ -193,13 +280,14 @@ func (d *dfRepo) file(file string, data []byte) []report.Finding {
 	return out
 }
 
-// from judges one FROM.
+// from judges one parent image: of a FROM, a COPY --from or a RUN
+// --mount=from.
 func (d *dfRepo) from(file string, f dockerfile.From) []report.Finding {
 	subject := f.Written
-	as := fmt.Sprintf("FROM %s", f.Written)
+	as := f.Via.Describe(f.Written)
 	if f.Expanded != f.Written && f.Kind != dockerfile.Unresolved {
 		subject = f.Expanded
-		as = fmt.Sprintf("FROM %s (expands to %s)", f.Written, f.Expanded)
+		as = fmt.Sprintf("%s (expands to %s)", as, f.Expanded)
 	}
 	switch f.Kind {
 	case dockerfile.Stage, dockerfile.Scratch:

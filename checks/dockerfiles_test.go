@@ -3,15 +3,18 @@ package checks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -34,7 +37,7 @@ func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string
 			t.Fatalf("building %s: %v", name, err)
 		}
 	}
-	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(config))
+	ws, err := parseWithoutVersion(t, root, config, slices.Collect(maps.Keys(comps))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,5 +369,111 @@ func TestDockerfilesInvalidVersionAndReference(t *testing.T) {
 		"odd Dockerfile:2 parent-not-pinned warning ubuntu:jammy")
 	if msg := dfMessage(t, rep, "odd", "Dockerfile:2", "parent-not-pinned"); !strings.Contains(msg, "VERSION is not a valid version") {
 		t.Errorf("message %q does not say why it is only a warning", msg)
+	}
+}
+
+// doublingDockerfile is ARG A0=x followed by 38 ARGs that each double the
+// one before, and a FROM using the last: 2^38 bytes if expanded.
+func doublingDockerfile() string {
+	var b strings.Builder
+	b.WriteString("ARG A0=x\n")
+	for k := 1; k < 39; k++ {
+		fmt.Fprintf(&b, "ARG A%d=$A%d$A%d\n", k, k-1, k-1)
+	}
+	b.WriteString("FROM alpine:$A38\n")
+	return b.String()
+}
+
+func TestDockerfilesDiscoveryAndSources(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(outside, []byte("FROM ubuntu:latest\nAWS_SECRET=hunter2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws := dfWorkspace(t, map[string]map[string]string{
+		"app": {
+			"VERSION":              "1.0.0\n",
+			"Containerfile":        "FROM ubuntu:latest\n",
+			"sub/dockerfile":       "FROM alpine\n",
+			"app.Dockerfile":       "FROM debian:stable-slim\n",
+			"Dockerfile.prod":      "FROM node:latest\n",
+			"build.containerfile":  "FROM golang:1.22\n",
+			"DOCKERFILE.CI":        "FROM redis:edge\n",
+			"docker/real":          "FROM nginx:latest\n", // the target of the symlink below
+			"pkg/dockerfile.go":    "package dockerfile // not a build file\n",
+			"vendor/Containerfile": "FROM ubuntu:latest\n",
+			"Dockerfile": strings.Join([]string{
+				"FROM golang:1.22.5 AS builder",
+				"FROM alpine:3.20",
+				"COPY --from=builder /app /app",
+				"COPY --from=0 /app /app2",
+				"COPY --from=alpine /etc/x /etc/x",
+				"RUN --mount=from=golang:latest,target=/go true",
+				"RUN --mount=type=cache,from=busybox:1.36,target=/c true",
+				"COPY --from=registry:5000/team/base@" + dfDigest + " / /",
+			}, "\n") + "\n",
+			"big/Dockerfile": doublingDockerfile(),
+		},
+	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	app, _ := ws.Component("app")
+	// Symlinks committed like any file: one inside the repo, one leaving it,
+	// one into .git, one dangling; and a FIFO left in the worktree.
+	for link, target := range map[string]string{
+		"link/Dockerfile":     "../docker/real",
+		"escape.Dockerfile":   outside,
+		"git.Dockerfile":      ".git/config",
+		"dangling.Dockerfile": "nowhere",
+	} {
+		p := filepath.Join(app.Dir, filepath.FromSlash(link))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "Add build file symlinks"}} {
+		if _, err := gitx.Git(context.Background(), app.Dir, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(app.Dir, "Dockerfile.fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
+	dfWant(t, rep,
+		"app Containerfile:1 parent-moving-tag error ubuntu:latest",
+		"app sub/dockerfile:1 parent-untagged error alpine",
+		"app app.Dockerfile:1 parent-not-pinned error debian:stable-slim",
+		"app Dockerfile.prod:1 parent-moving-tag error node:latest",
+		"app DOCKERFILE.CI:1 parent-moving-tag error redis:edge",
+		"app link/Dockerfile:1 parent-moving-tag error nginx:latest",
+		"app escape.Dockerfile file-not-regular error ",
+		"app git.Dockerfile file-not-regular error ",
+		"app dangling.Dockerfile file-not-regular error ",
+		"app Dockerfile.fifo file-not-regular error ",
+		"app Dockerfile:5 parent-untagged error alpine",
+		"app Dockerfile:6 parent-moving-tag error golang:latest",
+		"app big/Dockerfile:21 dockerfile-arg-too-large error ",
+		"app big/Dockerfile:40 parent-unresolved-arg error alpine:$A38",
+	)
+	for _, c := range []struct{ loc, rule, want string }{
+		{"escape.Dockerfile", "file-not-regular", "leads outside the repository"},
+		{"git.Dockerfile", "file-not-regular", "into .git"},
+		{"dangling.Dockerfile", "file-not-regular", "resolves to nothing"},
+		{"Dockerfile.fifo", "file-not-regular", "a named pipe"},
+		{"Dockerfile:5", "parent-untagged", "COPY --from=alpine: no tag"},
+		{"Dockerfile:6", "parent-moving-tag", "RUN --mount=from=golang:latest: "},
+		{"big/Dockerfile:21", "dockerfile-arg-too-large", "ARG A20: it would expand to more than 1048576 bytes"},
+		{"big/Dockerfile:40", "parent-unresolved-arg", "ARG A20 (line 21) is too large to expand"},
+	} {
+		if msg := dfMessage(t, rep, "app", c.loc, c.rule); !strings.Contains(msg, c.want) {
+			t.Errorf("%s %s message %q lacks %q", c.loc, c.rule, msg, c.want)
+		}
+	}
+	// A refused file is named, never read or quoted.
+	for _, f := range rep.Findings() {
+		if strings.Contains(f.Message, "hunter2") || strings.Contains(f.Message, outside) || strings.Contains(f.Message, "[core]") {
+			t.Errorf("finding %s %s quotes what a refused symlink points to: %s", f.Location(), f.Rule, f.Message)
+		}
 	}
 }

@@ -312,6 +312,7 @@ func TestImagesTagInTheOtherForm(t *testing.T) {
 		root := t.TempDir()
 		component(t, root, "charts", func(r *demo.Repo) {
 			r.Commit("app chart", map[string]string{
+				"VERSION":                "1.0.0\n",
 				"app/Chart.yaml":         "apiVersion: v2\nname: app\nversion: 1.0.0\n",
 				"app/values.yaml":        "image: registry.example.org/team/app:1.2.3\n",
 				"app/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",

@@ -55,21 +55,34 @@ func printChecks(names ...string) error {
 // (default), json or junit; GITHUB_ACTIONS=true adds annotations.
 // Exit: 0 clean, 1 errors found, 3 could not decide.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: RELKIT_CONFIG=~/aether/relkit.yaml go tool mage check:versions
 func (Check) Versions(ctx context.Context) error {
 	mg.CtxDeps(ctx, mg.F(collect, "versions"))
 	return printChecks("versions")
 }
 
-// Dockerfiles checks that no Dockerfile builds FROM a moving or unpinned parent image.
+// Dockerfiles checks that no Dockerfile builds on a moving or unpinned parent image.
 //
-// Every Dockerfile, Dockerfile.* and *.Dockerfile of every component
-// (vendor/, testdata/, node_modules/ skipped) is parsed with buildkit's
-// parser; ARGs are expanded as docker build does, with overrides from
-// buildArgs in relkit.yaml. Rules: parent-untagged, parent-moving-tag,
-// parent-not-pinned, parent-unresolved-arg, dockerfile-syntax. Findings are
-// warnings while the repo's VERSION is a pre-release; RELKIT_STRICT=1 makes
-// them errors always.
+// Every build file of every component is read: Dockerfile and Containerfile,
+// <name>.* and *.<name>, in any letter case (vendor/, testdata/,
+// node_modules/ skipped; a symlinked build file only when it stays in the
+// repo). Each is parsed with buildkit's parser; ARGs are expanded as docker
+// build does, with overrides from buildArgs in relkit.yaml. The parents
+// are the base of every FROM and the image a COPY --from or RUN
+// --mount=from names (not a stage name or index). Rules: parent-untagged,
+// parent-moving-tag, parent-not-pinned, parent-unresolved-arg,
+// dockerfile-syntax, dockerfile-arg-too-large (an ARG whose expansion
+// would pass 1 MiB, such as one doubling another), file-not-regular (a
+// symlink leaving the repo, a FIFO). Findings are warnings while the repo's
+// VERSION is a pre-release; RELKIT_STRICT=1 makes them errors always.
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: go tool mage check:dockerfiles
 func (Check) Dockerfiles(ctx context.Context) error {
@@ -92,6 +105,10 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // the tag exists (image-missing); an unreachable registry or refused auth
 // exits 3, never passes. Credentials come from the docker/podman config.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: go tool mage check:images -registry
 func (Check) Images(ctx context.Context, registry *bool) error {
 	setRegistryFlag(registry)
@@ -101,16 +118,32 @@ func (Check) Images(ctx context.Context, registry *bool) error {
 
 // Charts checks that every changed chart has a bumped, unpublished SemVer version and exact file:// pins.
 //
-// Each chart is compared with a base: RELKIT_BASE=<ref> when set (CI sets
-// the change's target branch), on a release branch its last point-release
-// tag, on a feature branch the merge base with the main branch, on the main
-// branch the commits not yet pushed (or the last commit once pushed).
-// Changes to files .helmignore excludes do not count. Rules:
-// chart-version-invalid, chart-not-bumped, chart-version-not-increased,
-// chart-version-published (against charts.repository: an index.yaml URL or
-// directory, or oci://), dependency-pin-mismatch, dependency-missing,
+// Each chart is compared with a base:
+//   - RELKIT_BASE=<ref> when set: the merge base of HEAD and ref;
+//   - on a release branch: its last point-release tag;
+//   - on the main branch: the commits not yet pushed, or the last commit
+//     once pushed (HEAD^);
+//   - on a detached HEAD (what CI checks out): a commit on main's history
+//     is judged by what it changed (HEAD^); a pull request's merge commit
+//     (GitHub's refs/pull/N/merge) by its first parent, the target branch
+//     tip; any other commit by its merge base with origin/<main>; with no
+//     main branch to compare with it exits 3 asking for RELKIT_BASE;
+//   - on a work branch: the merge base with the main branch (with no
+//     commits of its own, only its uncommitted changes count).
+//
+// Changes to files .helmignore excludes do not count, nor a Chart.yaml
+// edit that parses to the same content (blank lines, comments, key order,
+// quoting). Rules: chart-version-invalid, chart-not-bumped,
+// chart-version-not-increased, chart-version-published (against
+// charts.repository: an index.yaml URL or directory, or oci://),
+// dependency-pin-mismatch, dependency-missing, chart-kube-version (the
+// chart's kubeVersion excludes render.kubeVersion, so helm refuses it),
 // chart-invalid (a Chart.yaml that cannot be read; the other charts are
 // still checked).
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: RELKIT_BASE=origin/master go tool mage check:charts
 func (Check) Charts(ctx context.Context) error {

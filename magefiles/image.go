@@ -18,15 +18,16 @@ type Image mg.Namespace
 // Tags prints the docker tags for the current commit of component NAME, one per line.
 //
 // Usage: go tool mage image:tags NAME [-dev].
-// Each release git tag on HEAD gives its version with the tag prefix
-// stripped (v1.2.3 -> 1.2.3; the '+' of build metadata becomes '_'). A
-// commit with no release tag prints nothing, so CI pushes no release
-// image. -dev also prints the development tag <branch>-<sha7>, the branch
+// Each release git tag on HEAD (v1.2.3 or 1.2.3, whatever tagPrefix says)
+// gives the docker tag of its version in the component's imageTagForm:
+// 1.2.3 by default, v1.2.3 for v{version}, rel-1.2.3 for rel-{version}
+// (the '+' of build metadata becomes '_'). A commit with no release tag
+// prints nothing, so CI pushes no release image. -dev also prints the development tag <branch>-<sha7>, the branch
 // made safe for docker ([A-Za-z0-9_.-], at most 128 characters); on a
 // detached HEAD the branch comes from RELKIT_BRANCH, GITHUB_HEAD_REF,
 // GITHUB_REF_NAME, BRANCH_NAME, GIT_BRANCH or CI_COMMIT_REF_NAME.
 // RELKIT_FORMAT=json prints {"component": ..., "commit": ..., "tags":
-// [...]}. Exit: 0, 1 unknown component, 3 could not decide.
+// [...]}. Exit: 0, 2 unknown component, 3 could not decide.
 //
 // Example: for t in $(go tool mage image:tags hss -dev); do docker push registry.example.org/omec/hss:$t; done
 func (Image) Tags(ctx context.Context,
@@ -35,6 +36,9 @@ func (Image) Tags(ctx context.Context,
 ) error {
 	ws, format, err := setup()
 	if err != nil {
+		return err
+	}
+	if err := componentArg(ws, name); err != nil {
 		return err
 	}
 	tags, err := tagging.ForHead(ctx, ws, name, flagOn(dev))
@@ -58,10 +62,18 @@ func (Image) Tags(ctx context.Context,
 // tests), a dirty worktree, a commit without a release tag, and a tag that
 // already holds a different digest in any target repository (tags are
 // immutable; the same digest is a no-op). Every target is checked before
-// anything is written. Credentials come from the docker/podman config;
-// 429 and 5xx answers are retried with backoff; each pushed tag is
-// confirmed by digest before it is reported. Exit: 0 pushed or identical,
-// 1 refused or failed, 3 could not decide.
+// anything is written, and an OCI layout or tarball whose bytes do not
+// match their digests is refused before the first write. Credentials come
+// from the docker/podman config; 429 and 5xx answers are retried with
+// backoff. Each tag is checked again right before its PUT and read back
+// after it (and once more a second later): a tag that a concurrent push
+// filled with another image fails the run naming both digests, and is
+// never written over. Exit: 0 pushed or identical, 1 refused or failed, 2
+// usage (an unknown component), 3 could not decide (the registry could not
+// be reached: connection refused, DNS, timeouts, 5xx after the retries,
+// refused credentials; a repo that cannot be read).
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example (in CI): go tool mage image:push amf oci-layout/
 func (Image) Push(ctx context.Context,
@@ -69,8 +81,14 @@ func (Image) Push(ctx context.Context,
 	source string, // OCI layout dir, docker tarball, or staging image reference
 	dryRun *bool, // check everything and write nothing
 ) error {
+	if err := alone("image:push", 2); err != nil {
+		return err
+	}
 	ws, _, err := setup()
 	if err != nil {
+		return err
+	}
+	if err := componentArg(ws, name); err != nil {
 		return err
 	}
 	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout})

@@ -46,17 +46,48 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// From is one FROM instruction.
+// Via is the instruction that names a parent image.
+type Via int
+
+const (
+	// ViaFrom: FROM <image>.
+	ViaFrom Via = iota
+	// ViaCopy: COPY --from=<image>.
+	ViaCopy
+	// ViaMount: RUN --mount=from=<image> (any mount type).
+	ViaMount
+)
+
+// Describe writes the instruction with ref as its image, as a Dockerfile
+// would hold it.
+func (v Via) Describe(ref string) string {
+	switch v {
+	case ViaCopy:
+		return "COPY --from=" + ref
+	case ViaMount:
+		return "RUN --mount=from=" + ref
+	}
+	return "FROM " + ref
+}
+
+// From is one image an instruction builds on: the base of a FROM, or the
+// source of a COPY --from or RUN --mount=from that names an image rather
+// than a stage.
 type From struct {
+	// Via is the instruction (FROM unless set).
+	Via Via
 	// Line is the first line of the instruction (1-based); EndLine the last
 	// (they differ with continuation lines).
 	Line, EndLine int
 	// Index is the stage number (0-based); Name the stage name given with
-	// AS, lowercased as Docker does ("" for none).
+	// AS, lowercased as Docker does ("" for none). For COPY and RUN, Index
+	// is the stage the instruction is in and Name is empty.
 	Index int
 	Name  string
 	// Written is the base as written; Expanded after ARG expansion (for
-	// Unresolved: what docker build would use with no build args).
+	// Unresolved: what docker build would use with no build args). COPY
+	// --from and RUN --mount=from are never expanded (buildkit refuses
+	// variables there), so both hold the value as written.
 	Written, Expanded string
 	// Platform is the --platform value as written.
 	Platform string
@@ -81,6 +112,9 @@ type Options struct {
 type SyntaxError struct {
 	Line int // 0 when the parser gives none
 	Msg  string
+	// TooLarge marks a word relkit refused to expand (see MaxExpansion):
+	// docker build would go on and exhaust memory, not stop.
+	TooLarge bool
 }
 
 func (e *SyntaxError) Error() string {
@@ -123,12 +157,21 @@ func Analyze(content []byte, opts Options) ([]From, error) {
 		buildArg: opts.BuildArgs,
 		global:   map[string]argDecl{},
 		local:    map[string]int{},
-		stages:   map[string]bool{},
+		stages:   map[string]int{},
 		tainted:  map[string][]string{},
+		oversize: map[string]int{},
+		budget:   maxExpansionWork,
 	}
 	for _, n := range res.AST.Children {
+		if a.stopped {
+			break
+		}
 		a.node(n)
 	}
+	a.resolveSources()
+	// Sources are resolved once every stage name is known; keep the
+	// instructions in file order.
+	slices.SortStableFunc(a.froms, func(x, y From) int { return x.Line - y.Line })
 	if len(a.errs) > 0 {
 		return a.froms, a.errs
 	}
@@ -146,15 +189,26 @@ type analysis struct {
 	buildArg map[string]string
 	// global are the ARGs before the first FROM; local the first line of
 	// each ARG inside a stage (which FROM never sees).
-	global  map[string]argDecl
-	local   map[string]int
-	stages  map[string]bool
+	global map[string]argDecl
+	local  map[string]int
+	// stages maps stage names to their index; while the FROMs are read it
+	// holds the earlier stages only, which is what FROM can name.
+	stages  map[string]int
 	tainted map[string][]string // global ARG -> unset variables its default used
-	froms   []From
+	// oversize maps a global ARG that was too large to expand to its line.
+	oversize map[string]int
+	froms    []From
+	// sources are the COPY --from and RUN --mount=from values, resolved
+	// once every stage name is known.
+	sources []source
 	errs    SyntaxErrors
 	// seenFrom is set at the first FROM; nstages counts FROMs so far.
 	seenFrom bool
 	nstages  int
+	// budget is what expansions may still produce (see maxExpansionWork);
+	// stopped is set when it ran out, and the rest of the file is skipped.
+	budget  int
+	stopped bool
 }
 
 func (a *analysis) node(n *parser.Node) {
@@ -184,11 +238,24 @@ func (a *analysis) node(n *parser.Node) {
 		}
 		a.nstages++
 		if c.Name != "" {
-			a.stages[c.Name] = true
+			a.stages[c.Name] = a.nstages - 1
 		}
 	default:
 		if !a.seenFrom {
 			a.errs = append(a.errs, &SyntaxError{Line: n.StartLine, Msg: fmt.Sprintf("%s before the first FROM; only ARG may come before it", strings.ToUpper(n.Value))})
+			return
+		}
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand:
+			if c.From != "" {
+				a.sources = append(a.sources, source{via: ViaCopy, value: c.From, n: n, stage: a.nstages - 1})
+			}
+		case *instructions.RunCommand:
+			for _, m := range instructions.GetMounts(c) {
+				if m.From != "" {
+					a.sources = append(a.sources, source{via: ViaMount, value: m.From, n: n, stage: a.nstages - 1})
+				}
+			}
 		}
 	}
 }
@@ -203,7 +270,7 @@ func (a *analysis) failedFrom(n *parser.Node) {
 		args = append(args, c.Value)
 	}
 	if len(args) == 3 && strings.EqualFold(args[1], "as") {
-		a.stages[strings.ToLower(args[2])] = true
+		a.stages[strings.ToLower(args[2])] = a.nstages - 1
 	}
 }
 
@@ -217,14 +284,25 @@ func (a *analysis) globalArg(c *instructions.ArgCommand, line int) {
 		if v, ok := a.buildArg[kv.Key]; ok {
 			a.env.set(kv.Key, v)
 			delete(a.tainted, kv.Key)
+			delete(a.oversize, kv.Key)
 			decl.hasDefault = true
 		} else if kv.Value != nil {
-			r, err := a.lex.ProcessWordWithMatches(*kv.Value, a.env)
+			r, err := a.expand(*kv.Value, a.env)
+			if tl := (*tooLarge)(nil); errors.As(err, &tl) {
+				a.tooLarge(line, fmt.Sprintf("ARG %s: %v", kv.Key, tl), tl)
+				// Later words see the variable as set but unknown: a FROM
+				// using it is unresolved, and says why.
+				a.oversize[kv.Key] = line
+				a.tainted[kv.Key] = []string{kv.Key}
+				a.env.set(kv.Key, "")
+				a.global[kv.Key] = argDecl{line: line, hasDefault: true}
+				continue
+			}
 			if err != nil {
 				a.errs = append(a.errs, &SyntaxError{Line: line, Msg: fmt.Sprintf("ARG %s: %v", kv.Key, err)})
 				continue
 			}
-			missing := a.missing(*kv.Value, r)
+			missing := a.missing(*kv.Value, r, line)
 			for k := range r.Matched {
 				missing = append(missing, a.tainted[k]...)
 			}
@@ -236,6 +314,7 @@ func (a *analysis) globalArg(c *instructions.ArgCommand, line int) {
 				delete(a.tainted, kv.Key)
 			}
 			a.env.set(kv.Key, r.Result)
+			delete(a.oversize, kv.Key)
 		}
 		if _, ok := a.global[kv.Key]; !ok || decl.hasDefault {
 			a.global[kv.Key] = decl
@@ -252,12 +331,18 @@ const unsetMark = "\x00relkit-unset\x00"
 // unset variable is tried with a marker value: if the marker reaches the
 // result and removing it gives back the real result, the real result holds
 // the empty value where the variable's value would be.
-func (a *analysis) missing(word string, r shell.ProcessWordResult) []string {
+func (a *analysis) missing(word string, r shell.ProcessWordResult, line int) []string {
 	var out []string
-	for name := range r.Unmatched {
+	for _, name := range slices.Sorted(maps.Keys(r.Unmatched)) {
 		probe := a.env.with(name, unsetMark)
-		got, _, err := a.lex.ProcessWord(word, probe)
-		if err == nil && strings.Contains(got, unsetMark) && strings.ReplaceAll(got, unsetMark, "") == r.Result {
+		got, err := a.expand(word, probe)
+		if tl := (*tooLarge)(nil); errors.As(err, &tl) {
+			// The word fitted without the marker, so this is nearly always
+			// the file's budget running out, which stops the analysis.
+			a.tooLarge(line, tl.Error(), tl)
+			return out
+		}
+		if err == nil && strings.Contains(got.Result, unsetMark) && strings.ReplaceAll(got.Result, unsetMark, "") == r.Result {
 			out = append(out, name)
 		}
 	}
@@ -270,7 +355,11 @@ func (a *analysis) missing(word string, r shell.ProcessWordResult) []string {
 func (a *analysis) resolve(c *instructions.Stage, n *parser.Node) (From, bool) {
 	f := From{Line: n.StartLine, EndLine: n.EndLine, Index: a.nstages, Name: c.Name,
 		Written: c.BaseName, Platform: c.Platform}
-	r, err := a.lex.ProcessWordWithMatches(c.BaseName, a.env)
+	r, err := a.expand(c.BaseName, a.env)
+	if tl := (*tooLarge)(nil); errors.As(err, &tl) {
+		a.tooLarge(f.Line, fmt.Sprintf("FROM %s: %v", c.BaseName, tl), tl)
+		return f, false
+	}
 	f.Expanded = r.Result
 	if err != nil {
 		if len(r.Unmatched) == 0 {
@@ -283,7 +372,7 @@ func (a *analysis) resolve(c *instructions.Stage, n *parser.Node) (From, bool) {
 		f.Reason = fmt.Sprintf("%v (%s)", err, a.explain(f.Missing))
 		return f, true
 	}
-	missing := a.missing(c.BaseName, r)
+	missing := a.missing(c.BaseName, r, f.Line)
 	for k := range r.Matched {
 		missing = append(missing, a.tainted[k]...)
 	}
@@ -296,7 +385,7 @@ func (a *analysis) resolve(c *instructions.Stage, n *parser.Node) (From, bool) {
 	case r.Result == "":
 		a.errs = append(a.errs, &SyntaxError{Line: f.Line, Msg: fmt.Sprintf("FROM %s: the base name expands to nothing; expected an image or stage name", c.BaseName)})
 		return f, false
-	case a.stages[strings.ToLower(r.Result)]:
+	case a.isStage(r.Result):
 		f.Kind = Stage
 	case strings.EqualFold(r.Result, "scratch"):
 		f.Kind = Scratch
@@ -306,6 +395,20 @@ func (a *analysis) resolve(c *instructions.Stage, n *parser.Node) (From, bool) {
 	return f, true
 }
 
+func (a *analysis) isStage(name string) bool {
+	_, ok := a.stages[strings.ToLower(name)]
+	return ok
+}
+
+// tooLarge records a word that was not expanded; when the file's budget ran
+// out, the rest of the file is not analysed.
+func (a *analysis) tooLarge(line int, msg string, tl *tooLarge) {
+	a.errs = append(a.errs, &SyntaxError{Line: line, Msg: msg, TooLarge: true})
+	if tl.work {
+		a.stopped = true
+	}
+}
+
 // explain says, for each variable without a value, why it has none.
 func (a *analysis) explain(names []string) string {
 	var parts []string
@@ -313,7 +416,9 @@ func (a *analysis) explain(names []string) string {
 		g, isGlobal := a.global[k]
 		l, isLocal := a.local[k]
 		_, hasBuildArg := a.buildArg[k]
-		switch {
+		switch ol, isOversize := a.oversize[k]; {
+		case isOversize:
+			parts = append(parts, fmt.Sprintf("ARG %s (line %d) is too large to expand", k, ol))
 		case isGlobal:
 			parts = append(parts, fmt.Sprintf("ARG %s (line %d) has no default and no build arg sets it", k, g.line))
 		case isLocal:
@@ -390,19 +495,36 @@ func (e envMap) with(k, v string) envMap {
 	return c
 }
 
-// IsDockerfile reports whether a file name is a Dockerfile: Dockerfile,
-// Dockerfile.<suffix> or <prefix>.Dockerfile, but not the
-// <name>.dockerignore files buildkit reads next to them.
+// IsDockerfile reports whether a file name is a build file docker or
+// podman builds: Dockerfile or Containerfile, <name>.<suffix> and
+// <prefix>.<name>, in any letter case (Windows and macOS checkouts do not
+// care, and repos hold dockerfile, Dockerfile.prod, app.Dockerfile,
+// build.containerfile). Not build files: the <name>.dockerignore and
+// .containerignore files buildkit reads next to them, and
+// dockerfile.<ext> with a source or document extension (dockerfile.go,
+// Dockerfile.md), which are code or prose about Dockerfiles.
 func IsDockerfile(name string) bool {
-	switch {
-	case strings.HasSuffix(name, ".dockerignore"):
+	lower := strings.ToLower(name)
+	if strings.HasSuffix(lower, ".dockerignore") || strings.HasSuffix(lower, ".containerignore") {
 		return false
-	case name == "Dockerfile":
-		return true
-	case strings.HasPrefix(name, "Dockerfile.") && len(name) > len("Dockerfile."):
-		return true
-	case strings.HasSuffix(name, ".Dockerfile") && len(name) > len(".Dockerfile"):
-		return true
+	}
+	for _, base := range []string{"dockerfile", "containerfile"} {
+		switch {
+		case lower == base:
+			return true
+		case strings.HasPrefix(lower, base+".") && len(lower) > len(base)+1:
+			return !notBuildFileExt[lower[len(base)+1:]]
+		case strings.HasSuffix(lower, "."+base) && len(lower) > len(base)+1:
+			return true
+		}
 	}
 	return false
+}
+
+// notBuildFileExt are suffixes that make Dockerfile.<suffix> a source file
+// or a document rather than a build file.
+var notBuildFileExt = map[string]bool{
+	"go": true, "py": true, "rb": true, "js": true, "ts": true, "java": true, "rs": true, "c": true, "h": true,
+	"sh": true, "md": true, "rst": true, "txt": true, "adoc": true, "html": true, "json": true, "yaml": true,
+	"yml": true, "toml": true, "orig": true, "rej": true, "bak": true, "swp": true,
 }

@@ -166,6 +166,9 @@ func FuzzAnalyze(f *testing.F) {
 		"FROM",
 		"ARG",
 		"\xef\xbb\xbfFROM alpine:3.20\n",
+		"FROM golang:1.22 AS b\nFROM alpine:3.20\nCOPY --from=b /a /a\nCOPY --from=0 /a /a\nCOPY --from=alpine:latest /a /a\n",
+		"FROM alpine:3.20\nRUN --mount=type=cache,from=golang,target=/x --mount=from=$X true\nCOPY --from=$A / /\n",
+		"ARG A=xx\nARG B=$A$A\nARG C=$B$B\nARG D=${C//x/$C}\nFROM a:$D\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -178,6 +181,9 @@ func FuzzAnalyze(f *testing.F) {
 		lines := strings.Count(string(data), "\n") + 1
 		for _, fr := range fs {
 			checkFrom(t, fr)
+			if len(fr.Expanded) > MaxExpansion {
+				t.Errorf("FROM expanded to %d bytes, above MaxExpansion", len(fr.Expanded))
+			}
 			if fr.EndLine > lines {
 				t.Errorf("FROM ends on line %d of a %d-line file", fr.EndLine, lines)
 			}

@@ -165,7 +165,16 @@ func TestIsDockerfile(t *testing.T) {
 		"Dockerfile": true, "Dockerfile.dev": true, "Dockerfile.arm64": true, "build.Dockerfile": true,
 		"Dockerfile.dockerignore": false, "build.Dockerfile.dockerignore": false, ".dockerignore": false,
 		"Dockerfile.": false, ".Dockerfile": false, "Dockerfiles": false, "Dockerfile-old": false,
-		"dockerfile": false, "README.md": false,
+		"README.md": false,
+		// any letter case, and podman's Containerfile
+		"dockerfile": true, "DOCKERFILE": true, "Dockerfile.PROD": true, "app.dockerfile": true,
+		"Containerfile": true, "containerfile": true, "Containerfile.arm64": true, "build.Containerfile": true,
+		"app.containerfile": true, "Containerfile.containerignore": false, ".containerignore": false,
+		"Containerfiles": false, "Containerfile.": false, ".containerfile": false,
+		"Dockerfile.DockerIgnore": false,
+		// code and prose about Dockerfiles
+		"dockerfile.go": false, "Dockerfile.md": false, "containerfile.py": false, "dockerfile_test.go": false,
+		"Dockerfile.orig": false,
 	} {
 		if got := IsDockerfile(name); got != want {
 			t.Errorf("IsDockerfile(%q) = %v; want %v", name, got, want)

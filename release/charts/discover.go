@@ -18,6 +18,8 @@ import (
 
 	yaml2 "go.yaml.in/yaml/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Chart is one chart directory of a charts repo.
@@ -33,6 +35,10 @@ type Chart struct {
 	// VersionLine is the line of the version value in Chart.yaml (0 when
 	// the key is missing).
 	VersionLine int
+	// KubeVersion is the kubeVersion constraint as written ("" for none) and
+	// KubeVersionLine its line.
+	KubeVersion     string
+	KubeVersionLine int
 	// Dependencies as declared (Chart.yaml for v2, requirements.yaml for v1).
 	Dependencies []Dependency
 	// DepsFile is the file the dependencies were read from.
@@ -161,7 +167,7 @@ func ReadChart(root, dir string) (Chart, error) {
 		file = "Chart.yaml"
 	}
 	c := Chart{Dir: dir, File: file}
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	data, err := repofs.Read(root, file, repofs.MaxChartMeta)
 	if err != nil {
 		return c, err
 	}
@@ -171,10 +177,15 @@ func ReadChart(root, dir string) (Chart, error) {
 		return c, &ChartError{File: file, Line: line, Err: err}
 	}
 	c.Name, c.Version, c.APIVersion, c.VersionLine = meta.Name, meta.Version, meta.APIVersion, meta.VersionLine
+	c.KubeVersion, c.KubeVersionLine = meta.KubeVersion, meta.KubeVersionLine
 	c.Dependencies, c.DepsFile = meta.Dependencies, file
 	if c.APIVersion == "v1" || c.APIVersion == "" {
 		req := path.Join(dir, "requirements.yaml")
-		if data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(req))); err == nil {
+		data, err := repofs.Read(root, req, repofs.MaxChartMeta)
+		if _, _, refused := repofs.Refused(err); refused {
+			return c, err
+		}
+		if err == nil {
 			deps, err := parseDeps(data)
 			if err != nil {
 				line, err := syntaxError(data, err)
@@ -190,6 +201,8 @@ func ReadChart(root, dir string) (Chart, error) {
 type Meta struct {
 	Name, Version, APIVersion string
 	VersionLine               int
+	KubeVersion               string
+	KubeVersionLine           int
 	Dependencies              []Dependency
 }
 
@@ -216,6 +229,8 @@ func ParseMeta(data []byte) (Meta, error) {
 			m.Version, m.VersionLine = v.Value, v.Line
 		case "apiVersion":
 			m.APIVersion = v.Value
+		case "kubeVersion":
+			m.KubeVersion, m.KubeVersionLine = v.Value, v.Line
 		case "dependencies":
 			m.Dependencies = depsFromNode(v)
 		}

@@ -285,6 +285,25 @@ func (r *Repo) CarriesRelease(ctx context.Context, c, setter plumbing.Hash, path
 	return last == setter, nil
 }
 
+// SameRelease reports whether every tag of rel names a commit carrying
+// one release: seen from each, the last change of path (the VERSION file)
+// is the same commit. Tags on the VERSION commit and on CI's merge commit
+// after it are one release; tags over different VERSION histories are not.
+func (r *Repo) SameRelease(ctx context.Context, rel Release, path string) (bool, error) {
+	var setter plumbing.Hash
+	for i, t := range rel.Tags {
+		last, err := r.LastChange(ctx, t.Commit, path)
+		if err != nil {
+			return false, err
+		}
+		if i > 0 && last != setter {
+			return false, nil
+		}
+		setter = last
+	}
+	return true, nil
+}
+
 // FindRelease opens the repository at dir and returns release v's tags in
 // any form (prefix is the repo's tagPrefix); ok is false when no tag
 // names v. For callers that hold a directory, not an open Repo.

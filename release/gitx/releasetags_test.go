@@ -143,6 +143,22 @@ func TestReleaseTagsAcrossPrefixes(t *testing.T) {
 			t.Errorf("Last(%s, below %q, from %.7s) = %q %v %v; want %q", tc.line, tc.below, tc.from, rel.Version, ok, err, tc.want)
 		}
 	}
+	// 2.1.0 and CI's v2.1.0 on the merge commit after it are one release;
+	// tags over different VERSION histories are not.
+	rel21, _, _ := tags.Release("2.1.0")
+	rel12, _, _ := tags.Release("1.2.0")
+	for _, tc := range []struct {
+		tags []gitx.TaggedCommit
+		want bool
+	}{
+		{rel21.Tags, true},
+		{rel12.Tags, true},
+		{append(slices.Clone(rel21.Tags), rel12.Tags...), false},
+	} {
+		if same, err := g.SameRelease(ctx, gitx.Release{Tags: tc.tags}, "VERSION"); err != nil || same != tc.want {
+			t.Errorf("SameRelease(%+v) = %v %v, want %v", tc.tags, same, err, tc.want)
+		}
+	}
 	// A conflict: the form that the commit reaches names the release.
 	rel, ok, err := tags.Last(ctx, line(t, "2.1"), "", c["2.1.0"])
 	if err != nil || !ok || rel.Tag != "2.1.0" || rel.Commit.String() != c["2.1.0"] {

@@ -67,11 +67,23 @@ func PushComponent(ctx context.Context, ws *workspace.Config, o ComponentOptions
 			fmt.Fprintln(out, t.String())
 		}
 	}
-	if err != nil {
-		if errors.Is(err, ErrNotCI) || errors.Is(err, ErrTagConflict) || errors.Is(err, ErrNoReleaseTag) || errors.Is(err, ErrSource) {
-			return res, &rplan.Refused{Problems: []string{err.Error()}}
-		}
-		return res, err
+	return res, classify(err)
+}
+
+// classify maps Push's error to image:push's exit status: a registry that
+// could not be reached is "could not decide" (exit 3, already a
+// *plan.Undecided); a run refused before anything was written (outside
+// CI, a tag holding another digest, no release tag, a bad or corrupted
+// source) is a *plan.Refused (exit 1); a run that wrote and then failed,
+// or lost a tag to a concurrent push, stays a plain error (exit 1) that
+// says what was written.
+func classify(err error) error {
+	var u *rplan.Undecided
+	switch {
+	case err == nil, errors.As(err, &u), errors.Is(err, ErrIncomplete):
+		return err
+	case errors.Is(err, ErrNotCI), errors.Is(err, ErrTagConflict), errors.Is(err, ErrNoReleaseTag), errors.Is(err, ErrSource):
+		return &rplan.Refused{Problems: []string{err.Error()}}
 	}
-	return res, nil
+	return err
 }

@@ -91,7 +91,37 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 	}
 	// Different content under the released tag: refused.
 	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: layoutOf(t, randomImage(t, 2)), Out: &out})
-	if !errors.As(err, &refused) {
-		t.Fatalf("a different digest under an existing tag must be refused, got %v", err)
+	if !errors.As(err, &refused) || rplan.ExitCode(err) != rplan.ExitFailed {
+		t.Fatalf("a different digest under an existing tag must be refused (exit 1), got %v", err)
+	}
+
+	// The component's imageTagForm: the same release pushed as rel-1.5.0.
+	ws := load()
+	c, _ := ws.Component("amf")
+	c.ImageTagForm = "rel-{version}"
+	res, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out})
+	if err != nil {
+		t.Fatalf("push in the rel- form: %v\n%s", err, out.String())
+	}
+	for _, tg := range res.Targets {
+		if !strings.HasSuffix(tg.Ref, ":rel-1.5.0") || tg.Status != StatusPushed {
+			t.Errorf("target %s: want every tag in the form rel-1.5.0, pushed", tg)
+		}
+	}
+
+	// The registry (through the workspace's mirror) is gone: could not
+	// decide, exit 3.
+	ws = load()
+	for k := range ws.Images.Mirrors {
+		ws.Images.Mirrors[k] = closedPort(t)
+	}
+	amf.SetVersion("1.5.1\n")
+	amf.Tag("v1.5.1", "relkit release 1.5.1", "")
+	if err := amf.Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out})
+	if code := rplan.ExitCode(err); code != rplan.ExitUndecided {
+		t.Fatalf("unreachable registry: exit %d (%v), want 3", code, err)
 	}
 }

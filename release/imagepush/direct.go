@@ -129,21 +129,22 @@ func walk(t remote.Taggable, depth int, seen map[v1.Hash]bool, blobs *[]v1.Hash,
 }
 
 // writeDirect links every blob of content into repo from the repository
-// from (same registry) and PUTs the manifests, the top one under tag. It
+// from (same registry) and PUTs the child manifests by digest: everything
+// the top manifest needs, which publish then PUTs under each tag. It
 // returns errNoMount (wrapped) when the registry did not mount; the caller
 // then writes the usual way.
-func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from name.Repository, content remote.Taggable, cts *contents) (v1.Hash, error) {
+func (s *session) writeDirect(ctx context.Context, c *client, repo, from name.Repository, content remote.Taggable, cts *contents) error {
 	blobs, children, err := cts.of(content)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("%w: reading the source: %v", errNoMount, err)
+		return fmt.Errorf("%w: reading the source: %v", errNoMount, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.jobs)
 	for _, h := range blobs {
-		g.Go(func() error { return s.mount(gctx, c, tag.Repository, from, h) })
+		g.Go(func() error { return s.mount(gctx, c, repo, from, h) })
 	}
 	if err := g.Wait(); err != nil {
-		return v1.Hash{}, err
+		return err
 	}
 	// Children by digest, deepest first (a nested index after its own
 	// children), the children of one depth at once.
@@ -152,60 +153,56 @@ func (s *session) writeDirect(ctx context.Context, c *client, tag name.Tag, from
 		g.SetLimit(s.jobs)
 		for _, ch := range children {
 			if ch.depth == depth {
-				g.Go(func() error { return c.pusher.Put(gctx, tag.Repository.Digest(ch.digest.String()), ch.t) })
+				g.Go(func() error { return c.pusher.Put(gctx, repo.Digest(ch.digest.String()), ch.t) })
 			}
 		}
 		if err := g.Wait(); err != nil {
-			return v1.Hash{}, err
+			return err
 		}
 	}
-	return s.putTag(ctx, c, tag, content)
+	return nil
 }
 
-// putTag PUTs content's manifest under tag through the session's
-// authenticated, retrying client and returns the digest the registry
-// reports it stored (Docker-Content-Digest of the 201 answer; the zero
-// hash when the registry does not say). A registry's 201 with that digest
-// is as good a confirmation as a HEAD afterwards, one request cheaper per
-// tag. Content whose media type is unknown goes through the library's
-// pusher instead (and is confirmed by a HEAD).
-func (s *session) putTag(ctx context.Context, c *client, tag name.Tag, content remote.Taggable) (v1.Hash, error) {
+// putTag PUTs content's manifest under tag, once: through the session's
+// authenticated client but below its retries, since publish re-checks the
+// tag before every attempt (a retry must not land on a tag that another
+// run wrote in between). Content whose media type is unknown goes through
+// the library's pusher instead, with its own retries.
+func (s *session) putTag(ctx context.Context, c *client, tag name.Tag, content remote.Taggable) error {
 	typed, ok := content.(interface {
 		MediaType() (types.MediaType, error)
 	})
 	if !ok || c.http == nil {
-		return v1.Hash{}, c.pusher.Put(ctx, tag, content)
+		return c.pusher.Put(ctx, tag, content)
 	}
 	mt, err := typed.MediaType()
 	if err != nil || mt == "" {
-		return v1.Hash{}, c.pusher.Put(ctx, tag, content)
+		return c.pusher.Put(ctx, tag, content)
 	}
 	raw, err := content.RawManifest()
 	if err != nil {
-		return v1.Hash{}, err
+		return err
 	}
 	u := url.URL{Scheme: tag.Scheme(), Host: tag.RegistryStr(), Path: "/v2/" + tag.RepositoryStr() + "/manifests/" + tag.TagStr()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(withoutRetry(ctx), http.MethodPut, u.String(), bytes.NewReader(raw))
 	if err != nil {
-		return v1.Hash{}, err
+		return err
 	}
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
 	req.ContentLength = int64(len(raw))
 	req.Header.Set("Content-Type", string(mt))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("PUT %s: %w", u.Redacted(), err)
+		return fmt.Errorf("PUT %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	if err := transport.CheckError(resp, http.StatusCreated, http.StatusOK); err != nil {
-		return v1.Hash{}, err
+		return err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	stored, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest"))
-	if err != nil {
-		return v1.Hash{}, nil // the registry did not say: confirm with a HEAD
-	}
-	return stored, nil
+	// The answer's Docker-Content-Digest says what this PUT stored, not
+	// what the tag holds once the PUT is answered: publish reads it back.
+	return nil
 }
 
 // mount asks the registry to link blob h of repository from into repo.

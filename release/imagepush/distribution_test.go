@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,8 +25,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
+
+	rplan "github.com/relkit/relkit/release/plan"
 )
 
 // distributionBinary is Debian's CNCF distribution registry.
@@ -43,6 +47,9 @@ type distribution struct {
 func startDistribution(t *testing.T) *distribution {
 	t.Helper()
 	if _, err := os.Stat(distributionBinary); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not installed (apt-get install docker-registry), and CI needs this test: %v", distributionBinary, err)
+		}
 		t.Skipf("%s not installed (apt-get install docker-registry): %v", distributionBinary, err)
 	}
 	dir := t.TempDir()
@@ -136,13 +143,17 @@ auth:
 	return d
 }
 
-// login writes a DOCKER_CONFIG with credentials for the proxy host, which
-// authn.DefaultKeychain reads.
-func (d *distribution) login(t *testing.T, pass string) {
+// login writes a DOCKER_CONFIG with credentials for the proxy host (and
+// further hosts in front of it), which authn.DefaultKeychain reads.
+func (d *distribution) login(t *testing.T, pass string, more ...string) {
 	t.Helper()
 	cfgDir := t.TempDir()
 	auth := base64.StdEncoding.EncodeToString([]byte(d.user + ":" + pass))
-	data, _ := json.Marshal(map[string]any{"auths": map[string]any{d.host: map[string]string{"auth": auth}}})
+	auths := map[string]any{d.host: map[string]string{"auth": auth}}
+	for _, h := range more {
+		auths[h] = map[string]string{"auth": auth}
+	}
+	data, _ := json.Marshal(map[string]any{"auths": auths})
 	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -262,8 +273,40 @@ func TestDistributionRegistry(t *testing.T) {
 		if !errors.Is(err, ErrCheck) || !strings.Contains(err.Error(), "401") {
 			t.Fatalf("err = %v, want ErrCheck with the 401\n%s", err, res)
 		}
+		if code := rplan.ExitCode(classify(err)); code != rplan.ExitUndecided {
+			t.Errorf("refused credentials: exit %d, want 3", code)
+		}
 		if n := d.writes.Load() - before; n != 0 {
 			t.Errorf("%d write requests, want 0", n)
 		}
+	})
+}
+
+// distributionPair is a racePair whose fronts proxy to a docker-registry.
+func distributionPair(t *testing.T, d *distribution) *racePair {
+	target, _ := url.Parse("http://" + d.host)
+	p := newRacePair(t, httputil.NewSingleHostReverseProxy(target))
+	p.keychain = nil
+	d.login(t, d.pass, p.host(0), p.host(1))
+	return p
+}
+
+// TestDistributionConcurrentPushes races two pushes of different images
+// to one new tag on docker-registry: the forced interleavings, then many
+// free rounds; exactly one run wins each time.
+func TestDistributionConcurrentPushes(t *testing.T) {
+	d := startDistribution(t)
+	t.Run("forced", func(t *testing.T) {
+		forceInterleavings(t, func(t *testing.T) *racePair { return distributionPair(t, d) })
+	})
+	t.Run("free", func(t *testing.T) {
+		p := distributionPair(t, d)
+		p.setHook(func(run int, w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				time.Sleep(time.Duration(mrand.IntN(3000)) * time.Microsecond)
+			}
+			next.ServeHTTP(w, r)
+		})
+		raceRounds(t, 12, p.request, func(tag string) v1.Hash { return headDigest(t, p.host(0)+"/team/app:"+tag) })
 	})
 }

@@ -139,6 +139,9 @@ func request(source string, repos []string, tags ...string) Request {
 		Environ:  ciEnv,
 		Keychain: authn.NewMultiKeychain(),
 		Retry:    fastRetry,
+		// The second read of pushed tags is for concurrent runs; the
+		// tests that race two runs set their own.
+		Settle: 10 * time.Millisecond,
 	}
 }
 

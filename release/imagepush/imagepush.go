@@ -11,10 +11,18 @@
 // backoff on 408/429/5xx (honouring Retry-After), and one shared pusher so
 // blobs are uploaded once per repository and mounted across repositories of
 // the same registry (from a staging repository there, directly: one mount
-// request per blob, no existence checks first), and further tags of a
-// repository are only a manifest PUT. Every written tag is verified with a HEAD digest compare
-// before it is reported as pushed: a registry that dies mid-push leaves
-// targets reported as failed, never as done.
+// request per blob, no existence checks first); the manifest goes in by
+// digest, and each tag is then only a manifest PUT. Every tag is checked
+// again right before its PUT and read back after it (publish.go): a tag
+// that another run filled with another image in the meantime fails the
+// run naming both digests, and is never written over. A registry that
+// dies mid-push leaves targets reported as failed, never as done.
+//
+// Local sources (a layout, a tarball) are verified byte for byte before
+// the first write (integrity.go). Errors: a tag holding another image, a
+// bad source and a run outside CI are refusals; a registry that cannot be
+// reached (refused connection, DNS, timeouts, 5xx after the retries,
+// refused credentials) makes the error a *plan.Undecided.
 //
 // SOURCE forms (see OpenSource):
 //
@@ -36,12 +44,15 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+
+	rplan "github.com/relkit/relkit/release/plan"
 )
 
 // DefaultJobs is the parallelism used when Request.Jobs is 0.
@@ -95,6 +106,11 @@ type Request struct {
 	// Environ is the environment checked for CI, as KEY=value; nil means
 	// os.Environ().
 	Environ []string
+	// Settle is how long after its last write the run reads every tag it
+	// pushed once more, to catch a concurrent push of another image that
+	// landed after the read-back (see publish.go). 0 means DefaultSettle;
+	// negative skips the second read.
+	Settle time.Duration
 }
 
 func (r *Request) images() []Image {
@@ -109,8 +125,8 @@ func (r *Request) images() []Image {
 type Status string
 
 const (
-	// StatusPushed: written in this run and verified by a HEAD digest
-	// compare afterwards.
+	// StatusPushed: written in this run, read back holding the source's
+	// digest right after the PUT and again after Request.Settle.
 	StatusPushed Status = "pushed"
 	// StatusIdentical: the tag already held the same digest; nothing
 	// written.
@@ -118,14 +134,17 @@ const (
 	// StatusPlanned: a dry run would have pushed it.
 	StatusPlanned Status = "planned"
 	// StatusRefused: the run was refused because of this target (a tag
-	// holding another digest) or before any target was looked at (outside
-	// CI); nothing was written. Err says why.
+	// holding another digest, before the run or right before this tag's
+	// PUT) or before any target was looked at (outside CI); this tag was
+	// not written. Err says why.
 	StatusRefused Status = "refused"
 	// StatusNotAttempted: nothing was written because another target was
 	// refused or could not be checked.
 	StatusNotAttempted Status = "not attempted"
 	// StatusFailed: the check or the write failed, or the written tag did
-	// not verify. The registry may or may not hold the tag.
+	// not read back as the source's digest (Err wraps ErrTagConflict when
+	// it holds another image: a concurrent push won). The registry may or
+	// may not hold the tag.
 	StatusFailed Status = "failed"
 )
 
@@ -288,6 +307,10 @@ func Push(ctx context.Context, req Request) (Result, error) {
 		for _, t := range targets {
 			t.res.Status, t.res.Err = StatusNotAttempted, err
 		}
+		if unreachableRegistry(err) {
+			// A staging registry that cannot be read: could not decide.
+			return res, &rplan.Undecided{Err: err}
+		}
 		return res, err
 	}
 	for _, t := range targets {
@@ -312,18 +335,53 @@ func Push(ctx context.Context, req Request) (Result, error) {
 		return res, nil
 	}
 	s.write(ctx, todo, sources)
-
-	var failed []string
-	for _, t := range targets {
-		if t.res.Status == StatusFailed {
-			failed = append(failed, t.res.String())
+	settle := req.Settle
+	if settle == 0 {
+		settle = DefaultSettle
+	}
+	s.settle(ctx, todo, settle)
+	for _, t := range todo {
+		if t.res.Status == StatusPushed {
+			rep.finished(*t.res)
 		}
 	}
-	if len(failed) > 0 {
-		return res, fmt.Errorf("%w: %d of %d targets failed (a re-run skips the tags already written):\n  %s",
-			ErrIncomplete, len(failed), len(targets), strings.Join(failed, "\n  "))
+	return res, outcome(res.Targets)
+}
+
+// outcome is Push's error after the writes: nil when every target ended
+// pushed or identical. A tag found holding another image makes it wrap
+// ErrTagConflict (exit 1: refused, whatever else happened); when every
+// other failure is a registry that could not be reached, it is a
+// *plan.Undecided (exit 3); else a plain failure (exit 1). It always wraps
+// ErrIncomplete.
+func outcome(targets []Target) error {
+	var lines []string
+	conflict, allUnreachable := false, true
+	for _, t := range targets {
+		switch t.Status {
+		case StatusPushed, StatusIdentical:
+			continue
+		case StatusFailed, StatusRefused:
+			if errors.Is(t.Err, ErrTagConflict) {
+				conflict = true
+			} else if !unreachable(t.Err) {
+				allUnreachable = false
+			}
+		}
+		lines = append(lines, t.String())
 	}
-	return res, nil
+	if len(lines) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%w: %d of %d targets not pushed (a re-run skips the tags already written):\n  %s",
+		ErrIncomplete, len(lines), len(targets), strings.Join(lines, "\n  "))
+	switch {
+	case conflict:
+		return wrapAll(err, ErrTagConflict)
+	case allUnreachable:
+		return &rplan.Undecided{Err: err}
+	}
+	return err
 }
 
 // plan names every target and fills res.Targets; it does no I/O.

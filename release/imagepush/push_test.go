@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	rplan "github.com/relkit/relkit/release/plan"
 )
 
 func TestPushMultiArchIndexFromLayout(t *testing.T) {
@@ -344,6 +346,9 @@ func TestRegistryDiesMidPush(t *testing.T) {
 			}
 			if err != nil && !errors.Is(err, ErrIncomplete) && !errors.Is(err, ErrCheck) && !errors.Is(err, ErrSource) {
 				t.Errorf("err = %v, want ErrIncomplete or ErrCheck", err)
+			}
+			if code := rplan.ExitCode(classify(err)); err != nil && code != rplan.ExitUndecided {
+				t.Errorf("exit %d, want 3: a registry that died could not decide the push: %v", code, err)
 			}
 			for _, tg := range pushed {
 				sawPushed = true

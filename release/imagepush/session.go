@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
+
+	rplan "github.com/relkit/relkit/release/plan"
 )
 
 // session is the shared machinery of one run: one authenticated transport,
@@ -31,7 +32,9 @@ import (
 // to go-containerregistry as a transport.Wrapper, so pullers and pushers
 // do not ping and log in again for each repository. Retries are layered
 // the way remote does it: requests without a body are retried by the
-// transport, blob uploads and manifest PUTs whole by the pusher.
+// transport, blob uploads and manifest PUTs by digest whole by the pusher.
+// A manifest PUT under a tag is sent once (withoutRetry) and retried by
+// publish, which checks the tag again before each attempt.
 type session struct {
 	req    Request
 	jobs   int
@@ -43,6 +46,10 @@ type session struct {
 
 	mu      sync.Mutex
 	clients map[string]*client
+
+	// conflict is set once a tag of the run was found holding another
+	// image after the writing started: no further tag is written.
+	conflict atomic.Bool
 }
 
 type client struct {
@@ -118,9 +125,12 @@ func (s *session) login(ctx context.Context, reg name.Registry, c *client) error
 		return fmt.Errorf("credentials for %s: %w", reg, err)
 	}
 	backoff := s.retry.backoff()
-	var rt http.RoundTripper = &retryAfter{inner: s.base, max: s.retry.MaxRetryAfter}
-	rt = transport.NewRetry(rt, transport.WithRetryBackoff(backoff),
-		transport.WithRetryStatusCodes(RetryStatusCodes...), transport.WithRetryPredicate(retryable))
+	var once http.RoundTripper = &retryAfter{inner: s.base, max: s.retry.MaxRetryAfter}
+	var rt http.RoundTripper = &retryUnlessOnce{
+		retrying: transport.NewRetry(once, transport.WithRetryBackoff(backoff),
+			transport.WithRetryStatusCodes(RetryStatusCodes...), transport.WithRetryPredicate(retryable)),
+		once: once,
+	}
 	rt = transport.NewUserAgent(rt, "relkit-imagepush")
 	scopes := s.scopes[reg.RegistryStr()]
 	if len(scopes) == 0 {
@@ -182,6 +192,7 @@ func (s *session) sourceOptions() []SourceOption {
 func (s *session) check(ctx context.Context, targets []*target) error {
 	var mu sync.Mutex
 	var conflicts, problems []string
+	allUnreachable := true
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.jobs)
 	for _, t := range targets {
@@ -197,8 +208,9 @@ func (s *session) check(ctx context.Context, targets []*target) error {
 			case isNotFound(err):
 				// To write.
 			case err != nil:
-				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %v", ErrCheck, t.contact, err)
+				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %w", ErrCheck, t.contact, err)
 				problems = append(problems, t.res.Err.Error())
+				allUnreachable = allUnreachable && unreachable(err)
 			case found.Digest == t.res.Digest:
 				t.res.Found = found.Digest
 				t.res.Status = StatusIdentical
@@ -231,6 +243,10 @@ func (s *session) check(ctx context.Context, targets []*target) error {
 	err := errors.New(strings.Join(msgs, "\n") + "\nnothing was written")
 	if len(conflicts) > 0 {
 		return wrapAll(err, ErrTagConflict)
+	}
+	if allUnreachable {
+		// The registry could not be asked: could not decide (exit 3).
+		return &rplan.Undecided{Err: wrapAll(err, ErrCheck)}
 	}
 	return wrapAll(err, ErrCheck)
 }
@@ -323,7 +339,11 @@ func (s *session) writeGroups(ctx context.Context, groups []*repoGroup, sources 
 		g.Go(func() error {
 			s.writeGroup(ctx, grp, sources[grp.img], &cts[grp.img])
 			for _, t := range grp.ts {
-				s.rep.finished(*t.res)
+				// Pushed targets are reported once Push has read them
+				// again after the settle time.
+				if t.res.Status != StatusPushed {
+					s.rep.finished(*t.res)
+				}
 			}
 			return nil
 		})
@@ -331,8 +351,9 @@ func (s *session) writeGroups(ctx context.Context, groups []*repoGroup, sources 
 	_ = g.Wait()
 }
 
-// writeGroup writes the content under the group's first tag, then the
-// manifest under the other tags, verifying every tag.
+// writeGroup writes the image's content into the group's repository
+// (blobs, child manifests, and the manifest by digest), then publishes it
+// under every tag of the group.
 func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts *contents) {
 	fail := func(ts []*target, err error) {
 		for _, t := range ts {
@@ -343,92 +364,48 @@ func (s *session) writeGroup(ctx context.Context, g *repoGroup, src *Source, cts
 		fail(g.ts, fmt.Errorf("not written: %w", err))
 		return
 	}
+	if s.stopped(g.ts) {
+		return
+	}
 	c, err := s.client(ctx, g.repo.Registry)
 	if err != nil {
 		fail(g.ts, fmt.Errorf("writing %s: %w", g.repo, err))
 		return
 	}
-	head := g.ts[0]
-	stored, err := s.writeContent(ctx, c, g, head, src, cts)
-	if err != nil {
-		fail(g.ts[:1], fmt.Errorf("writing %s: %w", head.contact, err))
-		fail(g.ts[1:], fmt.Errorf("not written: writing the image under %s failed: %w", head.contact, err))
-		return
-	}
-	s.confirm(ctx, c, head, stored)
-	if len(g.ts) == 1 {
+	if err := s.writeContent(ctx, c, g, src, cts); err != nil {
+		fail(g.ts, fmt.Errorf("writing the image into %s: %w", g.repo, err))
 		return
 	}
 	var eg errgroup.Group
 	eg.SetLimit(s.jobs)
-	for _, t := range g.ts[1:] {
+	for _, t := range g.ts {
 		eg.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				fail([]*target{t}, fmt.Errorf("not written: %w", err))
-				return nil
-			}
-			stored, err := s.putTag(ctx, c, t.contact, src.Taggable)
-			if err != nil {
-				fail([]*target{t}, fmt.Errorf("writing %s: %w", t.contact, err))
-				return nil
-			}
-			s.confirm(ctx, c, t, stored)
+			s.publish(ctx, c, t, src.Taggable)
 			return nil
 		})
 	}
 	_ = eg.Wait()
 }
 
-// writeContent writes the image with its blobs under t's tag: mounted
-// directly when it can, else through remote.Write (which still offers the
-// blobs for mounting from g.from).
-//
-// It returns the digest the registry said it stored under the tag when
-// the manifest PUT was relkit's own (the direct path), else the zero hash.
-func (s *session) writeContent(ctx context.Context, c *client, g *repoGroup, t *target, src *Source, cts *contents) (v1.Hash, error) {
+// writeContent puts everything the image's manifest needs into the
+// group's repository, and the manifest itself by digest (which names no
+// tag, so it cannot clash with another run): mounted directly when it
+// can, else through remote.Write (which still offers the blobs for
+// mounting from g.from).
+func (s *session) writeContent(ctx context.Context, c *client, g *repoGroup, src *Source, cts *contents) error {
 	content := src.Taggable
+	byDigest := g.repo.Digest(src.Digest.String())
 	if g.from == nil {
-		return v1.Hash{}, c.pusher.Push(ctx, t.contact, content)
+		return c.pusher.Push(ctx, byDigest, content)
 	}
 	if !c.noMount.Load() {
-		stored, err := s.writeDirect(ctx, c, t.contact, *g.from, content, cts)
+		err := s.writeDirect(ctx, c, g.repo, *g.from, content, cts)
 		if err == nil || !errors.Is(err, errNoMount) {
-			return stored, err
+			return err
 		}
 	}
-	return v1.Hash{}, c.pusher.Push(ctx, t.contact, mountable(content, g.from.Digest(t.res.Digest.String())))
+	return c.pusher.Push(ctx, byDigest, mountable(content, g.from.Digest(src.Digest.String())))
 }
-
-// confirm sets a written tag's status. When the registry's answer to the
-// manifest PUT named the digest it stored (201 Created with
-// Docker-Content-Digest), that is the confirmation; otherwise a HEAD asks.
-func (s *session) confirm(ctx context.Context, c *client, t *target, stored v1.Hash) {
-	if stored != (v1.Hash{}) && stored == t.res.Digest {
-		t.res.Status = StatusPushed
-		return
-	}
-	s.verify(ctx, c, t)
-}
-
-// verify HEADs a written tag and sets its status: pushed only when the
-// registry reports the source's digest.
-func (s *session) verify(ctx context.Context, c *client, t *target) {
-	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
-	defer cancel()
-	desc, err := c.puller.Head(vctx, t.contact)
-	switch {
-	case err != nil:
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but not verified: HEAD %s: %w", t.contact, err)
-	case desc.Digest != t.res.Digest:
-		t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("written but the registry reports %s under the tag", desc.Digest)
-	default:
-		t.res.Status = StatusPushed
-	}
-}
-
-// verifyTimeout bounds the verification HEAD (it runs even when the run's
-// context is cancelled, so that a write that went through is reported).
-const verifyTimeout = 30 * time.Second
 
 // wrapAll returns err, also matching sentinel with errors.Is.
 func wrapAll(err, sentinel error) error { return &sentinelError{err: err, sentinel: sentinel} }

@@ -2,7 +2,6 @@ package imagepush
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -90,8 +89,11 @@ func withPuller(f func(context.Context, name.Registry) ([]remote.Option, error))
 //     registry); an index stays an index.
 //
 // A spec that names an existing path is read from disk. Nothing is written;
-// for local sources every blob the manifests reference must be present, so
-// a broken source fails here, before any push.
+// for local sources every blob the manifests reference must be present and
+// hash to its digest (layers of a tarball to their diff_ids), so a broken
+// or damaged source fails here, before any push, with an error wrapping
+// ErrCorrupt that names the blob and both digests. A registry source is
+// verified as it is read, during the push.
 func OpenSource(ctx context.Context, spec string, opts ...SourceOption) (*Source, error) {
 	var o sourceOptions
 	for _, opt := range opts {
@@ -99,7 +101,7 @@ func OpenSource(ctx context.Context, spec string, opts ...SourceOption) (*Source
 	}
 	src, err := openSource(ctx, spec, &o)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrSource, spec, err)
+		return nil, fmt.Errorf("%w %q: %w", ErrSource, spec, err)
 	}
 	src.Spec = spec
 	if src.Digest, err = digestOf(src.Taggable); err != nil {
@@ -179,87 +181,29 @@ func openLayout(dir string) (*Source, error) {
 			filepath.Join(dir, "index.json"), n, strings.Join(names, "\n  "))
 	}
 	d := im.Manifests[0]
+	if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
+		return nil, fmt.Errorf("index.json names a %q; expected an image manifest or an image index", d.MediaType)
+	}
+	// Every byte is checked before anything is read for the push: a
+	// damaged blob is refused here, before the first write.
+	if err := verifyLayout(dir, d); err != nil {
+		return nil, err
+	}
 	src := &Source{Kind: KindLayout}
-	switch {
-	case d.MediaType.IsIndex():
+	if d.MediaType.IsIndex() {
 		child, err := idx.ImageIndex(d.Digest)
 		if err != nil {
 			return nil, err
 		}
 		src.Taggable = child
-	case d.MediaType.IsImage():
+	} else {
 		child, err := idx.Image(d.Digest)
 		if err != nil {
 			return nil, err
 		}
 		src.Taggable = child
-	default:
-		return nil, fmt.Errorf("index.json names a %q; expected an image manifest or an image index", d.MediaType)
-	}
-	if err := checkBlobs(layout.Path(dir), src.Taggable, 0); err != nil {
-		return nil, err
 	}
 	return src, nil
-}
-
-// checkBlobs makes sure every blob reachable from t is in the layout.
-func checkBlobs(p layout.Path, t remote.Taggable, depth int) error {
-	if depth > 8 {
-		return errors.New("image indexes nested more than 8 deep")
-	}
-	have := func(h v1.Hash, what string) error {
-		if _, err := os.Stat(filepath.Join(string(p), "blobs", h.Algorithm, h.Hex)); err != nil {
-			return fmt.Errorf("%s %s is missing from the layout (blobs/%s/%s)", what, h, h.Algorithm, h.Hex)
-		}
-		return nil
-	}
-	switch t := t.(type) {
-	case v1.ImageIndex:
-		im, err := t.IndexManifest()
-		if err != nil {
-			return err
-		}
-		for _, d := range im.Manifests {
-			if err := have(d.Digest, "manifest"); err != nil {
-				return err
-			}
-			switch {
-			case d.MediaType.IsIndex():
-				c, err := t.ImageIndex(d.Digest)
-				if err != nil {
-					return err
-				}
-				if err := checkBlobs(p, c, depth+1); err != nil {
-					return err
-				}
-			case d.MediaType.IsImage():
-				c, err := t.Image(d.Digest)
-				if err != nil {
-					return err
-				}
-				if err := checkBlobs(p, c, depth+1); err != nil {
-					return err
-				}
-			}
-		}
-	case v1.Image:
-		m, err := t.Manifest()
-		if err != nil {
-			return err
-		}
-		if err := have(m.Config.Digest, "config"); err != nil {
-			return err
-		}
-		for _, l := range m.Layers {
-			if !l.MediaType.IsDistributable() {
-				continue
-			}
-			if err := have(l.Digest, "layer"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func openTarball(file, tag string) (*Source, error) {
@@ -285,7 +229,10 @@ func openTarball(file, tag string) (*Source, error) {
 	// Computing the digest reads (and for uncompressed layers, compresses)
 	// every layer: a truncated tarball fails here, before any push.
 	if _, err := img.Digest(); err != nil {
-		return nil, fmt.Errorf("reading the docker tarball: %v", err)
+		return nil, fmt.Errorf("reading the docker tarball: %w", err)
+	}
+	if err := verifyTarball(file, tp, img); err != nil {
+		return nil, err
 	}
 	return &Source{Kind: KindTarball, Taggable: img}, nil
 }
@@ -309,13 +256,13 @@ func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, err
 	if o.puller != nil {
 		more, err := o.puller(ctx, repo.Registry)
 		if err != nil {
-			return nil, err
+			return nil, &registryError{err}
 		}
 		opts = append(opts, more...)
 	}
 	desc, err := remote.Get(cref, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: %v", cref, err)
+		return nil, fmt.Errorf("fetching %s: %w", cref, &registryError{err})
 	}
 	src := &Source{Kind: KindRegistry, repo: &repo}
 	switch {

@@ -1,15 +1,21 @@
 package imagepush
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // RetryStatusCodes are the HTTP statuses retried (408, 429 and 5xx that
@@ -25,7 +31,7 @@ var RetryStatusCodes = []int{
 
 // Retry bounds the retries of failed registry requests. Requests without a
 // body are retried by the transport; blob uploads and manifest writes are
-// retried whole. Each is tried at most Attempts times, waiting Initial,
+// retried whole (a tag's manifest only after checking the tag again). Each is tried at most Attempts times, waiting Initial,
 // then twice as long after each failure; a 429 or 503 with Retry-After
 // additionally waits what the registry asks, up to MaxRetryAfter.
 type Retry struct {
@@ -82,6 +88,81 @@ func (t *retryAfter) RoundTrip(req *http.Request) (*http.Response, error) {
 	case <-req.Context().Done():
 	}
 	return resp, nil
+}
+
+// retryUnlessOnce sends a request through the retrying transport, unless
+// its context was made by withoutRetry: then it is sent once and its
+// caller decides what to do after a failure (a tag PUT re-checks the tag
+// before it tries again).
+type retryUnlessOnce struct {
+	retrying, once http.RoundTripper
+}
+
+type onceKey struct{}
+
+func withoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, onceKey{}, true)
+}
+
+func (t *retryUnlessOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Context().Value(onceKey{}) != nil {
+		return t.once.RoundTrip(req)
+	}
+	return t.retrying.RoundTrip(req)
+}
+
+// unreachable says whether err means that the registry could not be asked
+// or would not answer, as opposed to an answer that refuses (a tag holding
+// another image, a manifest the registry rejects): the connection was
+// refused, reset or timed out, the name did not resolve, TLS failed, the
+// registry kept answering 408, 429 or 5xx after the retries, or it refused
+// the credentials (401, 403). image:push turns such an error into "could
+// not decide" (exit 3): nobody can say whether the push is right.
+func unreachable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch c := te.StatusCode; {
+		case c >= 500, c == http.StatusRequestTimeout, c == http.StatusTooManyRequests,
+			c == http.StatusUnauthorized, c == http.StatusForbidden:
+			return true
+		}
+		return false
+	}
+	// Not every *net.OpError: a body that failed its digest check while
+	// it was being sent is one too ("readfrom tcp ...: error verifying").
+	for _, e := range []error{context.DeadlineExceeded, net.ErrClosed, syscall.ECONNREFUSED, syscall.ECONNRESET,
+		syscall.ECONNABORTED, syscall.EPIPE, syscall.ETIMEDOUT, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var dns *net.DNSError
+	var ne net.Error
+	var cert *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
+	if errors.As(err, &dns) || errors.As(err, &cert) || errors.As(err, &rec) || errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	// A connection the registry closed. (A local source cut short ends in
+	// EOF too: Push asks only about errors of registry requests.)
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// registryError marks an error of a request to a registry (as opposed to
+// reading a local source), for unreachable.
+type registryError struct{ err error }
+
+func (e *registryError) Error() string { return e.err.Error() }
+func (e *registryError) Unwrap() error { return e.err }
+
+// unreachableRegistry says whether err came from a registry request and
+// means the registry could not be reached (see unreachable).
+func unreachableRegistry(err error) bool {
+	var re *registryError
+	return errors.As(err, &re) && unreachable(re.err)
 }
 
 // parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -139,8 +138,7 @@ func NewChecker(ws *workspace.Config) (*imageref.Checker, error) {
 // without its pre-release part: the release the content is heading for
 // ("2.1.1-dev" gives "2.1.1").
 func ReleaseVersion(ws *workspace.Config, dir string) (raw, release string, err error) {
-	file := filepath.Join(dir, filepath.FromSlash(ws.Charts.VersionFile))
-	data, err := os.ReadFile(file)
+	data, err := repofs.Read(dir, ws.Charts.VersionFile, repofs.MaxVersion)
 	if err != nil {
 		return "", "", fmt.Errorf("reading the charts repo version: %w", err)
 	}
@@ -244,8 +242,12 @@ func BuildWith(ctx context.Context, ws *workspace.Config, chartsDir string, o Bu
 	return m, nil
 }
 
-// provenance sets the git tag and commit of a component image: the image
-// tag's release version, with the component's tag prefix. It returns a
+// provenance sets the git tag and commit of a component image. The image
+// tag is read back to a release version through the component's
+// imageTagForm (rel-1.2.3 -> 1.2.3; a release in one of the generally
+// accepted forms is read too: check:images warns about it), and the
+// version's git tag is looked up in both prefix forms (tagPrefix+1.2.3,
+// v1.2.3, 1.2.3: repos switched prefixes over the years). It returns a
 // problem, or "".
 func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 	comp, ok := ws.Component(im.Component)
@@ -255,10 +257,13 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 	if im.Tag == "" {
 		return fmt.Sprintf("image %s of component %s has no tag, so no git tag of %s can be named", im.Ref, comp.Name, comp.Name)
 	}
-	v, _, ok := imageref.ReleaseVersion(im.Tag, ws.Images.ReleaseTagForms)
+	v, ok := comp.ImageTagVersion(im.Tag)
 	if !ok {
-		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version, so no git tag of %s produced it; use a released image in charts %s",
-			im.Ref, comp.Name, im.Tag, comp.Name, strings.Join(im.Charts, ", "))
+		v, _, ok = imageref.ReleaseVersion(im.Tag, ws.Images.ReleaseTagForms)
+	}
+	if !ok {
+		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version in its imageTagForm %q, so no git tag of %s produced it; use a released image in charts %s",
+			im.Ref, comp.Name, im.Tag, comp.ImageTag("{version}"), comp.Name, strings.Join(im.Charts, ", "))
 	}
 	// The release's tag in whatever prefix form it was made.
 	rel, ok, err := gitx.FindRelease(comp.Dir, comp.TagPrefix, v)
@@ -267,14 +272,34 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 		return fmt.Sprintf("image %s: reading the release tags of component %s: %v", im.Ref, comp.Name, err)
 	case !ok:
 		im.GitTag = comp.Tag(v)
+		var names []string
+		for _, f := range version.TagForms(comp.TagPrefix) {
+			names = append(names, f+v)
+		}
 		return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
-			im.Ref, comp.Name, comp.Dir, im.GitTag, comp.Dir, v)
+			im.Ref, comp.Name, comp.Dir, strings.Join(names, " or "), comp.Dir, v)
 	case rel.Conflict():
-		return fmt.Sprintf("image %s: the tags of %s %s name different commits (%s), so which commit built the image is not known; delete the wrong tag by hand",
-			im.Ref, comp.Name, v, rel.Describe())
+		// CI's tag on the merge commit beside the VERSION commit's tag is
+		// one release: the prefix form names it. Tags over different
+		// VERSION histories leave unknown which commit built the image.
+		if same, err := sameRelease(ctx, comp.Dir, rel, comp.VersionFile); err != nil {
+			return fmt.Sprintf("image %s: reading the release tags of component %s: %v", im.Ref, comp.Name, err)
+		} else if !same {
+			return fmt.Sprintf("image %s: the tags of %s %s name different releases (%s), so which commit built the image is not known; delete the wrong tag by hand",
+				im.Ref, comp.Name, v, rel.Describe())
+		}
 	}
 	im.GitTag, im.GitCommit = rel.Tag, rel.Commit.String()
 	return ""
+}
+
+func sameRelease(ctx context.Context, dir string, rel gitx.Release, path string) (bool, error) {
+	g, err := gitx.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer g.Close()
+	return g.SameRelease(ctx, rel, path)
 }
 
 // DependencyName is how messages name a chart dependency: "alias (name)"

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,7 @@ import (
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -224,7 +224,15 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	go func() {
 		defer wg.Done()
 		img := checks.ImagesWith(ctx, &bws, checks.ImagesOptions{})
-		ch := checks.ChartsAgainst(ctx, &bws, s.LastReleaseCommit)
+		// Without a point release the branch is judged from where it left
+		// main. Left to choose, check:charts would take the detached scratch
+		// checkout of a branch with no commits yet for a merged commit of
+		// main and judge main's last commit.
+		base := s.LastReleaseCommit
+		if base == "" {
+			base = ws.Charts.MainBranch
+		}
+		ch := checks.ChartsAgainst(ctx, &bws, base)
 		mu.Lock()
 		checkReports = append(checkReports, img, ch)
 		mu.Unlock()
@@ -569,9 +577,7 @@ func (s *Status) Err() error {
 
 // WriteJSON writes the status as one JSON document.
 func (s *Status) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	return safetext.WriteJSON(w, s)
 }
 
 // WriteText writes the status for people, on one screen: lists of things
@@ -693,6 +699,6 @@ func (s *Status) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s\n", u)
 		}
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, safetext.Clean(b.String()))
 	return err
 }

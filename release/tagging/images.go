@@ -34,8 +34,11 @@ var BranchEnv = []string{"RELKIT_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", 
 const MaxDockerTag = 128
 
 // ForHead returns the docker tags of the commit at HEAD of component name:
-// every release tag on the commit (TagPrefix+X.Y.Z, vX.Y.Z or X.Y.Z) as
-// X.Y.Z, oldest version first; with dev, also <branch>-<sha7>.
+// every release git tag on the commit (TagPrefix+X.Y.Z, vX.Y.Z or X.Y.Z,
+// whatever tagPrefix says: repos switched prefixes over the years) as the
+// docker tag of X.Y.Z in the component's imageTagForm (Repo.ImageTag:
+// 1.2.3, v1.2.3, rel-1.2.3), oldest version first; with dev, also
+// <branch>-<sha7>.
 func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (*ImageTags, error) {
 	r, ok := ws.Component(name)
 	if !ok {
@@ -78,9 +81,7 @@ func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (
 	}
 	slices.SortFunc(versions, func(a, b *semver.Version) int { return a.Compare(b) })
 	for _, v := range versions {
-		// Docker tags have no '+': build metadata goes after '_', as Helm
-		// does for OCI chart tags.
-		out.Tags = append(out.Tags, strings.ReplaceAll(v.Original(), "+", "_"))
+		out.Tags = append(out.Tags, r.ImageTag(v.Original()))
 	}
 	if dev {
 		b := headBranch

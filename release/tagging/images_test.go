@@ -1,0 +1,116 @@
+package tagging
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// TestImageTagsInTheComponentsForm: image:tags writes every release git
+// tag on HEAD, in either prefix form, as a docker tag in the component's
+// imageTagForm, and the tags read back to the same versions.
+func TestImageTagsInTheComponentsForm(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mk := func(name string) *demo.Repo {
+		r, err := demo.NewRepo(ctx, filepath.Join(dir, name), "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// amf: tagPrefix "" and images tagged v1.2.3 (ONOS style); its HEAD
+	// carries a tag in the other prefix form and one with build metadata.
+	amf := mk("amf")
+	amf.SetVersion("1.2.2\n")
+	amf.Tag("1.2.2", "", "") // an older release, not on HEAD
+	amf.SetVersion("1.2.3\n")
+	amf.Tag("v1.2.3", "Release 1.2.3", "")
+	amf.Tag("1.3.0+b.1", "", "")
+	amf.Tag("v1.4.0-rc1", "", "") // a pre-release is no release
+	// smf: tagPrefix v and images tagged rel-1.2.3 (omec style), with the
+	// old unprefixed form on the same commit.
+	smf := mk("smf")
+	smf.SetVersion("1.1.0\n")
+	smf.Tag("1.0.9", "", "")
+	smf.Tag("v1.1.0", "Release 1.1.0", "")
+	smf.Tag("rel-1.1.1", "", "") // an image tag form, not a git release tag
+	smf.Tag("aether-2.1", "", "")
+	// upf: no form, the default bare version.
+	mk("charts").SetVersion("2.1.0-dev\n")
+	upf := mk("upf")
+	upf.SetVersion("3.0.0\n")
+	upf.Tag("v3.0.0", "", "")
+	for _, r := range []*demo.Repo{amf, smf, upf} {
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := `charts:
+  path: charts
+components:
+  - name: amf
+    path: amf
+    imageTagForm: v{version}
+  - name: smf
+    path: smf
+    tagPrefix: v
+    imageTagForm: rel-{version}
+  - name: upf
+    path: upf
+`
+	file := filepath.Join(dir, "relkit.yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		comp     string
+		want     []string
+		versions []string
+	}{
+		{"amf", []string{"v1.2.3", "v1.3.0_b.1"}, []string{"1.2.3", "1.3.0+b.1"}},
+		{"smf", []string{"rel-1.0.9", "rel-1.1.0"}, []string{"1.0.9", "1.1.0"}},
+		{"upf", []string{"3.0.0"}, []string{"3.0.0"}},
+	} {
+		got, err := ForHead(ctx, ws, tc.comp, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.comp, err)
+		}
+		if strings.Join(got.Tags, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: tags %v, want %v", tc.comp, got.Tags, tc.want)
+		}
+		r, _ := ws.Component(tc.comp)
+		for i, tag := range got.Tags {
+			v, ok := r.ImageTagVersion(tag)
+			if !ok || i >= len(tc.versions) || v != tc.versions[i] {
+				t.Errorf("%s: tag %s reads back as %q, %v; want %v", tc.comp, tag, v, ok, tc.versions)
+			}
+		}
+		var buf bytes.Buffer
+		if err := got.Write(&buf, plan.Text); err != nil {
+			t.Fatal(err)
+		}
+		if buf.String() != strings.Join(tc.want, "\n")+"\n" {
+			t.Errorf("%s: text output %q", tc.comp, buf.String())
+		}
+	}
+	// The dev tag is not in the release form.
+	got, err := ForHead(ctx, ws, "smf", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Tags); n != 3 || got.Tags[2] != "main-"+smf.Head()[:7] {
+		t.Errorf("smf -dev: %v, want the two release tags and main-<sha7>", got.Tags)
+	}
+}
