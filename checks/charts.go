@@ -278,7 +278,11 @@ func resolveChartBase(ctx context.Context, dir string, r *workspace.Repo, branch
 	main := r.MainBranch
 
 	if m := releaseBranchRE(branchPrefix).FindStringSubmatch(branch); m != nil && branch != main {
-		tag, h, err := lastPointRelease(ctx, dir, r.TagPrefix, m[1], m[2])
+		line, err := version.ParseLine(m[1] + "." + m[2])
+		if err != nil {
+			return chartBase{}, err
+		}
+		tag, h, err := lastPointRelease(ctx, dir, r.TagPrefix, line)
 		if err != nil {
 			return chartBase{}, err
 		}
@@ -385,37 +389,28 @@ func releaseBranchRE(prefix string) *regexp.Regexp {
 	return regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
 }
 
-// lastPointRelease finds the highest <prefix>X.Y.Z release tag reachable
-// from HEAD and the commit it names ("" when there is none).
-func lastPointRelease(ctx context.Context, dir, prefix, major, minor string) (string, string, error) {
-	out, err := gitx.Git(ctx, dir, "tag", "--merged", "HEAD")
+// lastPointRelease finds the highest X.Y.Z release tag (in any prefix
+// form) reachable from HEAD and the commit it names ("" when there is
+// none).
+func lastPointRelease(ctx context.Context, dir, prefix string, line version.Line) (string, string, error) {
+	g, err := gitx.Open(dir)
 	if err != nil {
 		return "", "", err
 	}
-	var best *semver.Version
-	bestTag := ""
-	for _, tag := range strings.Split(out, "\n") {
-		tag = strings.TrimSpace(tag)
-		v, ok := strings.CutPrefix(tag, prefix)
-		if !ok || !version.IsRelease(v) {
-			continue
-		}
-		sv := semver.MustParse(v)
-		if strconv.FormatUint(sv.Major(), 10) != major || strconv.FormatUint(sv.Minor(), 10) != minor {
-			continue
-		}
-		if best == nil || sv.GreaterThan(best) {
-			best, bestTag = sv, tag
-		}
+	defer g.Close()
+	tags, err := g.ReleaseTags(prefix)
+	if err != nil {
+		return "", "", err
 	}
-	if bestTag == "" {
-		return "", "", nil
+	head, _, err := g.Head()
+	if err != nil {
+		return "", "", err
 	}
-	h, ok, err := gitx.RevCommit(ctx, dir, "refs/tags/"+bestTag)
+	rel, ok, err := tags.Last(ctx, line, "", head.String())
 	if err != nil || !ok {
-		return "", "", fmt.Errorf("tag %s names no commit: %v", bestTag, err)
+		return "", "", err
 	}
-	return bestTag, h, nil
+	return rel.Tag, rel.Commit.String(), nil
 }
 
 // --- what changed ---

@@ -297,9 +297,11 @@ func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
 		r.Commit("Add onos", chart("onos", "onos", "1.0.0"))
 		r.Checkout("rel-3.0", "main")
 		r.Commit("Fix", map[string]string{"onos/values.yaml": "x: 1\n", "onos/Chart.yaml": chartYAML("onos", "1.0.1")})
-		r.Tag("3.0.1", "", "") // lacks the prefix: not a point release of this repo
+		r.Tag("v3.0.1", "", "")
 		r.Commit("Fix more", map[string]string{"onos/values.yaml": "x: 2\n", "onos/Chart.yaml": chartYAML("onos", "1.0.2")})
-		r.Tag("v3.0.2", "", "")
+		// Made without the prefix (repos switch forms): still the last
+		// point release, whatever tagPrefix says.
+		r.Tag("3.0.2", "", "")
 		r.Commit("Fix again", map[string]string{"onos/values.yaml": "x: 3\n"})
 	})
 	cfg := "branchPrefix: rel-\ncharts:\n  path: charts\n  mainBranch: main\n  tagPrefix: v\n"
@@ -309,7 +311,7 @@ func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
 	}
 	rep := runCharts(t, ws, "")
 	wantFindings(t, rep, "chart-not-bumped onos/Chart.yaml:5 onos@1.0.2")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "tag v3.0.2")
+	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "tag 3.0.2,")
 }
 
 func TestChartsRelkitBaseOverrides(t *testing.T) {

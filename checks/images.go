@@ -21,6 +21,7 @@ import (
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/repofs"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -576,8 +577,11 @@ func (c *imageCheck) crossRepo(rep *report.Report, refs map[string]imageref.Ref,
 			continue
 		}
 		// The image tag holds the version in its form; the git tag is
-		// the version with either prefix (repos switched over the years).
-		want := []string{comp.Tag(ver), ver, "v" + ver}
+		// the version in any prefix form (repos switched over the years).
+		want := []string{comp.Tag(r.Tag), r.Tag}
+		for _, form := range version.TagForms(comp.TagPrefix) {
+			want = append(want, form+ver) // 1.2.3 and v1.2.3 whatever tagPrefix says
+		}
 		if slices.ContainsFunc(want, func(s string) bool { return t.tags[s] }) {
 			continue
 		}

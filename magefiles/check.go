@@ -33,13 +33,23 @@ func printChecks(names ...string) error {
 	return mg.Fatal(code, summary)
 }
 
-// Versions checks every repo's VERSION file: strict SemVer, release tags used once, parents tagged.
+// Versions checks every repo's VERSION file: strict SemVer, release tags used once, parents tagged, docs on the charts' line.
 //
 // Rules: version-invalid (not SemVer 2.0: leading v, trailing space, CR,
 // empty, several lines, leading zeros), version-missing, version-tag-exists
-// (a release version whose git tag is already on another commit) and the
-// warning version-parent-missing (the previous version of the line has no
-// tag; skipped versions are legal).
+// (a release version whose git tag names another release: a commit with
+// another VERSION, an earlier commit, or one not descending from the
+// commit that set VERSION; a tag CI put on a later commit with VERSION
+// unchanged, such as the merge commit, is that release),
+// version-tag-conflict (1.2.3 and v1.2.3 on different commits: an error
+// for the version VERSION holds, a warning for older ones),
+// docs-version-line (the docs repo's VERSION is not on the charts repo's
+// release line: the same X.Y on the main branch, the same X.Y.n on a
+// release branch, a -dev version standing for the release before it or
+// the one it heads for) and the warning version-parent-missing (the
+// previous version of the line has no tag; skipped versions are legal).
+// Tags count in every form, 1.2.3 and v1.2.3 (and tagPrefix+1.2.3),
+// whatever tagPrefix says.
 //
 // Workspace: RELKIT_CONFIG or ./relkit.yaml. Output: RELKIT_FORMAT=text
 // (default), json or junit; GITHUB_ACTIONS=true adds annotations.

@@ -98,13 +98,16 @@ func (Release) Branch(ctx context.Context,
 // VERSION at the head of the current branch is a release (X.Y.Z, no
 // pre-release), the tag <tagPrefix>X.Y.Z (v1.2.3 with tagPrefix: v) goes
 // on the commit that last changed VERSION, with a message naming relkit
-// and the version. A tag already on that commit is fine; on another commit
-// it is an error and relkit never moves it. An invalid VERSION (CR,
-// trailing space, leading v) is an error, never silently "not a release".
+// and the version. A tag of the version in any form (1.2.3 or v1.2.3)
+// already on that commit, or on a later one with VERSION unchanged (CI
+// tags the merge commit), means the release is tagged: nothing is added.
+// On any other commit it is an error and relkit never moves it. An
+// invalid VERSION (CR, trailing space, leading v) is an error, never
+// silently "not a release".
 //
 // -push pushes the tags; the tagged commit must already be on the remote's
-// main or current branch, and a tag the remote already has on the same
-// commit is fetched instead. In a shallow clone (CI's --depth 1) the
+// main or current branch, and a release tag the remote already has (in
+// either form) is fetched instead. In a shallow clone (CI's --depth 1) the
 // history is fetched from origin first, so the tag goes on the commit
 // that set VERSION, not on HEAD; a dry run stops there with exit 3.
 // -dryRun prints the plan and writes nothing.
@@ -228,9 +231,12 @@ func (Release) Manifest(ctx context.Context,
 // Usage: go tool mage release:status X.Y.
 // For every workspace repo: whether <branchPrefix>X.Y exists locally and
 // on origin (git ls-remote). For the charts repo: the last point release
-// (highest X.Y.Z tag), the next version (VERSION on the branch), the
-// commits on the branch since that tag (or since it left the main
-// branch). Then, from the branch content in a scratch worktree: the images
+// (highest X.Y.Z tag on the branch, 1.2.3 or v1.2.3 whatever tagPrefix
+// says; releases of the line made elsewhere are noted), the next version
+// (VERSION on the branch, or the next untagged X.Y.n-dev when VERSION is
+// a release already tagged), the commits on the branch since that tag (or
+// since it left the main branch). Then, from the branch content in a
+// scratch worktree: the images
 // the charts render that the registry does not have yet, the chart
 // versions the chart repository (charts.repository) does not have yet,
 // and the findings of check:images and check:charts (judged against the

@@ -70,7 +70,7 @@ func ScanCharts(ctx context.Context, ws *workspace.Config, chartsDir string) (*S
 				if d.Reason != "" {
 					what += " (" + d.Reason + ")"
 				}
-				s.Problems = append(s.Problems, fmt.Sprintf("chart %s: dependency %s %s %s; run helm dependency build so every image is rendered", c.Dir, d.Name, d.Version, what))
+				s.Problems = append(s.Problems, fmt.Sprintf("chart %s: dependency %s %s %s; run helm dependency build so every image is rendered", c.Dir, DependencyName(d.Name, d.Alias), d.Version, what))
 			}
 		}
 		for _, img := range res.Images {
@@ -265,23 +265,49 @@ func provenance(ctx context.Context, ws *workspace.Config, im *Image) string {
 		return fmt.Sprintf("image %s of component %s has tag %q, which is no release version in its imageTagForm %q, so no git tag of %s produced it; use a released image in charts %s",
 			im.Ref, comp.Name, im.Tag, comp.ImageTag("{version}"), comp.Name, strings.Join(im.Charts, ", "))
 	}
-	var tried []string
-	for _, tag := range []string{comp.Tag(v), "v" + v, v} {
-		if slices.Contains(tried, tag) {
-			continue
+	// The release's tag in whatever prefix form it was made.
+	rel, ok, err := gitx.FindRelease(comp.Dir, comp.TagPrefix, v)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("image %s: reading the release tags of component %s: %v", im.Ref, comp.Name, err)
+	case !ok:
+		im.GitTag = comp.Tag(v)
+		var names []string
+		for _, f := range version.TagForms(comp.TagPrefix) {
+			names = append(names, f+v)
 		}
-		tried = append(tried, tag)
-		out, err := gitx.Git(ctx, comp.Dir, "rev-parse", "--verify", "--quiet", "refs/tags/"+tag+"^{commit}")
-		if err != nil {
-			var ce *gitx.CmdError
-			if errors.As(err, &ce) && ce.ExitCode() == 1 {
-				continue
-			}
-			return fmt.Sprintf("image %s: reading tag %s of component %s: %v", im.Ref, tag, comp.Name, err)
+		return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
+			im.Ref, comp.Name, comp.Dir, strings.Join(names, " or "), comp.Dir, v)
+	case rel.Conflict():
+		// CI's tag on the merge commit beside the VERSION commit's tag is
+		// one release: the prefix form names it. Tags over different
+		// VERSION histories leave unknown which commit built the image.
+		if same, err := sameRelease(ctx, comp.Dir, rel, comp.VersionFile); err != nil {
+			return fmt.Sprintf("image %s: reading the release tags of component %s: %v", im.Ref, comp.Name, err)
+		} else if !same {
+			return fmt.Sprintf("image %s: the tags of %s %s name different releases (%s), so which commit built the image is not known; delete the wrong tag by hand",
+				im.Ref, comp.Name, v, rel.Describe())
 		}
-		im.GitTag, im.GitCommit = tag, strings.TrimSpace(out)
-		return ""
 	}
-	return fmt.Sprintf("image %s: component %s (%s) has no git tag %s; fetch its tags (git -C %s fetch --tags) or check that %s was released",
-		im.Ref, comp.Name, comp.Dir, strings.Join(tried, " or "), comp.Dir, v)
+	im.GitTag, im.GitCommit = rel.Tag, rel.Commit.String()
+	return ""
+}
+
+func sameRelease(ctx context.Context, dir string, rel gitx.Release, path string) (bool, error) {
+	g, err := gitx.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer g.Close()
+	return g.SameRelease(ctx, rel, path)
+}
+
+// DependencyName is how messages name a chart dependency: "alias (name)"
+// when it has an alias, so an umbrella using one chart three times under
+// three aliases names three different entries.
+func DependencyName(name, alias string) string {
+	if alias == "" || alias == name {
+		return name
+	}
+	return alias + " (" + name + ")"
 }

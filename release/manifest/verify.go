@@ -85,7 +85,7 @@ type VerifyOptions struct {
 }
 
 // Load reads releases/<release>.yaml from the charts repo without touching
-// its checkout: from the release tag (tagPrefix+release) when it holds the
+// its checkout: from the release tag (in any prefix form) when it holds the
 // manifest, else from the local release branch, else from the remote's
 // tracking branch (or only from o.Rev when set). It returns the manifest,
 // where it was found, the commit, and notes on places that had none.
@@ -100,8 +100,15 @@ func Load(ctx context.Context, ws *workspace.Config, release string, o VerifyOpt
 	maj, rest, _ := strings.Cut(release, ".")
 	branch := ws.ReleaseBranch(maj + "." + strings.SplitN(rest, ".", 2)[0])
 	type place struct{ rev, desc string }
+	// The release tag in whatever prefix form it was made.
+	tag := ws.Charts.Tag(release)
+	if rel, ok, err := gitx.FindRelease(dir, ws.Charts.TagPrefix, release); err != nil {
+		return nil, "", "", nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", ws.Charts.Name, err)}
+	} else if ok {
+		tag = rel.Tag
+	}
 	places := []place{
-		{"refs/tags/" + ws.Charts.Tag(release), "tag " + ws.Charts.Tag(release)},
+		{"refs/tags/" + tag, "tag " + tag},
 		{"refs/heads/" + branch, "branch " + branch},
 		{"refs/remotes/" + o.Remote + "/" + branch, o.Remote + "/" + branch},
 	}

@@ -152,7 +152,13 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
-	if err := releasedContent(ctx, dir, ws.Charts.Tag(rel), head, res.Branch); err != nil {
+	relTag := ws.Charts.Tag(rel)
+	if tagged, ok, err := gitx.FindRelease(dir, ws.Charts.TagPrefix, rel); err != nil {
+		return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
+	} else if ok {
+		relTag = tagged.Tag
+	}
+	if err := releasedContent(ctx, dir, relTag, head, res.Branch); err != nil {
 		return nil, err
 	}
 

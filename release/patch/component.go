@@ -518,15 +518,16 @@ func (s *Session) lazyPoint(ctx context.Context, g *gitx.Repo, comp *workspace.R
 	if terr != nil {
 		return "", "", terr
 	}
-	if th, ok := tags[comp.Tag(shipped)]; ok {
-		tc, perr := g.Peel(th)
-		if perr != nil {
-			return "", "", perr
-		}
-		h, err2 := BranchPoint(ctx, g, tc, comp.VersionFile, shipped, comp.Tag(shipped))
+	// The shipped release's tag in any prefix form (repos switched forms).
+	rts, terr := releaseTags(g, tags, comp, shipped)
+	if terr != nil {
+		return "", "", terr
+	}
+	for _, t := range rts {
+		h, err2 := BranchPoint(ctx, g, plumbing.NewHash(t.commit), comp.VersionFile, shipped, t.name)
 		if err2 == nil {
 			return h.String(), fmt.Sprintf("the commit that set %s to %s in the history of tag %s (%s never had %s)",
-				comp.VersionFile, shipped, comp.Tag(shipped), comp.MainBranch, shipped), nil
+				comp.VersionFile, shipped, t.name, comp.MainBranch, shipped), nil
 		}
 	}
 	pr.Problemf("cannot branch %s lazily: %v", s.Branch, err)

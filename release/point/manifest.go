@@ -116,7 +116,7 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, false, err
 	}
-	where := "tag " + r.Tag(release)
+	where := "tag " + pt.releaseTag()
 	if !tagged {
 		where = "the release commit " + gitx.Short(pt.relCommit)
 	}
@@ -161,7 +161,7 @@ func (pt *pointRun) manifestDone(g *gitx.Repo, pr *plan.Repo, tip string) {
 	r, release := pt.ws.Charts, pt.res.Version
 	path := manifest.Path(release)
 	pt.res.ManifestPath = path
-	for _, at := range []struct{ commit, what string }{{pt.relCommit, "tag " + r.Tag(release)}, {tip, pt.s.Branch}} {
+	for _, at := range []struct{ commit, what string }{{pt.relCommit, "tag " + pt.releaseTag()}, {tip, pt.s.Branch}} {
 		if _, err := g.FileAt(plumbing.NewHash(at.commit), path); err == nil {
 			pr.Donef("%s holds the release manifest %s", at.what, path)
 			return

@@ -96,7 +96,7 @@ const maxCommits = 200
 func (pt *pointRun) facts(ctx context.Context) (*Facts, error) {
 	ws, r := pt.ws, pt.ws.Charts
 	f := &Facts{Title: Title(ws, pt.res.Version), Version: pt.res.Version, Branch: pt.s.Branch,
-		ChartsRepo: r.Name, Tag: r.Tag(pt.res.Version), PrevOnBranch: pt.prevOnBranch}
+		ChartsRepo: r.Name, Tag: pt.releaseTag(), PrevOnBranch: pt.prevOnBranch}
 	now, nowImages, bad, err := chartsAndImages(ctx, pt.wt.Dir, ws)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (pt *pointRun) facts(ctx context.Context) (*Facts, error) {
 	var prev []charts.Chart
 	prevImages := map[string][]string{}
 	if pt.prevCommit != "" {
-		f.Prev = strings.TrimPrefix(pt.prevTag, r.TagPrefix)
+		f.Prev = pt.prevVersion
 		w, err := cherry.Add(ctx, r.Dir, pt.prevCommit, pt.s.Ident)
 		if err != nil {
 			return nil, err
@@ -262,10 +262,15 @@ func componentChanges(ctx context.Context, ws *workspace.Config, images []ImageF
 }
 
 // componentCommits lists the subjects of the commits in old..new of the
-// component's release tags, leaving out relkit's and VERSION-only commits.
+// component's release tags (in any prefix form), leaving out relkit's and
+// VERSION-only commits.
 func componentCommits(ctx context.Context, c *workspace.Repo, old, new string) []string {
+	from, to, ok := releaseRange(c, old, new)
+	if !ok {
+		return nil
+	}
 	out, err := gitx.Git(ctx, c.Dir, "log", "--no-merges", "--max-count="+fmt.Sprint(maxCommits),
-		"--format=%x1e%s%x00%B%x00", "--name-only", "refs/tags/"+c.Tag(old)+"..refs/tags/"+c.Tag(new), "--")
+		"--format=%x1e%s%x00%B%x00", "--name-only", from+".."+to, "--")
 	if err != nil {
 		return nil
 	}
@@ -284,6 +289,26 @@ func componentCommits(ctx context.Context, c *workspace.Repo, old, new string) [
 	}
 	slices.Reverse(subjects)
 	return subjects
+}
+
+// releaseRange finds the commits of the component's releases old and new;
+// ok is false when either is not tagged.
+func releaseRange(c *workspace.Repo, old, new string) (from, to string, ok bool) {
+	g, err := gitx.Open(c.Dir)
+	if err != nil {
+		return "", "", false
+	}
+	defer g.Close()
+	tags, err := g.ReleaseTags(c.TagPrefix)
+	if err != nil {
+		return "", "", false
+	}
+	a, ok1, err1 := tags.Release(old)
+	b, ok2, err2 := tags.Release(new)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil {
+		return "", "", false
+	}
+	return a.Commit.String(), b.Commit.String(), true
 }
 
 // isRelkit reports whether a commit message carries a relkit trailer.

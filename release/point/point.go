@@ -39,6 +39,7 @@ import (
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -127,13 +128,13 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *
 	}
 	if s.Push {
 		if len(chr.Problems) == 0 {
-			if err := s.PlanPush(ctx, chr, ws.Charts.Dir, s.Branch, pt.chartsTip, map[string]string{ws.Charts.Tag(res.Version): pt.relCommit}); err != nil {
+			if err := s.PlanPush(ctx, chr, ws.Charts.Dir, s.Branch, pt.chartsTip, map[string]string{pt.releaseTag(): pt.relCommit}); err != nil {
 				chr.Problemf("could not read the remote: %v", err)
 				return p, res, plan.AsUndecided(err)
 			}
 		}
 		if dr != nil && len(dr.Problems) == 0 && pt.docsTip != "" {
-			if err := s.PlanPush(ctx, dr, ws.Docs.Dir, s.Branch, pt.docsTip, map[string]string{ws.Docs.Tag(res.Version): pt.docsTag}); err != nil {
+			if err := s.PlanPush(ctx, dr, ws.Docs.Dir, s.Branch, pt.docsTip, map[string]string{pt.docsTagName: pt.docsTag}); err != nil {
 				dr.Problemf("could not read the remote: %v", err)
 				return p, res, plan.AsUndecided(err)
 			}
@@ -162,9 +163,13 @@ type pointRun struct {
 	// branch ends at, and the previous point release compared with.
 	relCommit, chartsTip string
 	prevTag, prevCommit  string
+	prevVersion          string
 	prevOnBranch         bool
-	// The docs branch's end and tagged commit.
-	docsTip, docsTag string
+	// relTag is the name of the release's existing tag ("" until one is
+	// found; see releaseTag).
+	relTag string
+	// The docs branch's end and tagged commit, and the tag's name.
+	docsTip, docsTag, docsTagName string
 	// wt is the charts worktree at the release commit.
 	wt *cherry.Worktree
 	// checker asks the registry for the manifest's digests.
@@ -177,30 +182,40 @@ func (pt *pointRun) close(ctx context.Context) {
 	}
 }
 
-// lineTags maps the line's release versions (X.Y.z) to the commits their
-// tags name.
-func lineTags(g *gitx.Repo, r *workspace.Repo, major, minor uint64) (map[string]string, error) {
-	tags, err := g.Tags()
+// lineTags reads the charts repo's release tags, in any prefix form, and
+// returns them with the line's releases by version (X.Y.z): the commit
+// and the name of the tag relkit goes by (see gitx.Release).
+func lineTags(g *gitx.Repo, r *workspace.Repo, l version.Line) (*gitx.ReleaseTags, map[string]gitx.Release, error) {
+	all, err := g.ReleaseTags(r.TagPrefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := map[string]string{}
-	for name, h := range tags {
-		v, ok := strings.CutPrefix(name, r.TagPrefix)
-		if !ok {
-			continue
-		}
-		sv, err := semver.StrictNewVersion(v)
-		if err != nil || sv.Prerelease() != "" || sv.Metadata() != "" || sv.Major() != major || sv.Minor() != minor {
-			continue
-		}
-		c, err := g.Peel(h)
+	out := map[string]gitx.Release{}
+	for _, v := range all.Line(l) {
+		rel, _, err := all.Release(v)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[v] = c.String()
+		out[v] = rel
 	}
-	return out, nil
+	return all, out, nil
+}
+
+// commitOf is the commit release v's tag names ("" when v is not tagged).
+func commitOf(tags map[string]gitx.Release, v string) string {
+	if rel, ok := tags[v]; ok {
+		return rel.Commit.String()
+	}
+	return ""
+}
+
+// releaseTag is the name of the release's tag: the existing one (in
+// whatever prefix form it was made), else the one this run creates.
+func (pt *pointRun) releaseTag() string {
+	if pt.relTag != "" {
+		return pt.relTag
+	}
+	return pt.ws.Charts.Tag(pt.res.Version)
 }
 
 func versionAt(g *gitx.Repo, commit, file string) (string, error) {
@@ -262,9 +277,12 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		return err
 	}
 	defer g.Close()
-	line := semver.MustParse(s.Line + ".0")
-	major, minor := line.Major(), line.Minor()
-	tags, err := lineTags(g, r, major, minor)
+	line, err := version.ParseLine(s.Line)
+	if err != nil {
+		return err
+	}
+	major, minor := line.Major, line.Minor
+	allTags, tags, err := lineTags(g, r, line)
 	if err != nil {
 		return err
 	}
@@ -289,27 +307,27 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	switch {
 	case trailerValue(cm.Message, Trailer) != "" && cv.Prerelease() != "" && cm.NumParents() > 0:
 		done := trailerValue(cm.Message, Trailer)
-		if tags[done] == cm.ParentHashes[0].String() {
+		if commitOf(tags, done) == cm.ParentHashes[0].String() {
 			release, moveOn = done, true
-			pt.relCommit = tags[done]
-			pr.Donef("%s %s is released (tag %s) and %s moved on to %s; no change since", r.Name, done, r.Tag(done), s.Branch, cur)
+			pt.relCommit, pt.relTag = commitOf(tags, done), tags[done].Tag
+			pr.Donef("%s %s is released (tag %s) and %s moved on to %s; no change since", r.Name, done, pt.relTag, s.Branch, cur)
 		}
 	}
 	if release == "" {
 		switch {
 		case cv.Prerelease() != "":
 			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch())
-		case tags[cur] == tip:
+		case commitOf(tags, cur) == tip:
 			release = cur
-			pt.relCommit = tip
-			pr.Donef("%s %s is tagged %s at the tip of %s", r.VersionFile, cur, r.Tag(cur), s.Branch)
-		case tags[cur] != "":
-			ok, err := gitx.IsAncestor(ctx, r.Dir, tags[cur], tip)
+			pt.relCommit, pt.relTag = tip, tags[cur].Tag
+			pr.Donef("%s %s is tagged %s at the tip of %s", r.VersionFile, cur, pt.relTag, s.Branch)
+		case commitOf(tags, cur) != "":
+			ok, err := gitx.IsAncestor(ctx, r.Dir, commitOf(tags, cur), tip)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", r.Tag(cur), gitx.Short(tags[cur]), s.Branch)
+				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", tags[cur].Tag, gitx.Short(commitOf(tags, cur)), s.Branch)
 				return nil
 			}
 			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch()+1)
@@ -327,20 +345,25 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	}
 	pt.res.Version = release
 	rv := semver.MustParse(release)
+	if rel, ok := tags[release]; ok && rel.Conflict() {
+		pr.Problemf("the tags of %s name different commits (%s); relkit never moves or deletes tags: decide which is the release and delete the other tag by hand", release, rel.Describe())
+		return nil
+	}
 
 	// An earlier run's release tag on a commit right after the tip is taken
 	// over (the run stopped before the branch moved).
 	if pt.relCommit == "" {
-		if c, ok := tags[release]; ok {
+		if rel, ok := tags[release]; ok {
+			c := rel.Commit.String()
 			parent, err := gitx.Git(ctx, r.Dir, "rev-parse", c+"^1")
 			if err == nil && strings.TrimSpace(parent) == tip {
-				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release && byRelkit(g, r.Tag(release), c, release) {
-					pt.relCommit = c
-					pr.Donef("tag %s from an earlier run names the release commit %s", r.Tag(release), gitx.Short(c))
+				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release && byRelkit(g, rel.Tag, c, release) {
+					pt.relCommit, pt.relTag = c, rel.Tag
+					pr.Donef("tag %s from an earlier run names the release commit %s", rel.Tag, gitx.Short(c))
 				}
 			}
 			if pt.relCommit == "" {
-				pr.Problemf("tag %s already exists on %s, which is not a release of %s that relkit made; relkit never moves tags and takes over only its own earlier work: check it by hand", r.Tag(release), gitx.Short(c), s.Branch)
+				pr.Problemf("tag %s already exists on %s, which is not a release of %s that relkit made; relkit never moves tags and takes over only its own earlier work: check it by hand", rel.Tag, gitx.Short(c), s.Branch)
 				return nil
 			}
 		}
@@ -348,7 +371,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 
 	// The previous point release of the line, else the newest release
 	// before this one in the repo.
-	if err := pt.previous(ctx, g, r, tags, rv, tip); err != nil {
+	if err := pt.previous(ctx, allTags, line, rv, tip); err != nil {
 		return err
 	}
 	if moveOn {
@@ -432,7 +455,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		moveOnManifest = data
 	}
 	if _, ok := tags[release]; !ok {
-		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + r.Tag(release), Commit: pt.relCommit,
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + pt.releaseTag(), Commit: pt.relCommit,
 			Message: tagging.Message(r.Name, release)})
 	}
 	next := fmt.Sprintf("%d.%d.%d-dev", major, minor, rv.Patch()+1)
@@ -453,7 +476,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		extra = fmt.Sprintf("\nThe tagged release commit has no release manifest; this commit adds\n%s, describing it.\n", mpath)
 	}
 	msg := fmt.Sprintf("Start %s development on %s\n\n%s is released (tag %s); the next point release of\n%s is %s.\n%s\n%s: %s\n",
-		nextRel, s.Branch, title, r.Tag(release), s.Branch, nextRel, extra, Trailer, release)
+		nextRel, s.Branch, title, pt.releaseTag(), s.Branch, nextRel, extra, Trailer, release)
 	h, err := w.Commit(ctx, msg, files)
 	if err != nil {
 		return err
@@ -482,44 +505,28 @@ func (pt *pointRun) openRelease(ctx context.Context) error {
 }
 
 // previous finds the release the notes compare with: the newest point
-// release of the line before rv on the branch, else the newest release tag
-// of the repo below rv.
-func (pt *pointRun) previous(ctx context.Context, g *gitx.Repo, r *workspace.Repo, lineTags map[string]string, rv *semver.Version, tip string) error {
-	var best *semver.Version
-	for v, c := range lineTags {
-		sv := semver.MustParse(v)
-		if !sv.LessThan(rv) || (best != nil && !sv.GreaterThan(best)) {
-			continue
-		}
-		ok, err := gitx.IsAncestor(ctx, r.Dir, c, tip)
-		if err != nil {
-			return err
-		}
-		if ok {
-			best, pt.prevTag, pt.prevCommit, pt.prevOnBranch = sv, r.Tag(v), c, true
-		}
-	}
-	if best != nil {
-		return nil
-	}
-	tags, err := g.Tags()
+// release of the line before rv on the branch, else the newest release
+// tag of the repo below rv (tags in any prefix form).
+func (pt *pointRun) previous(ctx context.Context, tags *gitx.ReleaseTags, line version.Line, rv *semver.Version, tip string) error {
+	rel, ok, err := tags.Last(ctx, line, rv.Original(), tip)
 	if err != nil {
 		return err
 	}
-	for name, h := range tags {
-		v, ok := strings.CutPrefix(name, r.TagPrefix)
-		if !ok {
+	if ok {
+		pt.prevVersion, pt.prevTag, pt.prevCommit, pt.prevOnBranch = rel.Version, rel.Tag, rel.Commit.String(), true
+		return nil
+	}
+	all := tags.Versions()
+	for i := len(all) - 1; i >= 0; i-- {
+		if !semver.MustParse(all[i]).LessThan(rv) {
 			continue
 		}
-		sv, err := semver.StrictNewVersion(v)
-		if err != nil || sv.Prerelease() != "" || sv.Metadata() != "" || !sv.LessThan(rv) || (best != nil && !sv.GreaterThan(best)) {
-			continue
-		}
-		c, err := g.Peel(h)
+		rel, _, err := tags.Release(all[i])
 		if err != nil {
 			return err
 		}
-		best, pt.prevTag, pt.prevCommit = sv, name, c.String()
+		pt.prevVersion, pt.prevTag, pt.prevCommit = rel.Version, rel.Tag, rel.Commit.String()
+		return nil
 	}
 	return nil
 }
@@ -536,17 +543,22 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		return err
 	}
 	defer g.Close()
-	tags, err := g.Tags()
+	tags, err := g.ReleaseTags(r.TagPrefix)
+	if err != nil {
+		return err
+	}
+	rel, tagged, err := tags.Release(release)
 	if err != nil {
 		return err
 	}
 	tag := r.Tag(release)
-	if h, ok := tags[tag]; ok {
-		c, err := g.Peel(h)
-		if err != nil {
-			return err
+	pt.docsTagName = tag
+	if tagged {
+		if rel.Conflict() {
+			pr.Problemf("the tags of %s name different commits (%s); relkit never moves or deletes tags: decide which is the release and delete the other tag by hand", release, rel.Describe())
+			return nil
 		}
-		pt.docsTag = c.String()
+		tag, pt.docsTagName, pt.docsTag = rel.Tag, rel.Tag, rel.Commit.String()
 		on, err := gitx.IsAncestor(ctx, r.Dir, pt.docsTag, tip)
 		if err != nil {
 			return err

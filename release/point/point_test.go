@@ -376,3 +376,48 @@ func TestPointResumesAfterInterruption(t *testing.T) {
 	f.onRemote(chartsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
 	f.onRemote(docsRepo, "refs/heads/aether-2.1", "refs/tags/2.1.0")
 }
+
+// TestPointFindsTagsInEveryForm: repos that switched tag prefix. The
+// charts' previous release is tagged v2.0.1 (tagPrefix ""), amf's shipped
+// release 1.4.0 (tagPrefix v), and the release itself was tagged v2.1.0
+// by hand at the tip of aether-2.1. release:point takes that tag as the
+// release (no second tag), and the notes compare with 2.0.1 and list
+// amf's commits since 1.4.0.
+func TestPointFindsTagsInEveryForm(t *testing.T) {
+	f := newFixture(t)
+	f.patchBoth()
+	retag := func(repo, from, to string) {
+		f.git(repo, "tag", to, from+"^{commit}")
+		f.git(repo, "tag", "-d", from)
+	}
+	retag(chartsRepo, "2.0.1", "v2.0.1")
+	retag("amf", "v1.4.0", "1.4.0")
+	f.commitOn(chartsRepo, "aether-2.1", "Release 2.1.0 by hand", map[string][2]string{"VERSION": {"2.1.0-dev", "2.1.0"}})
+	tip := f.git(chartsRepo, "rev-parse", "aether-2.1")
+	f.git(chartsRepo, "tag", "v2.1.0", tip)
+
+	out, err := f.point(Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "VERSION 2.1.0 is tagged v2.1.0 at the tip of aether-2.1") {
+		t.Errorf("the hand-made v2.1.0 is the release:\n%s", out)
+	}
+	if got := f.git(chartsRepo, "tag", "--list", "2.1.0"); got != "" {
+		t.Errorf("a second tag 2.1.0 was made")
+	}
+	if v := f.show(chartsRepo, "aether-2.1", "VERSION"); v != "2.1.1-dev\n" {
+		t.Errorf("aether-2.1 should move on to 2.1.1-dev, has %q", v)
+	}
+	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.md")
+	for _, want := range []string{
+		"point release 2.1.0 of branch aether-2.1 of aether-helm-charts (tag v2.1.0).",
+		"## Changes since 2.0.1\n",
+		"| Chart | 2.0.1 | 2.1.0 |",
+		"- **amf** 1.4.0 → 1.4.2\n  - Retry AUSF requests on 503\n  - Fix the NGAP keepalive\n",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes should contain %q:\n%s", want, notes)
+		}
+	}
+}

@@ -104,8 +104,12 @@ type Status struct {
 	LastRelease       string `json:"lastRelease,omitempty"`
 	LastReleaseTag    string `json:"lastReleaseTag,omitempty"`
 	LastReleaseCommit string `json:"lastReleaseCommit,omitempty"`
-	// NextVersion is the charts repo VERSION on the branch.
+	// NextVersion is the version the branch heads for: the charts repo
+	// VERSION on the branch, or X.Y.(n+1)-dev when VERSION is the release
+	// X.Y.n that is already tagged.
 	NextVersion string `json:"nextVersion,omitempty"`
+	// BranchVersion is the charts repo VERSION on the branch as written.
+	BranchVersion string `json:"branchVersion,omitempty"`
 	// Since says where Commits start (the last release tag, or where the
 	// branch left the main branch).
 	Since       string   `json:"since,omitempty"`
@@ -124,6 +128,8 @@ type Status struct {
 	Unknown []string `json:"unknown,omitempty"`
 
 	mu sync.Mutex // guards Notes and Unknown while parts run in parallel
+	// released are the line's releases by version.
+	released map[string]gitx.Release
 }
 
 // Options tune Collect.
@@ -162,9 +168,6 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 		s.unknown("%v", err)
 		return s, nil
 	}
-	if err := s.lastRelease(ctx, ws); err != nil {
-		s.unknown("%s: reading release tags: %v", ws.Charts.Name, err)
-	}
 	head := ""
 	for _, b := range s.Branches {
 		if b.Repo != ws.Charts.Name {
@@ -185,6 +188,9 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 			}
 		}
 	}
+	if err := s.lastRelease(ctx, ws, head); err != nil {
+		s.unknown("%s: reading release tags: %v", ws.Charts.Name, err)
+	}
 	if head == "" {
 		s.note("the charts repo %s has no branch %s; cut it with release:branch %s", ws.Charts.Name, s.Branch, line)
 		return s, nil
@@ -200,7 +206,7 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	if raw, _, err := manifest.ReleaseVersion(ws, sc.Dir); err != nil {
 		s.note("%s on %s: %v", ws.Charts.Name, s.Branch, err)
 	} else {
-		s.NextVersion = raw
+		s.BranchVersion, s.NextVersion = raw, s.nextVersion(raw)
 	}
 	if err := s.commits(ctx, ws, head, o.MaxCommits); err != nil {
 		s.unknown("%s: listing commits on %s: %v", ws.Charts.Name, s.Branch, err)
@@ -315,36 +321,95 @@ func indexes(n int) []int {
 	return out
 }
 
-// lastRelease finds the highest <tagPrefix>X.Y.Z tag of the line on the
-// charts repo.
-func (s *Status) lastRelease(ctx context.Context, ws *workspace.Config) error {
-	out, err := gitx.Git(ctx, ws.Charts.Dir, "tag", "--list", ws.Charts.TagPrefix+s.Line+".*")
+// lastRelease finds the line's newest release on the branch (head), in
+// any tag prefix form (the SD-Core charts have 1.x and v4.x tags side by
+// side); without a branch, the line's newest release anywhere. Releases
+// of the line made off the branch (a patch release on main) are noted:
+// the branch cannot make them again.
+func (s *Status) lastRelease(ctx context.Context, ws *workspace.Config, head string) error {
+	l, err := version.ParseLine(s.Line)
 	if err != nil {
 		return err
 	}
-	var best *semver.Version
-	for _, tag := range strings.Fields(out) {
-		v, ok := strings.CutPrefix(tag, ws.Charts.TagPrefix)
-		if !ok || !version.IsRelease(v) {
-			continue
+	g, err := gitx.Open(ws.Charts.Dir)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	tags, err := g.ReleaseTags(ws.Charts.TagPrefix)
+	if err != nil {
+		return err
+	}
+	s.released = map[string]gitx.Release{}
+	for _, v := range tags.Line(l) {
+		rel, _, err := tags.Release(v)
+		if err != nil {
+			return err
 		}
-		sv, err := semver.StrictNewVersion(v)
-		if err != nil || strconv.FormatUint(sv.Major(), 10)+"."+strconv.FormatUint(sv.Minor(), 10) != s.Line {
-			continue
-		}
-		if best == nil || sv.GreaterThan(best) {
-			best, s.LastRelease, s.LastReleaseTag = sv, v, tag
+		s.released[v] = rel
+	}
+	last, ok, err := tags.Last(ctx, l, "", head)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.LastRelease, s.LastReleaseTag, s.LastReleaseCommit = last.Version, last.Tag, last.Commit.String()
+		if last.Conflict() {
+			s.note("the tags of %s name different commits (%s); this status goes by %s, check:versions reports the conflict", last.Version, last.Describe(), last.Tag)
 		}
 	}
-	if s.LastReleaseTag == "" {
+	if head == "" {
 		return nil
 	}
-	h, ok, err := gitx.RevCommit(ctx, ws.Charts.Dir, "refs/tags/"+s.LastReleaseTag)
-	if err != nil || !ok {
-		return fmt.Errorf("tag %s names no commit: %v", s.LastReleaseTag, err)
+	for _, v := range tags.Line(l) {
+		if ok && v == last.Version {
+			continue
+		}
+		rel := s.released[v]
+		on, err := gitx.IsAncestor(ctx, ws.Charts.Dir, rel.Commit.String(), head)
+		if err != nil {
+			return err
+		}
+		if !on {
+			s.note("%s (tag %s on %s) was released off %s; the branch cannot release %s again", v, rel.Tag, gitx.Short(rel.Commit.String()), s.Branch, v)
+		}
 	}
-	s.LastReleaseCommit = h
 	return nil
+}
+
+// nextVersion is the version the branch heads for: its VERSION, unless
+// VERSION is a release some tag (in any form) already names, as when a
+// release was tagged by hand and VERSION never moved on; then the -dev
+// version of the next point release no tag names yet, with a note. A -dev
+// VERSION whose release is already taken is noted.
+func (s *Status) nextVersion(raw string) string {
+	v, err := semver.StrictNewVersion(raw)
+	if err != nil {
+		return raw
+	}
+	l := version.LineOf(v)
+	free := func(from uint64) uint64 {
+		for p := from; p < from+10_000; p++ {
+			if _, taken := s.released[fmt.Sprintf("%s.%d", l, p)]; !taken {
+				return p
+			}
+		}
+		return from
+	}
+	if v.Prerelease() != "" {
+		rel := fmt.Sprintf("%s.%d", l, v.Patch())
+		if taken, ok := s.released[rel]; ok {
+			s.note("VERSION on %s heads for %s, but tag %s on %s already names it; release:point would refuse: the next free point release is %s.%d",
+				s.Source, rel, taken.Tag, gitx.Short(taken.Commit.String()), l, free(v.Patch()))
+		}
+		return raw
+	}
+	if _, tagged := s.released[raw]; !tagged {
+		return raw
+	}
+	next := fmt.Sprintf("%s.%d-dev", l, free(v.Patch()+1))
+	s.note("%s is already released but VERSION on %s still says %s; the branch heads for %s next (%s is the first point release no tag names)", raw, s.Source, raw, next, strings.TrimSuffix(next, "-dev"))
+	return next
 }
 
 // commits lists the commits on the branch since the last point release,
@@ -557,7 +622,10 @@ func (s *Status) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  last point release  none yet in %s.x\n", s.Line)
 	}
-	if s.NextVersion != "" {
+	switch {
+	case s.NextVersion != "" && s.NextVersion != s.BranchVersion:
+		fmt.Fprintf(&b, "  next version        %s (%s is released; VERSION on %s still says %s)\n", s.NextVersion, s.BranchVersion, s.Source, s.BranchVersion)
+	case s.NextVersion != "":
 		fmt.Fprintf(&b, "  next version        %s (VERSION on %s)\n", s.NextVersion, s.Source)
 	}
 	if s.Source != "" {

@@ -157,23 +157,41 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 		pr.Problemf("%q (tagPrefix %q + VERSION) is not a valid tag name", tag, r.TagPrefix)
 		return nil
 	}
-	tags, err := g.Tags()
+	tags, err := g.ReleaseTags(r.TagPrefix)
 	if err != nil {
 		return err
 	}
-	localTag := false
-	if obj, ok := tags[tag]; ok {
-		at, err := g.Peel(obj)
-		if err != nil {
-			return err
+	// An existing tag of v in any form is this release when it names the
+	// commit that set VERSION or a descendant with VERSION unchanged (CI
+	// tags the merge commit); relkit then tags nothing again.
+	rel, localTag, err := tags.Release(v)
+	if err != nil {
+		return err
+	}
+	setter := commit
+	if localTag {
+		for _, t := range rel.Tags {
+			ok, err := g.CarriesRelease(ctx, t.Commit, setter, r.VersionFile)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				pr.Problemf("tag %s already exists on %s, but %s was set to %s by %s; relkit never moves tags: check which commit is the release",
+					t.Name, gitx.Short(t.Commit.String()), r.VersionFile, v, gitx.Short(setter.String()))
+				return nil
+			}
 		}
-		if at != commit {
-			pr.Problemf("tag %s already exists on %s, but %s was set to %s by %s; relkit never moves tags: check which commit is the release",
-				tag, gitx.Short(at.String()), r.VersionFile, v, gitx.Short(commit.String()))
+		if rel.Conflict() {
+			pr.Problemf("the tags of %s name different commits (%s); relkit never moves or deletes tags: decide which commit is the release and delete the other tag by hand", v, rel.Describe())
 			return nil
 		}
-		localTag = true
-		pr.Donef("tag %s on %s", tag, gitx.Short(commit.String()))
+		tag, commit = rel.Tag, rel.Commit
+		ref = plumbing.NewTagReferenceName(tag).String()
+		if commit == setter {
+			pr.Donef("tag %s on %s", tag, gitx.Short(commit.String()))
+		} else {
+			pr.Donef("tag %s on %s, a descendant of %s (which set %s to %s) with %s unchanged: the release is tagged", tag, gitx.Short(commit.String()), gitx.Short(setter.String()), r.VersionFile, v, r.VersionFile)
+		}
 	}
 	create := func() {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: ref, Commit: commit.String(), Message: Message(r.Name, v)})
@@ -190,32 +208,72 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 		return nil
 	}
 
-	// The remote: its tag, and the branches that should hold the commit.
+	// The remote: its tags of v in every form, and the branches that
+	// should hold the commit.
 	remote := opt.Remote
 	heads := []string{plumbing.NewBranchReferenceName(r.MainBranch).String()}
 	if headBranch != "" && headBranch != r.MainBranch {
 		heads = append(heads, plumbing.NewBranchReferenceName(headBranch).String())
 	}
-	got, err := gitx.LsRemote(ctx, r.Dir, remote, append([]string{ref}, heads...)...)
+	var formRefs []string
+	for _, f := range version.TagForms(r.TagPrefix) {
+		if name := plumbing.NewTagReferenceName(f + v).String(); name != ref {
+			formRefs = append(formRefs, name)
+		}
+	}
+	got, err := gitx.LsRemote(ctx, r.Dir, remote, append(append([]string{ref}, formRefs...), heads...)...)
 	if err != nil {
 		return fmt.Errorf("asking %s: %w", remote, err)
 	}
-	remoteObj := got[ref]
-	if remoteObj != "" {
-		remoteAt := got[ref+"^{}"]
-		if remoteAt == "" {
-			remoteAt = remoteObj // a lightweight tag
+	remoteAt := func(name string) string {
+		if at := got[name+"^{}"]; at != "" {
+			return at
+		}
+		return got[name] // a lightweight tag
+	}
+	// A tag of v on the remote in any form (CI's tag, or one made in
+	// another clone) is the release when it names the release commit, or
+	// a descendant of the commit that set VERSION with VERSION unchanged;
+	// relkit then fetches it rather than make a second tag.
+	var fetch []plan.RefUpdate
+	remoteHas := false
+	for _, name := range append([]string{ref}, formRefs...) {
+		at := remoteAt(name)
+		if at == "" {
+			continue
+		}
+		remoteHas = true
+		short := strings.TrimPrefix(name, "refs/tags/")
+		if at != commit.String() {
+			if !gitx.HasCommit(ctx, r.Dir, at) {
+				pr.Problemf("%s has tag %s on %s, a commit this clone does not have; fetch %s and run again, so relkit can tell whether it is the release", remote, short, gitx.Short(at), remote)
+				continue
+			}
+			ok, err := g.CarriesRelease(ctx, plumbing.NewHash(at), setter, r.VersionFile)
+			if err != nil {
+				return err
+			}
+			if !ok || localTag {
+				pr.Problemf("%s already has tag %s on %s, not on %s which is the release of %s %s (set by %s); relkit never moves tags: check which commit is the release",
+					remote, short, gitx.Short(at), gitx.Short(commit.String()), r.VersionFile, v, gitx.Short(setter.String()))
+				continue
+			}
 		}
 		switch {
-		case remoteAt != commit.String():
-			pr.Problemf("%s already has tag %s on %s, not on %s which set %s to %s; relkit never moves tags", remote, tag, gitx.Short(remoteAt), gitx.Short(commit.String()), r.VersionFile, v)
+		case localTag && name == ref:
+			pr.Donef("%s has tag %s", remote, short)
 		case localTag:
-			pr.Donef("%s has tag %s", remote, tag)
-		default:
-			// Made elsewhere: take the remote's tag rather than make a
-			// second tag object of the same name.
-			pr.Steps = append(pr.Steps, plan.Step{Kind: plan.Fetch, Remote: remote,
-				Updates: []plan.RefUpdate{{Ref: ref, Local: ref, Expect: remoteObj}}})
+			pr.Donef("%s has the release as tag %s", remote, short)
+		case len(fetch) == 0:
+			fetch = append(fetch, plan.RefUpdate{Ref: name, Local: name, Expect: got[name]})
+			if name != ref {
+				pr.Notef("%s has the release as tag %s on %s; fetching it instead of making %s", remote, short, gitx.Short(at), tag)
+			}
+		}
+	}
+	if remoteHas {
+		if len(fetch) > 0 && len(pr.Problems) == 0 {
+			pr.Steps = append(pr.Steps, plan.Step{Kind: plan.Fetch, Remote: remote, Updates: fetch})
 		}
 		return nil
 	}

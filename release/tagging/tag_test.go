@@ -212,7 +212,8 @@ func TestTagAndPush(t *testing.T) {
 
 func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
 	fx := build(t)
-	wrong := fx.git(t, "comp-a", "rev-parse", "master")
+	// The commit before the release commit: VERSION is 1.2.3-dev there.
+	wrong := fx.git(t, "comp-a", "rev-parse", fx.setAt["comp-a"]+"^")
 	fx.git(t, "comp-a", "tag", "v1.2.3", wrong)
 	before := hashTree(t, fx.root)
 	out, err := runTag(t, fx, Options{})
@@ -244,6 +245,89 @@ func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
 	}
 	if fx.tagAt(fx.remotes["comp-a"], "v1.2.3") != fx.setAt["comp-a"] {
 		t.Errorf("not converged")
+	}
+}
+
+// TestTagOnTheMergeCommitIsTheRelease: CI tagged the commit after the one
+// that set VERSION (comp-a: a later commit; comp-b: the merge commit),
+// in the configured form or the other; release:tag finds the release
+// tagged and makes no second tag, locally or on the remote.
+func TestTagOnTheMergeCommitIsTheRelease(t *testing.T) {
+	for _, tc := range []struct {
+		name, repo, tag string
+		annotated       bool
+	}{
+		{"comp-a later commit, prefix form, lightweight", "comp-a", "v1.2.3", false},
+		{"comp-a later commit, other form, annotated", "comp-a", "1.2.3", true},
+		{"comp-b merge commit, prefix form, annotated", "comp-b", "0.4.0", true},
+		{"comp-b merge commit, other form, lightweight", "comp-b", "v0.4.0", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := build(t)
+			head := fx.git(t, tc.repo, "rev-parse", "master")
+			if head == fx.setAt[tc.repo] {
+				t.Fatal("fixture: the head must be after the VERSION commit")
+			}
+			args := []string{"tag", tc.tag, head}
+			if tc.annotated {
+				args = []string{"-c", "user.name=CI", "-c", "user.email=ci@example.org", "tag", "-a", "-m", "by CI", tc.tag, head}
+			}
+			fx.git(t, tc.repo, args...)
+			out, err := runTag(t, fx, Options{Repo: tc.repo, DryRun: true})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			want := fmt.Sprintf("done: tag %s on %s, a descendant of %s", tc.tag, head[:7], fx.setAt[tc.repo][:7])
+			if !strings.Contains(out, want) || strings.Contains(out, "create tag") {
+				t.Errorf("want %q and no new tag:\n%s", want, out)
+			}
+			// Pushed: the tag goes to the remote as it is.
+			fx.git(t, tc.repo, "push", "-q", "origin", "master")
+			if out, err := runTag(t, fx, Options{Repo: tc.repo, Push: true}); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if got := fx.tagAt(fx.remotes[tc.repo], tc.tag); got != head {
+				t.Errorf("remote tag %s on %q, want %s", tc.tag, got, head)
+			}
+			for _, other := range []string{"v" + strings.TrimPrefix(tc.tag, "v"), strings.TrimPrefix(tc.tag, "v")} {
+				if other != tc.tag && (fx.tagAt(tc.repo, other) != "" || fx.tagAt(fx.remotes[tc.repo], other) != "") {
+					t.Errorf("a second form %s was made", other)
+				}
+			}
+		})
+	}
+}
+
+// TestTagOtherFormOnTheRemoteIsFetched: CI tagged the merge commit on the
+// remote in the form tagPrefix does not say, and this clone has not
+// fetched the tag: release:tag -push fetches it instead of pushing a
+// second tag on the VERSION commit.
+func TestTagOtherFormOnTheRemoteIsFetched(t *testing.T) {
+	fx := build(t)
+	fx.git(t, "comp-b", "push", "-q", "origin", "master")
+	head := fx.git(t, "comp-b", "rev-parse", "master")
+	fx.git(t, "comp-b", "push", "-q", "origin", head+":refs/tags/v0.4.0")
+	out, err := runTag(t, fx, Options{Repo: "comp-b", Push: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "origin has the release as tag v0.4.0 on "+head[:7]) || strings.Contains(out, "create tag") {
+		t.Errorf("plan should fetch v0.4.0 and create nothing:\n%s", out)
+	}
+	if fx.tagAt("comp-b", "v0.4.0") != head || fx.tagAt("comp-b", "0.4.0") != "" || fx.tagAt(fx.remotes["comp-b"], "0.4.0") != "" {
+		t.Errorf("want only v0.4.0, fetched")
+	}
+	// On another VERSION, the remote's tag is refused, not fetched.
+	fx2 := build(t)
+	fx2.git(t, "comp-a", "push", "-q", "origin", "master")
+	dev := fx2.git(t, "comp-a", "rev-parse", fx2.setAt["comp-a"]+"^")
+	fx2.git(t, "comp-a", "push", "-q", "origin", dev+":refs/tags/1.2.3")
+	out, err = runTag(t, fx2, Options{Repo: "comp-a", Push: true})
+	if err == nil || !strings.Contains(out, "origin already has tag 1.2.3 on "+dev[:7]) {
+		t.Errorf("want a refusal naming the remote's 1.2.3, got %v\n%s", err, out)
+	}
+	if fx2.tagAt("comp-a", "v1.2.3") != "" {
+		t.Errorf("a refused run tagged")
 	}
 }
 

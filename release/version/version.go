@@ -129,10 +129,49 @@ func Check(s string) *Problem {
 	return bad("%q is not a SemVer 2.0 version; expected MAJOR.MINOR.PATCH such as 1.2.3 or 1.3.0-dev", s)
 }
 
-// IsRelease reports whether s is a valid SemVer release (no pre-release).
+// IsRelease reports whether s is a valid SemVer release (no pre-release):
+// MAJOR.MINOR.PATCH without leading zeros, optionally +build. It is the
+// semverRE grammar without a pre-release, scanned by hand: it runs on
+// every tag name of every repo, and the regexp was a fifth of
+// check:versions' CPU time on repos with a thousand tags.
 func IsRelease(s string) bool {
-	m := semverRE.FindStringSubmatch(s)
-	return m != nil && m[4] == ""
+	i := 0
+	for part := range 3 {
+		if part > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return false
+			}
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start || (s[start] == '0' && i-start > 1) {
+			return false
+		}
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != '+' {
+		return false
+	}
+	n := 0 // length of the current build identifier
+	for i++; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if n == 0 {
+				return false
+			}
+			n = 0
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
+			n++
+		default:
+			return false
+		}
+	}
+	return n > 0
 }
 
 // Valid reports whether s is valid strict SemVer 2.0.
