@@ -169,6 +169,10 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"image:push", "nosuch", "oci", "-dryRun"}, `no component "nosuch"`},
 		{[]string{"release:tag", "-repo=" + demo.SystemTestsRepo, "-dryRun"}, "no repo with a version file"},
 		{[]string{"release:branch", "2.1", "-dryRun=maybe"}, "can't convert"},
+		{[]string{"patch:component", "amf", "2.1", "abc", "-use=v3.1.4", "-dryRun"}, "-use=v3.1.4: expected a release version"},
+		{[]string{"patch:component", "amf", "2.1", "abc", "-use=3.1", "-dryRun"}, "-use=3.1: expected a release version"},
+		{[]string{"patch:charts", "2.1", "abc", "-from=fix..x", "-dryRun"}, "not a branch name"},
+		{[]string{"patch:charts", "2.1", "abc", "-from=-x", "-dryRun"}, "not a branch name"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			before := snapshot(t, w.Dir)

@@ -73,3 +73,28 @@ func commitsArg(commits []string) error {
 	}
 	return nil
 }
+
+// useArg checks that -use names a release version X.Y.Z (no v, no
+// pre-release): which release it is, and whether it fits the line, the
+// plan decides.
+func useArg(use string) error {
+	if use == "" || version.IsRelease(use) {
+		return nil
+	}
+	return usage(fmt.Errorf("-use=%s: expected a release version X.Y.Z (3.1.4), an existing release of the component", use))
+}
+
+// fromArg checks that -from names something that can be a branch: git's
+// ref-name rules, checked without a repo (git check-ref-format).
+func fromArg(from string) error {
+	if from == "" {
+		return nil
+	}
+	if bad := strings.ContainsAny(from, " ~^:?*[\\\x7f") || strings.HasPrefix(from, "-") || strings.HasPrefix(from, "/") ||
+		strings.HasSuffix(from, "/") || strings.HasSuffix(from, ".lock") || strings.HasSuffix(from, ".") ||
+		strings.Contains(from, "..") || strings.Contains(from, "//") || strings.Contains(from, "@{") || from == "@" ||
+		strings.IndexFunc(from, func(r rune) bool { return r < 0x20 }) >= 0; bad {
+		return usage(fmt.Errorf("-from=%q: not a branch name; expected the branch the commits come from (fix/nrf-wait, origin/fix/nrf-wait)", from))
+	}
+	return nil
+}

@@ -62,6 +62,9 @@ func (Patch) Charts(ctx context.Context,
 	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
 		return err
 	}
+	if err := fromArg(flagStr(from)); err != nil {
+		return err
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
@@ -112,7 +115,8 @@ func (Patch) Charts(ctx context.Context,
 // finds what relkit itself did (its tag message and Relkit-Patch
 // trailer; never a tag or release someone else made) and does the rest.
 // Exit: 0, 1 refused or failed, 2 usage (a bad X.Y, an unknown
-// component), 3 could not decide.
+// component, a -use that is not X.Y.Z, a -from that is not a branch
+// name), 3 could not decide.
 // It runs only alone: another target or an extra word on the command
 // line is refused before anything is written (exit 2).
 //
@@ -135,6 +139,12 @@ func (Patch) Component(ctx context.Context,
 		return err
 	}
 	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
+		return err
+	}
+	if err := fromArg(flagStr(from)); err != nil {
+		return err
+	}
+	if err := useArg(flagStr(use)); err != nil {
 		return err
 	}
 	ws, format, err := setup()
