@@ -101,6 +101,9 @@ func Check(s string) *Problem {
 		return bad("control or invisible character in %q; expected a plain SemVer version", s)
 	}
 	if semverRE.MatchString(s) {
+		if !Valid(s) {
+			return bad("%q has a number too large for a version (at most 18446744073709551615); expected a SemVer version such as 1.2.3", s)
+		}
 		return nil
 	}
 	if m := looseCoreRE.FindStringSubmatch(s); m != nil {
@@ -150,6 +153,11 @@ func IsRelease(s string) bool {
 		if i == start || (s[start] == '0' && i-start > 1) {
 			return false
 		}
+		if i-start > 19 {
+			if _, err := strconv.ParseUint(s[start:i], 10, 64); err != nil {
+				return false // does not fit 64 bits: semver cannot hold it
+			}
+		}
 	}
 	if i == len(s) {
 		return true
@@ -174,5 +182,32 @@ func IsRelease(s string) bool {
 	return n > 0
 }
 
-// Valid reports whether s is valid strict SemVer 2.0.
-func Valid(s string) bool { return semverRE.MatchString(s) }
+// Valid reports whether s is valid strict SemVer 2.0 whose numbers fit
+// 64 bits (what semver.Version holds), so semver.MustParse of a valid
+// version never panics, whatever a hostile tag or Chart.yaml says.
+func Valid(s string) bool {
+	if !semverRE.MatchString(s) {
+		return false
+	}
+	if longDigits(s) {
+		_, err := semver.StrictNewVersion(s)
+		return err == nil
+	}
+	return true
+}
+
+// longDigits reports whether s has a run of more than 19 digits, the
+// most a uint64 surely holds.
+func longDigits(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			if n++; n > 19 {
+				return true
+			}
+		} else {
+			n = 0
+		}
+	}
+	return false
+}

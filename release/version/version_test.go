@@ -111,3 +111,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A number that does not fit 64 bits is not a version relkit can hold: a
+// hostile tag or VERSION with one is refused, never parsed into a panic.
+func TestOverflowingNumbersAreNotVersions(t *testing.T) {
+	for _, s := range []string{"18446744073709551616.0.0", "1.99999999999999999999.0", "1.0.18446744073709551616", "18446744073709551616.0.0+b"} {
+		if Valid(s) || IsRelease(s) {
+			t.Errorf("%s: Valid=%v IsRelease=%v, want both false", s, Valid(s), IsRelease(s))
+		}
+		if _, prob := Parse([]byte(s + "\n")); prob == nil {
+			t.Errorf("%s: Parse accepted it", s)
+		}
+	}
+	for _, s := range []string{"18446744073709551615.0.0", "1.2.3", "1.2.3-rc.1"} {
+		if !Valid(s) {
+			t.Errorf("%s: Valid=false, want true", s)
+		}
+	}
+}
