@@ -121,6 +121,8 @@ func writeStep(b *strings.Builder, s Step) {
 			parts = append(parts, fmt.Sprintf("%s (%s %s)", shortRef(u.Ref), from, note))
 		}
 		fmt.Fprintf(b, "  push to %s, all or nothing: %s\n", s.Remote, strings.Join(parts, ", "))
+	case Review:
+		writeReview(b, s)
 	}
 }
 
@@ -134,7 +136,7 @@ func (p *Plan) Summary() string {
 	for _, k := range []struct {
 		kind Kind
 		name string
-	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}} {
+	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}, {Review, "review(s) to send"}} {
 		if n := p.Count(k.kind); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k.name))
 		}
