@@ -26,6 +26,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -98,6 +99,9 @@ type chartRun struct {
 	ws   *workspace.Config
 	repo *workspace.Repo
 	base chartBase
+	// refused are file-not-regular findings met on the way (a .helmignore
+	// relkit would not read).
+	refused []report.Finding
 }
 
 func (r *chartRun) finding(rule, file string, line int, subject, format string, args ...any) report.Finding {
@@ -125,6 +129,10 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 	// the other rules; it still owns its files when changes are mapped.
 	var readable []charts.Chart
 	for _, c := range list {
+		if refused := refusedFindings(chartsCheck, r.repo.Name, c.Err); refused != nil {
+			out = append(out, refused...)
+			continue
+		}
 		var bad *charts.ChartError
 		if errors.As(c.Err, &bad) {
 			out = append(out, r.finding("chart-invalid", bad.File, bad.Line, c.Dir,
@@ -161,6 +169,7 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 	}
 	bumps, err := r.bumps(ctx, changedList, changed)
 	out = append(out, bumps...)
+	out = append(out, r.refused...)
 	errs := []error{err}
 
 	if r.repo.Repository != "" && len(changedList) > 0 {
@@ -442,6 +451,11 @@ func (r *chartRun) changedCharts(ctx context.Context, list []charts.Chart) (map[
 		ig, ok := rules[c.Dir]
 		if !ok {
 			ig, err = charts.ReadHelmignore(ctx, dir, c.Dir)
+			if f := refusedFindings(chartsCheck, r.repo.Name, err); f != nil {
+				// Judged as if it had none: every file counts.
+				r.refused = append(r.refused, f...)
+				ig, err = charts.DefaultIgnore(), nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: cannot tell which changes of chart %s count: %w", r.repo.Name, c.Dir, err)
 			}
@@ -489,7 +503,7 @@ func (r *chartRun) dropLayoutOnly(ctx context.Context, byDir map[string]charts.C
 			continue // a new chart
 		}
 		// The worktree's Chart.yaml, as Discover read it.
-		now, err := os.ReadFile(filepath.Join(r.repo.Dir, filepath.FromSlash(f)))
+		now, err := repofs.Read(r.repo.Dir, f, repofs.MaxChartMeta)
 		if err != nil {
 			continue // judged as changed; the bump rules read it again
 		}

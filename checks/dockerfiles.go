@@ -14,6 +14,7 @@ import (
 
 	"github.com/relkit/relkit/checks/dockerfile"
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -24,7 +25,6 @@ const dockerfilesCheck = "dockerfiles"
 const (
 	ruleDockerfileSyntax = "dockerfile-syntax"
 	ruleArgTooLarge      = "dockerfile-arg-too-large"
-	ruleFileNotRegular   = "file-not-regular"
 	ruleUnresolvedArg    = "parent-unresolved-arg"
 	ruleUntagged         = "parent-untagged"
 	ruleMovingTag        = "parent-moving-tag"
@@ -114,7 +114,7 @@ func findDockerfiles(ctx context.Context, dir string) ([]dockerfileEntry, error)
 // under the resolved repo root) is not read, or "".
 //
 // This is discovery's own check until the repo-file reader of release/repofs
-// lands; reading goes on through os.ReadFile in dockerfilesOf.
+// lands; dockerfilesOf reads it through repofs.
 func refuseBuildFile(root, p string, typ fs.FileMode) string {
 	switch {
 	case typ.IsRegular():
@@ -178,8 +178,12 @@ func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo,
 	}
 	d := &dfRepo{ws: ws, repo: r, now: now,
 		images: dockerfile.Policy{IsMoving: ws.Images.IsMoving, ReleaseTagForms: ws.Images.ReleaseTagForms}}
+	var out []report.Finding
 	d.sev, d.why, err = releaseSeverity(r, strict)
-	if err != nil {
+	if refused := refusedFindings(dockerfilesCheck, r.Name, err); refused != nil {
+		// Unknown whether this is a release: judge it as one.
+		out, d.sev, d.why = refused, report.Error, ""
+	} else if err != nil {
 		return nil, err
 	}
 	args := maps.Clone(ws.BuildArgs)
@@ -189,7 +193,6 @@ func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo,
 	maps.Copy(args, r.BuildArgs)
 	d.opts = dockerfile.Options{BuildArgs: args}
 
-	var out []report.Finding
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -200,7 +203,11 @@ func dockerfilesOf(ctx context.Context, ws *workspace.Config, r *workspace.Repo,
 				fmt.Sprintf("%s was not read: %s", f.path, f.refused)))
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(f.path)))
+		data, err := repofs.Read(r.Dir, f.path, repofs.MaxDockerfile)
+		if refused := refusedFindings(dockerfilesCheck, r.Name, err); refused != nil {
+			out = append(out, refused...)
+			continue
+		}
 		if err != nil {
 			return out, fmt.Errorf("%s: reading %s: %w", r.Name, f.path, err)
 		}
@@ -218,7 +225,7 @@ func releaseSeverity(r *workspace.Repo, strict bool) (report.Severity, string, e
 	if r.VersionFile == "" {
 		return report.Warning, "the repo has no VERSION file", nil
 	}
-	data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(r.VersionFile)))
+	data, err := repofs.Read(r.Dir, r.VersionFile, repofs.MaxVersion)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return report.Warning, r.VersionFile + " is missing", nil

@@ -19,6 +19,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -216,6 +217,12 @@ func origin(img render.Image) string {
 
 func (c *imageCheck) chartFindings(r render.Result) {
 	chart := r.Chart
+	for _, f := range refusedFindings(imagesCheck, c.ws.Charts.Name, errors.Join(r.Err, errors.Join(r.Refused...))) {
+		c.add(f.Rule, f.Severity, f.File, 0, f.Subject, "", f.Message)
+	}
+	if repofs.Refusals(r.Err) != nil {
+		return // not rendered: the finding above says why
+	}
 	var bad *charts.ChartError
 	if errors.As(r.Err, &bad) {
 		c.add("chart-invalid", report.Error, bad.File, bad.Line, chart.Dir, "",

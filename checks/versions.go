@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -47,7 +47,10 @@ func checkVersion(ctx context.Context, r *workspace.Repo) ([]report.Finding, err
 		return report.Finding{Check: versionsCheck, Rule: rule, Severity: sev, Repo: r.Name, File: r.VersionFile,
 			Line: line, Subject: subject, Message: fmt.Sprintf(format, args...)}
 	}
-	data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(r.VersionFile)))
+	data, err := repofs.Read(r.Dir, r.VersionFile, repofs.MaxVersion)
+	if f := refusedFindings(versionsCheck, r.Name, err); f != nil {
+		return f, nil
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return []report.Finding{finding("version-missing", report.Error, 0, "",
 			"%s does not exist; expected a VERSION file holding the repo's SemVer version", r.VersionFile)}, nil

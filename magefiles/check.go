@@ -45,6 +45,10 @@ func printChecks(names ...string) error {
 // (default), json or junit; GITHUB_ACTIONS=true adds annotations.
 // Exit: 0 clean, 1 errors found, 3 could not decide.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: RELKIT_CONFIG=~/aether/relkit.yaml go tool mage check:versions
 func (Check) Versions(ctx context.Context) error {
 	mg.CtxDeps(ctx, mg.F(collect, "versions"))
@@ -66,6 +70,10 @@ func (Check) Versions(ctx context.Context) error {
 // symlink leaving the repo, a FIFO). Findings are warnings while the repo's
 // VERSION is a pre-release; RELKIT_STRICT=1 makes them errors always.
 //
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
+//
 // Example: go tool mage check:dockerfiles
 func (Check) Dockerfiles(ctx context.Context) error {
 	mg.CtxDeps(ctx, mg.F(collect, "dockerfiles"))
@@ -86,6 +94,10 @@ func (Check) Dockerfiles(ctx context.Context) error {
 // Flags: -registry (or RELKIT_REGISTRY=1) also asks each registry whether
 // the tag exists (image-missing); an unreachable registry or refused auth
 // exits 3, never passes. Credentials come from the docker/podman config.
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: go tool mage check:images -registry
 func (Check) Images(ctx context.Context, registry *bool) error {
@@ -118,6 +130,10 @@ func (Check) Images(ctx context.Context, registry *bool) error {
 // chart's kubeVersion excludes render.kubeVersion, so helm refuses it),
 // chart-invalid (a Chart.yaml that cannot be read; the other charts are
 // still checked).
+//
+// A file that is not a regular file inside the repo (a symlink leading
+// out of it, a FIFO, a device, over the size cap) is not read: rule
+// file-not-regular (error) names it and says why, never its content.
 //
 // Example: RELKIT_BASE=origin/master go tool mage check:charts
 func (Check) Charts(ctx context.Context) error {

@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"gopkg.in/yaml.v3"
+
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Repository is a chart repository.
@@ -132,16 +134,19 @@ func readLocal(ctx context.Context, p string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chart repository: %w", err)
 	}
+	// The path is the user's (relkit.yaml); what it holds may be a
+	// checkout of someone's pages branch, so index.yaml in a directory is
+	// read like any repo file: no symlink out of it, no FIFO, capped.
+	var data []byte
 	if st.IsDir() {
-		p = filepath.Join(p, "index.yaml")
-		if st, err = os.Stat(p); err != nil {
-			return nil, fmt.Errorf("chart repository: %w", err)
-		}
+		data, err = repofs.Read(p, "index.yaml", MaxIndexSize)
+	} else {
+		data, err = repofs.ReadFile(p, MaxIndexSize)
 	}
-	if st.Size() > MaxIndexSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", p, MaxIndexSize)
+	if err != nil {
+		return nil, fmt.Errorf("chart repository %s: %w", p, err)
 	}
-	return os.ReadFile(p)
+	return data, nil
 }
 
 // Index is the part of a Helm repository index.yaml this package reads.
@@ -179,6 +184,36 @@ func (idx *Index) Has(chart, version string) bool {
 		}
 	}
 	return false
+}
+
+// Versions lists every version of chart that r holds (none when it never
+// held the chart): the index.yaml entries, or the OCI tags with Helm's '_'
+// turned back into '+'. Release steps that pick a new chart version read
+// it to stay clear of every published one.
+func Versions(ctx context.Context, r Repository, chart string) ([]string, error) {
+	switch r := r.(type) {
+	case *indexRepo:
+		idx, err := r.index(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, e := range idx.Entries[chart] {
+			out = append(out, e.Version)
+		}
+		return out, nil
+	case *ociRepo:
+		tags, err := r.list(ctx, chart)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for t := range tags {
+			out = append(out, strings.ReplaceAll(t, "_", "+"))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("chart repository %s cannot list the versions of %s", r, chart)
 }
 
 // indexRepo is a classic repository: one index.yaml, loaded once.

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // maxLinkDepth bounds chains of file:// dependencies (a file:// chart with
@@ -35,7 +35,9 @@ type linker struct {
 	// checkDeps leaves them alone.
 	handled  map[*chart.Dependency]bool
 	problems []depCheck
-	loaded   int
+	// refused are the files of linked charts that repofs would not read.
+	refused []error
+	loaded  int
 }
 
 func newLinker(root string) *linker {
@@ -115,8 +117,11 @@ func (l *linker) load(ctx context.Context, rel, dir string, req *chart.Dependenc
 		return nil, fmt.Sprintf("more than %d file:// charts below one chart", maxLinked)
 	}
 	l.loaded++
-	sub, err := loader.LoadDir(filepath.Join(l.root, filepath.FromSlash(target)))
+	sub, err := loadChart(ctx, l.root, target)
 	if err != nil {
+		if _, _, ok := repofs.Refused(err); ok {
+			l.refused = append(l.refused, err)
+		}
 		return nil, fmt.Sprintf("loading %s: %v", target, err)
 	}
 	if sub.Name() != req.Name {

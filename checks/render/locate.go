@@ -2,11 +2,11 @@ package render
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,7 +15,18 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/repofs"
 )
+
+// readDir lists directory rel of the repo at root without leaving it.
+func readDir(root, rel string) ([]os.DirEntry, error) {
+	d, err := repofs.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.ReadDir(rel)
+}
 
 // node is where one chart of a loaded tree lives on disk and where it sits
 // in the tree.
@@ -125,7 +136,7 @@ func cmpOr(a, b string) string {
 // from the archive later when that fails).
 func vendored(root, dir string) []*candidate {
 	cdir := path.Join(dir, "charts")
-	entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(cdir)))
+	entries, err := readDir(root, cdir)
 	if err != nil {
 		return nil
 	}
@@ -168,21 +179,21 @@ func pick(root string, cands []*candidate, d *chart.Chart) *candidate {
 	}
 	for _, c := range cands {
 		if c.n.archive != "" && !c.used {
-			c.name, c.version, c.n.inner = archiveMeta(filepath.Join(root, filepath.FromSlash(c.n.archive)))
+			c.name, c.version, c.n.inner = archiveMeta(root, c.n.archive)
 		}
 	}
 	return find()
 }
 
-// archiveMeta reads name and version from the Chart.yaml at the top of a
-// chart archive, and returns the archive's top directory as inner prefix.
-func archiveMeta(file string) (name, version, inner string) {
-	f, err := os.Open(file)
+// archiveMeta reads name and version from the Chart.yaml at the top of the
+// chart archive at rel in the repo at root, and returns the archive's top
+// directory as inner prefix.
+func archiveMeta(root, rel string) (name, version, inner string) {
+	data, err := repofs.Read(root, rel, repofs.MaxChartFile)
 	if err != nil {
 		return "", "", ""
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	gz, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return "", "", ""
 	}

@@ -8,20 +8,18 @@ package render
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -146,9 +144,15 @@ type Result struct {
 	// Failed lists templates that did not render when others did; their
 	// images are not in Images.
 	Failed []TemplateError
+	// Refused lists the files of file:// dependencies that were not read
+	// (see repofs.Refused); those dependencies are in Deps too.
+	Refused []error
 	// Rendered counts the templates rendered.
 	Rendered int
-	// Err is set when nothing could be rendered.
+	// Err is set when nothing could be rendered. When files of the chart
+	// were refused (a symlink leading out of the repo, a FIFO, an
+	// oversized file), Err joins those refusals (see repofs.Refused) and
+	// the chart is not rendered.
 	Err error
 }
 
@@ -238,8 +242,7 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 		res.Err = err
 		return res
 	}
-	dir := filepath.Join(root, filepath.FromSlash(c.Dir))
-	ch, err := loader.Load(dir)
+	ch, err := loadChart(ctx, root, c.Dir)
 	if err != nil {
 		res.Err = fmt.Errorf("loading %s: %w", c.Dir, err)
 		return res
@@ -248,6 +251,7 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 	// directories, as helm dependency build would put them there.
 	lk := newLinker(root)
 	lk.link(ctx, ch, c.Dir, nil, []string{c.Dir}, c)
+	res.Refused = lk.refused
 	top := node{dir: c.Dir}
 	locs := map[*chart.File]node{}
 	locate(root, ch, top, locs, lk.dirs)
@@ -258,7 +262,7 @@ func renderChart(ctx context.Context, root string, c charts.Chart, o Options, ca
 	vals := map[string]any{}
 	var extra []*valuesDoc
 	for _, f := range o.Values[c.Dir] {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		data, err := repofs.Read(root, f, repofs.MaxValues)
 		if err != nil {
 			res.Err = fmt.Errorf("values file %s for chart %s (render.values in the workspace config): %w", f, c.Dir, err)
 			return res

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/relkit/relkit/release/safetext"
 )
 
 // Format selects how a report is written.
@@ -55,8 +58,12 @@ func OptionsFromEnv(w io.Writer) (Options, error) {
 	return o, nil
 }
 
-// Write renders r to w.
+// Write renders r to w. Findings carry repository content (a Dockerfile
+// line, a chart value, a path), so every format removes credentials from
+// URLs, and text and GitHub annotations escape control characters (JSON
+// and JUnit escape them through their encoders).
 func (r *Report) Write(w io.Writer, o Options) error {
+	r = r.redacted()
 	var err error
 	switch o.Format {
 	case JSON:
@@ -80,6 +87,23 @@ func (o Options) displayPath(f Finding) string {
 		return path.Join(dir, f.File)
 	}
 	return f.File
+}
+
+// redacted is a copy of r with the credentials of every URL in its text
+// removed (safetext.Redact).
+func (r *Report) redacted() *Report {
+	out := New(r.Checks()...)
+	for _, f := range r.Findings() {
+		f.Repo, f.File, f.Subject, f.Message = safetext.Redact(f.Repo), safetext.Redact(f.File), safetext.Redact(f.Subject), safetext.Redact(f.Message)
+		out.Add(f)
+	}
+	r.mu.Lock()
+	undecided := slices.Clone(r.undecided)
+	r.mu.Unlock()
+	for _, err := range undecided {
+		out.Undecided(errors.New(safetext.Redact(err.Error())))
+	}
+	return out
 }
 
 type jsonReport struct {
@@ -124,7 +148,7 @@ func (r *Report) writeText(w io.Writer, o Options) error {
 			if lastRepo != "\x00" {
 				b.WriteString("\n")
 			}
-			name := f.Repo
+			name := safetext.Escape(f.Repo)
 			if name == "" {
 				name = "(workspace)"
 			}
@@ -138,7 +162,7 @@ func (r *Report) writeText(w io.Writer, o Options) error {
 		if f.Severity == Error {
 			sev = paint(ansiRed, "error")
 		}
-		loc := o.displayPath(f)
+		loc := safetext.Escape(o.displayPath(f))
 		if f.Line > 0 {
 			loc = fmt.Sprintf("%s:%d", loc, f.Line)
 		}
@@ -146,7 +170,7 @@ func (r *Report) writeText(w io.Writer, o Options) error {
 		if f.Subject != "" {
 			subject = fmt.Sprintf(" %q", f.Subject)
 		}
-		fmt.Fprintf(&b, "  %s: %s [%s]%s: %s\n", loc, sev, f.Rule, subject, f.Message)
+		fmt.Fprintf(&b, "  %s: %s [%s]%s: %s\n", loc, sev, safetext.Escape(f.Rule), subject, safetext.Escape(f.Message))
 	}
 	if err := r.Err(); err != nil {
 		if b.Len() > 0 {
@@ -154,7 +178,7 @@ func (r *Report) writeText(w io.Writer, o Options) error {
 		}
 		b.WriteString(paint(ansiRed, "could not decide:") + "\n")
 		for _, line := range strings.Split(err.Error(), "\n") {
-			b.WriteString("  " + line + "\n")
+			b.WriteString("  " + safetext.Escape(line) + "\n")
 		}
 	}
 	errs, warns := r.Counts()
@@ -187,6 +211,7 @@ func plural(n int, word string) string {
 // GitHub workflow commands need %, CR and LF escaped in the message, and
 // also , and : in property values.
 func ghEscape(s string, property bool) string {
+	s = safetext.Escape(s)
 	s = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 	if property {
 		s = strings.NewReplacer(":", "%3A", ",", "%2C").Replace(s)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
@@ -406,7 +407,7 @@ func (c *cut) checkWorktree(ctx context.Context, st *repoState, pr *plan.Repo) e
 	for _, e := range entries {
 		f, ok := planned[e.Path]
 		if ok && strings.Trim(e.XY, "M ") == "" {
-			cur, err := os.ReadFile(r.Dir + string(os.PathSeparator) + e.Path)
+			cur, err := repofs.Read(r.Dir, e.Path, repofs.MaxFile)
 			if err == nil && string(cur) == string(f.New) {
 				resumed++
 				continue

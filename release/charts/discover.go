@@ -18,6 +18,8 @@ import (
 
 	yaml2 "go.yaml.in/yaml/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Chart is one chart directory of a charts repo.
@@ -165,7 +167,7 @@ func ReadChart(root, dir string) (Chart, error) {
 		file = "Chart.yaml"
 	}
 	c := Chart{Dir: dir, File: file}
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	data, err := repofs.Read(root, file, repofs.MaxChartMeta)
 	if err != nil {
 		return c, err
 	}
@@ -179,7 +181,11 @@ func ReadChart(root, dir string) (Chart, error) {
 	c.Dependencies, c.DepsFile = meta.Dependencies, file
 	if c.APIVersion == "v1" || c.APIVersion == "" {
 		req := path.Join(dir, "requirements.yaml")
-		if data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(req))); err == nil {
+		data, err := repofs.Read(root, req, repofs.MaxChartMeta)
+		if _, _, refused := repofs.Refused(err); refused {
+			return c, err
+		}
+		if err == nil {
 			deps, err := parseDeps(data)
 			if err != nil {
 				line, err := syntaxError(data, err)

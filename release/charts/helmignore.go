@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
+
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // HelmignoreFile is the name of a chart's ignore file.
@@ -84,7 +85,7 @@ func ReadHelmignore(ctx context.Context, root, dir string) (*Ignore, error) {
 		return nil, err
 	}
 	rel := path.Join(dir, HelmignoreFile)
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	data, err := repofs.Read(root, rel, repofs.MaxChartMeta)
 	if errors.Is(err, os.ErrNotExist) {
 		return DefaultIgnore(), nil
 	}
@@ -155,6 +156,14 @@ func (ig *Ignore) ignores(p string, dir bool) bool {
 		}
 	}
 	return false
+}
+
+// IgnoredDir reports whether the directory at rel (slash-separated,
+// relative to the chart directory) is left out, with everything below it,
+// judging rel alone: a walk that skips ignored directories asks only
+// about directories whose parents it kept, as Helm's loader does.
+func (ig *Ignore) IgnoredDir(rel string) bool {
+	return ig.ignores(strings.TrimPrefix(path.Clean(rel), "./"), true)
 }
 
 // Ignored reports whether the file at rel (slash-separated, relative to the

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/yamledit"
 )
 
@@ -67,7 +68,7 @@ func ChartVersions(ctx context.Context, w *Worktree, file string) (bool, error) 
 	if err != nil || !clean {
 		return false, err
 	}
-	return true, os.WriteFile(filepath.Join(w.Dir, filepath.FromSlash(file)), merged, 0o644)
+	return true, repofs.Write(w.Dir, file, merged, 0o644)
 }
 
 // versionValues reads the values the resolver takes from the branch: the

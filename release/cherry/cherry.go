@@ -22,6 +22,7 @@ import (
 
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // noHooks keeps the repo's hooks out of relkit's scratch work: a
@@ -93,9 +94,11 @@ func (w *Worktree) Git(ctx context.Context, stdin []byte, args ...string) (strin
 	return gitx.GitEnv(ctx, w.Dir, w.ident.Env(), stdin, append(noHooks, args...)...)
 }
 
-// ReadFile reads a worktree file (a slash-separated repo path).
+// ReadFile reads a worktree file (a slash-separated repo path) through
+// repofs: a symlink leading out of the repo, a FIFO or a file over
+// repofs.MaxFile is refused (see repofs.Refused).
 func (w *Worktree) ReadFile(path string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(w.Dir, filepath.FromSlash(path)))
+	return repofs.Read(w.Dir, path, repofs.MaxFile)
 }
 
 // Commit writes files (repo path -> content) and commits them with msg; it
@@ -104,15 +107,9 @@ func (w *Worktree) ReadFile(path string) ([]byte, error) {
 func (w *Worktree) Commit(ctx context.Context, msg string, files map[string][]byte) (string, error) {
 	var paths []string
 	for p, data := range files {
-		full := filepath.Join(w.Dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return "", err
-		}
-		mode := os.FileMode(0o644)
-		if st, err := os.Stat(full); err == nil {
-			mode = st.Mode().Perm()
-		}
-		if err := os.WriteFile(full, data, mode); err != nil {
+		// A committed symlink at p (or above it) is refused: the write
+		// would land wherever it points, even during a dry run.
+		if err := repofs.Write(w.Dir, p, data, 0o644); err != nil {
 			return "", err
 		}
 		paths = append(paths, p)

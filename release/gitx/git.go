@@ -25,6 +25,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+
+	"github.com/relkit/relkit/release/repofs"
+	"github.com/relkit/relkit/release/safetext"
 )
 
 // Repo is an opened repository.
@@ -119,7 +122,9 @@ func (e *CmdError) Error() string {
 	if msg == "" {
 		msg = e.Err.Error()
 	}
-	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg)
+	// Remote URLs in the arguments and in git's messages may carry
+	// credentials.
+	return safetext.Redact(fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg))
 }
 
 func (e *CmdError) Unwrap() error { return e.Err }
@@ -255,9 +260,18 @@ func (r *Repo) FileAt(c plumbing.Hash, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A committed blob is read from git, never through the file system,
+	// so no symlink is followed; its size is still untrusted.
+	if f.Size > MaxFileAt {
+		return nil, &repofs.TooLargeError{Path: path, Size: f.Size, Limit: MaxFileAt}
+	}
 	s, err := f.Contents()
 	return []byte(s), err
 }
+
+// MaxFileAt bounds what FileAt reads of one file (relkit reads VERSION,
+// Chart.yaml and values files from commits): the largest of repofs' caps.
+const MaxFileAt = repofs.MaxFile
 
 // BlobContent reads at most limit bytes of a blob.
 func (r *Repo) BlobContent(h plumbing.Hash, limit int64) ([]byte, error) {

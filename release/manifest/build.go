@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -139,8 +138,7 @@ func NewChecker(ws *workspace.Config) (*imageref.Checker, error) {
 // without its pre-release part: the release the content is heading for
 // ("2.1.1-dev" gives "2.1.1").
 func ReleaseVersion(ws *workspace.Config, dir string) (raw, release string, err error) {
-	file := filepath.Join(dir, filepath.FromSlash(ws.Charts.VersionFile))
-	data, err := os.ReadFile(file)
+	data, err := repofs.Read(dir, ws.Charts.VersionFile, repofs.MaxVersion)
 	if err != nil {
 		return "", "", fmt.Errorf("reading the charts repo version: %w", err)
 	}

@@ -3,7 +3,6 @@ package manifest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -351,14 +351,12 @@ func (v *Verification) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "UNKNOWN: some images could not be checked; the release is not proven.\n")
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, safetext.Clean(b.String()))
 	return err
 }
 
 // WriteJSON writes the verification as one JSON document.
 func (v *Verification) WriteJSON(w io.Writer) error {
 	_ = v.Err()
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return safetext.WriteJSON(w, v)
 }

@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/repofs"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -129,15 +129,19 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	if maj, rest, _ := strings.Cut(rel, "."); maj+"."+strings.SplitN(rest, ".", 2)[0] != line {
 		return nil, fmt.Errorf("%s:%s on %s is %s, which is not in the %s line; expected %s.x", repo, ws.Charts.VersionFile, res.Branch, raw, line, line)
 	}
-	file := filepath.Join(sc.Dir, filepath.FromSlash(res.Path))
+	// A committed symlink at the manifest's path is refused now, dry run
+	// or not, not when the write comes.
+	if err := repofs.CheckWrite(sc.Dir, res.Path); err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
+	}
 	var existing *Manifest
-	if data, err := os.ReadFile(file); err == nil {
+	if data, err := repofs.Read(sc.Dir, res.Path, repofs.MaxManifest); err == nil {
 		if existing, err = Read(res.Path, data); err != nil {
 			return nil, fmt.Errorf("%s on %s already has %s, and it does not read as a manifest; fix or remove it first:\n%w", repo, res.Branch, res.Path, err)
 		}
 		res.Replaces = true
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
 	if err := releasedContent(ctx, dir, ws.Charts.Tag(rel), head, res.Branch); err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	switch {
 	case existing != nil && Equivalent(existing, m):
 		res.State, res.Manifest, res.Replaces = Unchanged, existing, false
-		res.Data, _ = os.ReadFile(file)
+		res.Data, _ = repofs.Read(sc.Dir, res.Path, repofs.MaxManifest)
 	case o.DryRun:
 		res.State = DryRun
 	default:
@@ -159,11 +163,8 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		if err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(file, res.Data, 0o644); err != nil {
-			return nil, err
+		if err := repofs.Write(sc.Dir, res.Path, res.Data, 0o644); err != nil {
+			return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 		}
 		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images)); err != nil {
 			return nil, fmt.Errorf("%s: committing %s: %w", repo, res.Path, err)
@@ -269,13 +270,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	} else if r.State != DryRun && r.State != Unchanged {
 		fmt.Fprintf(&b, "Not pushed; push with -push (or git push %s %s).\n", cmp.Or(r.Remote, "origin"), r.Branch)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, safetext.Clean(b.String()))
 	return err
 }
 
 // WriteJSON writes the result as one JSON document.
 func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return safetext.WriteJSON(w, r)
 }

@@ -32,6 +32,9 @@ func PlanCharts(ctx context.Context, ws *workspace.Config, opt Options) (*plan.P
 	pr := RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{pr}
 	res, err := s.PickCharts(ctx, pr, opt.Commits)
+	if plan.RefuseFile(pr, err) {
+		return p, nil
+	}
 	if err != nil {
 		pr.Problemf("could not read the repo: %v", err)
 		return p, plan.AsUndecided(err)
@@ -82,6 +85,9 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	res.Old, res.Tip = tip, tip
 	commits, err := ResolveCommits(ctx, r.Dir, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
+		return res, err
+	}
+	if err := s.CommitsOnSource(ctx, r, commits, pr); err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
 	main, err := revCommit(ctx, r.Dir, "refs/heads/"+r.MainBranch)
@@ -137,7 +143,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if err != nil {
 		return res, err
 	}
-	bumps, err := BumpCharts(ctx, w, tip, touched, pr)
+	bumps, err := BumpCharts(ctx, w, tip, touched, s.UsedChartVersions(), pr)
 	if err != nil {
 		return res, err
 	}
@@ -229,7 +235,7 @@ func bumpMessage(br string, bumps []ChartBump, after string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Bump chart versions after %s\n\n", after)
 	for _, c := range bumps {
-		fmt.Fprintf(&b, "- %s %s -> %s (%s)\n", c.Name, c.Old, c.New, c.Why)
+		fmt.Fprintf(&b, "- %s %s -> %s (%s)\n", c.Name, c.Old, c.New, c.reason())
 	}
 	fmt.Fprintf(&b, "\n%s: %s\n", Trailer, br)
 	return b.String()

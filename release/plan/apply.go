@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -18,6 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
+	"github.com/relkit/relkit/release/safetext"
 )
 
 // Options says how a plan is applied.
@@ -60,7 +60,7 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		defer mu.Unlock()
 		r.Applied = append(r.Applied, msg)
 		if opt.Progress != nil {
-			fmt.Fprintf(opt.Progress, "%s: %s\n", r.Name, msg)
+			fmt.Fprint(opt.Progress, safetext.Clean(fmt.Sprintf("%s: %s\n", r.Name, msg)))
 		}
 	}
 	fail := func(r *Repo, err error) error {
@@ -132,7 +132,12 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		}
 	})
 	if len(errs) > 0 {
-		errs = append(errs, errors.New("a remote changed since the plan was made, so nothing was pushed anywhere; pull, then run the same command again"))
+		var u *Undecided
+		if errors.As(errors.Join(errs...), &u) {
+			errs = append(errs, errors.New("a remote could not be asked, so nothing was pushed anywhere; run the same command again once it answers"))
+		} else {
+			errs = append(errs, errors.New("a remote changed since the plan was made, so nothing was pushed anywhere; pull, then run the same command again"))
+		}
 		return errors.Join(sortErrs(errs)...)
 	}
 
@@ -246,8 +251,7 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 	}
 	paths := make([]string, 0, len(s.Files))
 	for _, f := range s.Files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		cur, err := os.ReadFile(p)
+		cur, err := repofs.Read(dir, f.Path, repofs.MaxFile)
 		if err != nil {
 			return "", err
 		}
@@ -256,14 +260,11 @@ func (s Step) commit(ctx context.Context, dir string, id gitx.Ident) (string, er
 		}
 		paths = append(paths, f.Path)
 	}
-	// Temporary files go into .git, so a run killed mid-write leaves no
-	// stray file in the worktree that would make it dirty.
-	tmpDir := filepath.Join(dir, ".git")
-	if st, err := os.Stat(tmpDir); err != nil || !st.IsDir() {
-		tmpDir = ""
-	}
+	// repofs.Write never writes through a symlink and replaces each file
+	// atomically, its temporary file in .git (a run killed mid-write
+	// leaves no stray file that would make the worktree dirty).
 	for _, f := range s.Files {
-		if err := writeFile(filepath.Join(dir, filepath.FromSlash(f.Path)), tmpDir, f.New); err != nil {
+		if err := repofs.Write(dir, f.Path, f.New, 0o644); err != nil {
 			return "", err
 		}
 	}
@@ -327,36 +328,6 @@ func verifyCommit(repo *gitx.Repo, parent string, paths []string) (string, error
 	return head.String(), nil
 }
 
-// writeFile replaces a file's content atomically, keeping its mode. The
-// temporary file is made in tmpDir (same file system), or next to the
-// file when tmpDir is empty.
-func writeFile(path, tmpDir string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if tmpDir == "" {
-		tmpDir = filepath.Dir(path)
-	}
-	tmp, err := os.CreateTemp(tmpDir, "relkit-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // checkGuards asks the remote for every ref the push depends on and
 // compares each with the value the plan read.
 func (s Step) checkGuards(ctx context.Context, dir string) error {
@@ -370,7 +341,9 @@ func (s Step) checkGuards(ctx context.Context, dir string) error {
 	slices.Sort(names)
 	got, err := gitx.LsRemote(ctx, dir, s.Remote, names...)
 	if err != nil {
-		return fmt.Errorf("checking %s before pushing: %w", s.Remote, err)
+		// A remote that vanished or does not answer: nothing is known
+		// about it, so the run could not decide (exit 3), not "refused".
+		return &Undecided{Err: fmt.Errorf("checking %s before pushing: %w", s.Remote, err)}
 	}
 	var moved []string
 	for _, g := range all {

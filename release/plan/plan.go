@@ -13,6 +13,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Kind is the kind of a step.
@@ -186,24 +189,93 @@ func (e *Undecided) Unwrap() error { return e.Err }
 // ExitCode is 3: could not decide.
 func (e *Undecided) ExitCode() int { return ExitUndecided }
 
-// Exit codes of the release targets (mage uses 2 for usage errors).
+// Exit codes of the release targets.
 const (
-	ExitOK        = 0
-	ExitFailed    = 1
+	ExitOK     = 0
+	ExitFailed = 1
+	// ExitUsage is a command line the target cannot run: what mage
+	// itself exits with for an unknown target or flag, and what the
+	// targets exit with for a bad argument.
+	ExitUsage     = 2
 	ExitUndecided = 3
 )
 
 // ExitCode maps an error to the exit status of a release target: 0 for
-// nil, 3 when it is (or wraps) Undecided, else 1.
+// nil, 3 when it is (or wraps) Undecided or a git command that could not
+// reach its remote, else 1.
 func ExitCode(err error) int {
 	var u *Undecided
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &u):
+	case errors.As(err, &u), remoteUnreachable(err):
 		return ExitUndecided
 	}
 	return ExitFailed
+}
+
+// unreachableMarks are what git (run with LC_ALL=C, see gitx.Env) says
+// when it cannot talk to a remote at all: a path or remote that is gone,
+// a host that does not answer, credentials refused.
+var unreachableMarks = []string{
+	"does not appear to be a git repository",
+	"Could not read from remote repository",
+	"unable to access '",
+	"Could not resolve host",
+	"Connection refused",
+	"Connection timed out",
+	"Authentication failed",
+	"could not read Username",
+	"Permission denied (publickey",
+}
+
+// remoteUnreachable reports whether err holds a git command that failed
+// because its remote could not be reached: whatever the step was (a
+// fetch, a push after the remote was checked), nothing is known about the
+// remote, so the run could not decide. A push the remote rejected is not
+// this.
+func remoteUnreachable(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case *gitx.CmdError:
+		return slices.ContainsFunc(unreachableMarks, func(m string) bool { return strings.Contains(e.Stderr, m) })
+	case interface{ Unwrap() []error }: // errors.Join: any of them
+		return slices.ContainsFunc(e.Unwrap(), remoteUnreachable)
+	}
+	return remoteUnreachable(errors.Unwrap(err))
+}
+
+// RefuseFile records err as a problem of r when it is a repo file relkit
+// refused to read or write (repofs.Refused: a committed symlink, a FIFO, a
+// file over its size cap), so the run is refused (exit 1) with nothing
+// written instead of being "could not decide"; it reports whether it did.
+func RefuseFile(r *Repo, err error) bool {
+	if _, _, ok := repofs.Refused(err); !ok {
+		return false
+	}
+	for _, e := range repofs.Refusals(err) {
+		r.Problemf("%v", e)
+	}
+	return true
+}
+
+// checkWrites records a problem for every file a commit step would write
+// through a symlink (or over something that is not a regular file), so a
+// dry run shows the refusal a real run would meet.
+func (p *Plan) checkWrites() {
+	for _, r := range p.Repos {
+		for _, s := range r.Steps {
+			if s.Kind != Commit {
+				continue
+			}
+			for _, f := range s.Files {
+				if err := repofs.CheckWrite(r.Dir, f.Path); err != nil {
+					r.Problemf("%v", err)
+				}
+			}
+		}
+	}
 }
 
 // AsUndecided marks a planning error as "could not decide" (exit 3),

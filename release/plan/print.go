@@ -2,13 +2,13 @@ package plan
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/safetext"
 )
 
 // Format is an output format: "text" or "json".
@@ -31,11 +31,10 @@ func FormatFromEnv() (Format, error) {
 	}
 }
 
-// WriteJSON writes the plan as one indented JSON document.
+// WriteJSON writes the plan as one indented JSON document, credentials
+// in URLs removed (encoding/json escapes control characters).
 func (p *Plan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p)
+	return safetext.WriteJSON(w, p)
 }
 
 // WriteText writes the plan for people: per repo what is already done,
@@ -75,7 +74,10 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", p.Summary())
-	_, err := io.WriteString(w, b.String())
+	// Commit subjects, file contents and remote URLs come from repos and
+	// config: no control character reaches the terminal, no credential
+	// is printed.
+	_, err := io.WriteString(w, safetext.Clean(b.String()))
 	return err
 }
 
@@ -178,6 +180,7 @@ func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format,
 // per step as it is done; JSON output is the plan once, after the run,
 // with what was applied and any error per repo.
 func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
+	p.checkWrites()
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err

@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,7 @@ import (
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -512,9 +512,7 @@ func (s *Status) Err() error {
 
 // WriteJSON writes the status as one JSON document.
 func (s *Status) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	return safetext.WriteJSON(w, s)
 }
 
 // WriteText writes the status for people, on one screen: lists of things
@@ -633,6 +631,6 @@ func (s *Status) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s\n", u)
 		}
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := io.WriteString(w, safetext.Clean(b.String()))
 	return err
 }

@@ -1,0 +1,122 @@
+package render
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/relkit/relkit/release/charts"
+)
+
+// files lists a loaded chart tree as "chart path: file" lines, templates,
+// raw files and values included, so two loads can be compared.
+func files(c *chart.Chart) []string {
+	var out []string
+	var walk func(c *chart.Chart)
+	walk = func(c *chart.Chart) {
+		for _, f := range c.Raw {
+			out = append(out, c.ChartFullPath()+": raw "+f.Name+" "+string(f.Data))
+		}
+		for _, f := range c.Templates {
+			out = append(out, c.ChartFullPath()+": template "+f.Name)
+		}
+		out = append(out, c.ChartFullPath()+": version "+c.Metadata.Version)
+		for _, d := range c.Dependencies() {
+			walk(d)
+		}
+	}
+	walk(c)
+	slices.Sort(out)
+	return out
+}
+
+// TestLoadChartMatchesHelm: on charts without hostile content, loading
+// through repofs gives what Helm's own directory loader gives (vendored
+// archives, .helmignore and symlinks that stay in the repo included).
+func TestLoadChartMatchesHelm(t *testing.T) {
+	root := t.TempDir()
+	copyTree(t, fixtures, root)
+	// A chart whose templates and a subchart are symlinks inside the repo.
+	mustWrite(t, filepath.Join(root, "linked/Chart.yaml"), "apiVersion: v2\nname: linked\nversion: 0.1.0\n")
+	mustWrite(t, filepath.Join(root, "linked/.helmignore"), "*.md\nskip/\n")
+	mustWrite(t, filepath.Join(root, "linked/README.md"), "ignored\n")
+	mustWrite(t, filepath.Join(root, "linked/skip/x.yaml"), "ignored\n")
+	mustWrite(t, filepath.Join(root, "shared/templates/pod.yaml"), "kind: Pod\n")
+	mustWrite(t, filepath.Join(root, "shared/sub/Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.2.0\n")
+	mustWrite(t, filepath.Join(root, "shared/sub/templates/cm.yaml"), "kind: ConfigMap\n")
+	mustLink(t, "../shared/templates", filepath.Join(root, "linked/templates"))
+	mustLink(t, "../../shared/sub", filepath.Join(root, "linked/charts/sub"))
+
+	list, err := charts.Discover(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range list {
+		if c.Err != nil {
+			continue
+		}
+		ours, err := loadChart(context.Background(), root, c.Dir)
+		helm, herr := loader.LoadDir(filepath.Join(root, filepath.FromSlash(c.Dir)))
+		if (err == nil) != (herr == nil) {
+			t.Errorf("%s: relkit %v, helm %v", c.Dir, err, herr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		n++
+		if got, want := files(ours), files(helm); !slices.Equal(got, want) {
+			t.Errorf("%s: relkit loads\n%q\nhelm loads\n%q", c.Dir, got, want)
+		}
+	}
+	if n < 5 {
+		t.Errorf("compared %d charts, expected the fixtures and the linked chart", n)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustWrite(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustLink(t *testing.T, target, at string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, at); err != nil {
+		t.Fatal(err)
+	}
+}
