@@ -180,6 +180,12 @@ func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format,
 // per step as it is done; JSON output is the plan once, after the run,
 // with what was applied and any error per repo.
 func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
+	if opt.Review != nil {
+		if err := opt.Review.Rewrite(ctx, p); err != nil {
+			_ = p.Write(w, f)
+			return AsUndecided(err)
+		}
+	}
 	p.checkWrites()
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {

@@ -28,9 +28,14 @@ type ReviewRequest struct {
 	Topic string `json:"topic,omitempty"`
 	Head  string `json:"head,omitempty"`
 	// Title and Body of the pull request; Gerrit shows each commit's
-	// message instead.
+	// message instead. The body is the printed plan, so JSON output
+	// leaves it out rather than repeat the plan in every step.
 	Title string `json:"title,omitempty"`
-	Body  string `json:"body,omitempty"`
+	Body  string `json:"-"`
+	// NewBranch says the plan creates Branch at Base with a direct push
+	// (a commit the remote has) before this review: until then the
+	// remote may lack the branch.
+	NewBranch bool `json:"newBranch,omitempty"`
 }
 
 // Describe says in one line what sending the request to remote does.
@@ -57,6 +62,16 @@ type Reviewer interface {
 	// Send pushes the step's commits for review and opens or updates the
 	// review; the string says what it did.
 	Send(ctx context.Context, dir string, s Step) (string, error)
+}
+
+// ReviewMode makes a run a review run (release/review.Mode implements
+// it). Run calls Rewrite on the finished plan before printing it: pushes
+// of new commits to shared branches become Review steps, tags stay local,
+// and only branches created at commits the remote has are still pushed.
+// Apply then sends the Review steps through the mode's Reviewer.
+type ReviewMode interface {
+	Reviewer
+	Rewrite(ctx context.Context, p *Plan) error
 }
 
 // writeReview prints a Review step.

@@ -393,9 +393,12 @@ func (p *Prepared) remoteBranch(ctx context.Context, also ...string) (gitx.Remot
 	if err != nil {
 		return nil, &plan.Undecided{Err: fmt.Errorf("reading %s: %w", p.remote, err)}
 	}
-	switch at := got["refs/heads/"+p.req.Branch]; at {
-	case p.req.Base:
-	case "":
+	switch at := got["refs/heads/"+p.req.Branch]; {
+	case at == p.req.Base:
+	case at == "" && p.req.NewBranch:
+		// The plan creates the branch at the base (a commit the remote
+		// has) with a push that runs before this review is sent.
+	case at == "":
 		return nil, fmt.Errorf("%s has no branch %s; a review goes into an existing branch (create the branch first: it is a plain push of a commit the remote has)", p.remote, p.req.Branch)
 	default:
 		return nil, fmt.Errorf("%s moved on %s since the plan was made (now %s, planned on %s); nothing was pushed: run the same command again to plan on the new %s",
@@ -447,19 +450,6 @@ func CanCreateDirectly(ctx context.Context, dir, remote string, u plan.RefUpdate
 	if err != nil {
 		return false, &plan.Undecided{Err: fmt.Errorf("reading %s: %w", remote, err)}
 	}
-	// c is on the remote when no commit of c's history is outside every
-	// branch and tag the remote has (hashes this repo lacks are skipped:
-	// --ignore-missing).
-	var in strings.Builder
-	in.WriteString(c + "\n")
-	for name, h := range refs {
-		if strings.HasPrefix(name, "refs/heads/") || strings.HasPrefix(name, "refs/tags/") {
-			in.WriteString("^" + h + "\n")
-		}
-	}
-	out, err := gitx.GitEnv(ctx, dir, nil, []byte(in.String()), "rev-list", "--ignore-missing", "--max-count=1", "--stdin")
-	if err != nil {
-		return false, err
-	}
-	return strings.TrimSpace(out) == "", nil
+	fresh, err := newCommits(ctx, dir, c, refs)
+	return err == nil && len(fresh) == 0, err
 }
