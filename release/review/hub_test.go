@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/review/reviewtest"
 	"github.com/relkit/relkit/release/workspace"
@@ -170,14 +171,14 @@ func TestHubExpiredTokenPushesNothing(t *testing.T) {
 func TestHubRefusedBranchPush(t *testing.T) {
 	forEachHub(t, func(t *testing.T, kind string) {
 		s := newHubSetup(t, kind)
-		s.h.Protect("relkit/*")
+		s.h.Restrict("relkit/*")
 		s.w.Commit("Bump charts for 2.1.3\n", map[string]string{"VERSION": "2.1.3\n"})
 		_, err := Submit(context.Background(), s.opt, s.w.Dir, "origin", s.request(1, "plan"))
 		var pe *PushError
 		if !errors.As(err, &pe) || pe.Ref != "refs/heads/relkit/patch-charts-2.1" {
 			t.Fatalf("err = %v, want a PushError for the review branch", err)
 		}
-		reason := "Protected branch update failed"
+		reason := "creations being restricted"
 		if kind == "gitea" {
 			reason = "Not allowed to push to protected branch"
 		}
@@ -311,4 +312,24 @@ func TestAPIErrorsNeverShowTheToken(t *testing.T) {
 		t.Errorf("err = %v after %d calls; want the echoed token replaced and one attempt at a write", err, calls.Load())
 	}
 	noTokenShown(t, err.Error())
+}
+
+func TestHubFixtureProtectsBranches(t *testing.T) {
+	// The fixture itself: protected branches take no direct update, but
+	// may be created at a commit (GitHub's default protection).
+	forEachHub(t, func(t *testing.T, kind string) {
+		ctx := context.Background()
+		s := newHubSetup(t, kind)
+		s.w.Commit("Bump\n", map[string]string{"VERSION": "2.1.3\n"})
+		err := gitx.Push(ctx, s.w.Dir, "origin", "HEAD:refs/heads/aether-2.1")
+		if err == nil || !strings.Contains(err.Error(), "protected branch") && !strings.Contains(err.Error(), "Protected branch") {
+			t.Errorf("direct push to aether-2.1: %v, want the protection's refusal", err)
+		}
+		if err := gitx.Push(ctx, s.w.Dir, "origin", s.base+":refs/heads/aether-2.2"); err != nil {
+			t.Errorf("creating aether-2.2: %v", err)
+		}
+		if err := gitx.Push(ctx, s.w.Dir, "origin", "HEAD:refs/heads/aether-2.2"); err == nil {
+			t.Error("updating aether-2.2 once created was accepted")
+		}
+	})
 }

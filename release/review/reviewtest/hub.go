@@ -91,6 +91,15 @@ func (h *Hub) Protect(patterns ...string) {
 	writeLines(h.t, path, append(readLines(h.t, path), patterns...))
 }
 
+// Restrict refuses creating or updating branches matching the shell
+// patterns (a ruleset restricting creations; Protect allows creation, as
+// GitHub's default branch protection does).
+func (h *Hub) Restrict(patterns ...string) {
+	h.t.Helper()
+	path := filepath.Join(h.Dir, "hub", "restricted")
+	writeLines(h.t, path, append(readLines(h.t, path), patterns...))
+}
+
 // Expire makes the API refuse the token from now on.
 func (h *Hub) Expire() {
 	h.mu.Lock()
