@@ -277,14 +277,12 @@ func isRef(s string) bool { return strings.HasPrefix(s, "refs/") }
 
 // changeIDs gives every commit the reviews of r send a Change-Id from the
 // plan: commit steps on a reviewed branch in their message; commits the
-// planner made already (the ones a local fast-forward of the plan brings
-// onto the branch) by re-making them with it, the plan's steps following
-// the new hashes; commits already on the local branch must have one.
+// planner made already (those a local step of the plan brings onto the
+// branch: a fast-forward of it, or its creation) by re-making them with
+// it, the plan's steps following the new hashes. A commit already on the
+// local branch without one is a problem: relkit does not rewrite what a
+// branch holds.
 func (m *Mode) changeIDs(ctx context.Context, r *plan.Repo, reviews []*plan.Step) error {
-	reviewed := map[string]bool{}
-	for _, rs := range reviews {
-		reviewed[rs.Review.Branch] = true
-	}
 	used := map[string]int{}
 	key := func(branch, msg string) string {
 		step := subjectOf(msg)
@@ -297,87 +295,95 @@ func (m *Mode) changeIDs(ctx context.Context, r *plan.Repo, reviews []*plan.Step
 		}
 		return ChangeID(Key{Target: m.Name.Target, Line: m.Name.Line, Repo: r.Name, Branch: branch, Step: step})
 	}
-	subst := map[string]string{}
-	made := map[string]bool{} // commits this plan makes (or re-made)
-	for i := range r.Steps {
-		s := &r.Steps[i]
+	// Where each local branch will be once the local steps other than
+	// commits have run.
+	planTip := map[string]string{}
+	for _, s := range r.Steps {
 		switch {
-		case s.Kind == plan.Commit && reviewed[s.Branch]:
-			if len(ChangeIDs(s.Message)) == 0 {
-				s.Message = SetChangeID(s.Message, key(s.Branch, s.Message))
-			}
+		case s.Kind == plan.CreateBranch:
+			planTip[s.Ref] = s.Commit
 		case s.Kind == plan.Push && isLocal(r.Dir, s.Remote):
-			for j := range s.Updates {
-				u := &s.Updates[j]
-				branch, ok := strings.CutPrefix(u.Ref, "refs/heads/")
-				if !ok || !reviewed[branch] || u.Expect == "" {
-					continue
-				}
-				chain, linear, err := commitsSince(ctx, r.Dir, u.Expect, u.Local)
-				if err != nil {
-					return err
-				}
-				if !linear {
-					r.Problemf("review mode: the commits planned for %s (%s..%s) are not one line of single-parent commits", branch, gitx.Short(u.Expect), gitx.Short(u.Local))
-					continue
-				}
-				k := len(chain)
-				for i, c := range chain {
-					if len(ChangeIDs(c.Message)) == 0 {
-						k = i
-						break
-					}
-				}
-				for _, c := range chain {
-					made[c.Hash] = true
-				}
-				if k == len(chain) {
-					continue
-				}
-				for i := k; i < len(chain); i++ {
-					if len(ChangeIDs(chain[i].Message)) == 0 {
-						chain[i].Message = SetChangeID(chain[i].Message, key(branch, chain[i].Message))
-					}
-				}
-				onto := u.Expect
-				if k > 0 {
-					onto = chain[k-1].Hash
-				}
-				news, err := replayAll(ctx, r.Dir, onto, chain[k:])
-				if err != nil {
-					return err
-				}
-				for i, h := range news {
-					subst[chain[k+i].Hash] = h
-					made[h] = true
+			for _, u := range s.Updates {
+				planTip[u.Ref] = u.Local
+			}
+		}
+	}
+	subst := map[string]string{}
+	for _, rs := range reviews {
+		req := rs.Review
+		branch, ref := req.Branch, "refs/heads/"+req.Branch
+		for i := range r.Steps {
+			if s := &r.Steps[i]; s.Kind == plan.Commit && s.Branch == branch && len(ChangeIDs(s.Message)) == 0 {
+				s.Message = SetChangeID(s.Message, key(branch, s.Message))
+			}
+		}
+		tip := planTip[ref]
+		if tip == "" {
+			tip = req.Tip
+		}
+		c, ok, err := gitx.RevCommit(ctx, r.Dir, tip)
+		if err != nil {
+			return err
+		}
+		if !ok || c == req.Base {
+			continue // only commit steps will add to it
+		}
+		chain, linear, err := commitsSince(ctx, r.Dir, req.Base, c)
+		if err != nil {
+			return err
+		}
+		if !linear {
+			r.Problemf("review mode: the commits for %s (%s..%s) are not one line of single-parent commits made on %s", branch, gitx.Short(req.Base), gitx.Short(c), gitx.Short(req.Base))
+			continue
+		}
+		// The commits the local branch already holds cannot change.
+		held := map[string]bool{}
+		if now, ok, _ := gitx.RevCommit(ctx, r.Dir, ref); ok {
+			for _, cm := range chain {
+				if in, _ := gitx.IsAncestor(ctx, r.Dir, cm.Hash, now); in {
+					held[cm.Hash] = true
 				}
 			}
+		}
+		k := len(chain)
+		for i, cm := range chain {
+			if len(ChangeIDs(cm.Message)) == 0 {
+				if held[cm.Hash] {
+					r.Problemf("commit %s %q on %s has no Change-Id, so Gerrit would refuse it (made by a run without -review, or by hand); relkit does not rewrite a branch's commits: reset %s to %s/%s and run again, or add the Change-Id yourself",
+						gitx.Short(cm.Hash), cm.subject(), branch, branch, rs.Remote, branch)
+					continue
+				}
+				k = min(k, i)
+			}
+		}
+		if k == len(chain) {
+			continue
+		}
+		for i := k; i < len(chain); i++ {
+			if held[chain[i].Hash] {
+				break // reported above: a held commit after a new one cannot be
+			}
+			if len(ChangeIDs(chain[i].Message)) == 0 {
+				chain[i].Message = SetChangeID(chain[i].Message, key(branch, chain[i].Message))
+			}
+		}
+		onto := req.Base
+		if k > 0 {
+			onto = chain[k-1].Hash
+		}
+		news, err := replayAll(ctx, r.Dir, onto, chain[k:])
+		if err != nil {
+			return err
+		}
+		for i, h := range news {
+			subst[chain[k+i].Hash] = h
 		}
 	}
 	if len(subst) > 0 {
 		for i := range r.Steps {
 			substitute(&r.Steps[i], subst)
 		}
-		r.Notef("%d commit(s) re-made with the Change-Id Gerrit needs", len(subst))
-	}
-	// Commits already on the local branch (an earlier run without
-	// -review, or by hand) must carry a Change-Id of their own.
-	for _, rs := range reviews {
-		c, ok, err := gitx.RevCommit(ctx, r.Dir, rs.Review.Tip)
-		if err != nil || !ok || !gitx.HasCommit(ctx, r.Dir, rs.Review.Base) {
-			continue
-		}
-		chain, _, err := commitsSince(ctx, r.Dir, rs.Review.Base, c)
-		if err != nil {
-			r.Problemf("review mode: %v", err)
-			continue
-		}
-		for _, cm := range chain {
-			if !made[cm.Hash] && len(ChangeIDs(cm.Message)) == 0 {
-				r.Problemf("commit %s %q on %s has no Change-Id, so Gerrit would refuse it (made by a run without -review, or by hand); relkit does not rewrite a branch's commits: reset %s to %s/%s and run again, or add the Change-Id yourself",
-					gitx.Short(cm.Hash), cm.subject(), rs.Review.Branch, rs.Review.Branch, rs.Remote, rs.Review.Branch)
-			}
-		}
+		r.Notef("%d commit(s) re-made with the Change-Id Gerrit needs (the notes above name them by their first hashes)", len(subst))
 	}
 	return nil
 }
