@@ -425,3 +425,46 @@ func subjectOf(msg string) string {
 	s, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
 	return strings.TrimSpace(s)
 }
+
+// Plan is m as a plan.ReviewMode, nil when m is nil (a nil *Mode in an
+// interface would not compare equal to nil).
+func (m *Mode) Plan() plan.ReviewMode {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// NewMode is the review mode of relkit.yaml's review: section for the run
+// n, with the token (and Gerrit user) the caller read from the
+// environment (TokenEnv).
+func NewMode(cfg *workspace.Review, n Name, token, user string) *Mode {
+	return &Mode{Options: Options{Kind: cfg.Kind, URL: cfg.URL, Token: token, User: user}, Name: n}
+}
+
+// UsageError is a combination of flags a target refuses (exit 2).
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+// Choose works out how a target that commits to shared branches writes
+// to its remotes, from its -review and -push flags (nil: not given) and
+// relkit.yaml's review: section (nil when absent): review says to send
+// the commits for review, push to push them directly; neither means
+// local commits only. -review goes for review; so does -push when
+// review.default is true, unless -review=false is given too. -review
+// with -push, and -review without a review: section, are usage errors.
+func Choose(reviewFlag, pushFlag *bool, cfg *workspace.Review) (review, push bool, err error) {
+	on := func(b *bool) bool { return b != nil && *b }
+	switch {
+	case on(reviewFlag) && on(pushFlag):
+		return false, false, &UsageError{"-review and -push are two ways of pushing; give one of them"}
+	case on(reviewFlag) && cfg == nil:
+		return false, false, &UsageError{"-review needs a review: section in relkit.yaml (kind gerrit, github or gitea)"}
+	case on(reviewFlag):
+		return true, false, nil
+	case on(pushFlag) && reviewFlag == nil && cfg != nil && cfg.Default:
+		return true, false, nil // review.default: -push goes through review
+	}
+	return false, on(pushFlag), nil
+}
