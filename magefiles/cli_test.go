@@ -169,6 +169,13 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"image:push", "nosuch", "oci", "-dryRun"}, `no component "nosuch"`},
 		{[]string{"release:tag", "-repo=" + demo.SystemTestsRepo, "-dryRun"}, "no repo with a version file"},
 		{[]string{"release:branch", "2.1", "-dryRun=maybe"}, "can't convert"},
+		// -review and -push are two ways of pushing; the demo has no
+		// review: section, so -review alone is refused too.
+		{[]string{"patch:charts", "2.1", "abc", "-review", "-push"}, "-review and -push are two ways of pushing"},
+		{[]string{"release:point", "2.1", "-push", "-review", "-dryRun"}, "-review and -push"},
+		{[]string{"release:manifest", "2.1", "-review", "-push"}, "-review and -push"},
+		{[]string{"patch:component", "amf", "2.1", "abc", "-review", "-push"}, "-review and -push"},
+		{[]string{"release:branch", "2.1", "-review", "-dryRun"}, "-review needs a review: section in relkit.yaml"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			before := snapshot(t, w.Dir)
