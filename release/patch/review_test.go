@@ -183,3 +183,61 @@ func TestComponentReviewOnGerrit(t *testing.T) {
 		t.Errorf("the rerun opened changes:\n%s", out)
 	}
 }
+
+// patch:charts -review on a GitHub-like remote that protects aether-*:
+// the pick and bump go to relkit/patch-charts-2.1 and one pull request;
+// an expired token stops the run before anything is pushed; a rerun
+// updates the same pull request instead of opening another.
+func TestChartsReviewOnGitHub(t *testing.T) {
+	f := newFixture(t)
+	fix := f.commitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
+		"roc-api/templates/service.yaml": {"    - port: {{ .Values.service.port }}\n", "    - port: {{ .Values.service.port }}\n    - port: 9090\n"},
+	})
+	const token = "ghp_patchChartsToken"
+	h := reviewtest.NewHub(t, "github", "aether", "charts", f.git(chartsRepo, "remote", "get-url", "origin"), token)
+	h.Protect("aether-*", "master")
+	f.git(chartsRepo, "remote", "set-url", "origin", h.Dir)
+	mode := &review.Mode{Options: review.Options{Kind: workspace.ReviewGitHub, URL: h.URL, Token: token}, Name: review.Name{Target: "patch:charts", Line: line}}
+	before := h.Refs()
+
+	h.Expire()
+	_, out, err := f.runCharts(Options{Commits: []string{fix}, Review: mode})
+	if err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN was refused") || strings.Contains(out+err.Error(), token) {
+		t.Fatalf("expired token: %v\n%s", err, out)
+	}
+	if len(h.Pushes()) != 0 || len(h.Pulls()) != 0 {
+		t.Fatalf("pushed %v or opened %v with a refused token", h.Pushes(), h.Pulls())
+	}
+
+	// A good token: the run goes on from where it stopped (the local
+	// branch already holds the picks).
+	h2 := reviewtest.NewHub(t, "github", "aether", "charts", h.Dir, token)
+	h2.Protect("aether-*", "master")
+	f.git(chartsRepo, "remote", "set-url", "origin", h2.Dir)
+	mode.URL = h2.URL
+	if _, out, err = f.runCharts(Options{Commits: []string{fix}, Review: mode}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	local := f.git(chartsRepo, "rev-parse", "aether-2.1")
+	refs := h2.Refs()
+	if refs["refs/heads/aether-2.1"] != before["refs/heads/aether-2.1"] || refs["refs/heads/relkit/patch-charts-2.1"] != local {
+		t.Errorf("remote refs %v: want aether-2.1 untouched and the review branch at %s", refs, local)
+	}
+	pulls := h2.Pulls()
+	if len(pulls) != 1 || pulls[0].Base != "aether-2.1" || pulls[0].Title != "patch:charts 2.1: "+chartsRepo+" into aether-2.1" ||
+		!strings.Contains(pulls[0].Body, "roc-api/Chart.yaml:8 version 0.10.1 -> 0.10.2") {
+		t.Fatalf("pulls = %+v\n%s", pulls, out)
+	}
+	if msg := f.git(chartsRepo, "log", "-1", "--format=%B", local); len(review.ChangeIDs(msg)) != 0 {
+		t.Errorf("GitHub commits need no Change-Id:\n%s", msg)
+	}
+
+	// Rerun: the same pull request, nothing pushed.
+	pushes := len(h2.Pushes())
+	if _, out, err = f.runCharts(Options{Commits: []string{fix}, Review: mode}); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if len(h2.Pulls()) != 1 || len(h2.Pushes()) != pushes {
+		t.Errorf("the rerun opened a second pull request or pushed:\n%s", out)
+	}
+}
