@@ -173,6 +173,13 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"patch:component", "amf", "2.1", "abc", "-use=3.1", "-dryRun"}, "-use=3.1: expected a release version"},
 		{[]string{"patch:charts", "2.1", "abc", "-from=fix..x", "-dryRun"}, "not a branch name"},
 		{[]string{"patch:charts", "2.1", "abc", "-from=-x", "-dryRun"}, "not a branch name"},
+		// -review and -push are two ways of pushing; the demo has no
+		// review: section, so -review alone is refused too.
+		{[]string{"patch:charts", "2.1", "abc", "-review", "-push"}, "-review and -push are two ways of pushing"},
+		{[]string{"release:point", "2.1", "-push", "-review", "-dryRun"}, "-review and -push"},
+		{[]string{"release:manifest", "2.1", "-review", "-push"}, "-review and -push"},
+		{[]string{"patch:component", "amf", "2.1", "abc", "-review", "-push"}, "-review and -push"},
+		{[]string{"release:branch", "2.1", "-review", "-dryRun"}, "-review needs a review: section in relkit.yaml"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			before := snapshot(t, w.Dir)

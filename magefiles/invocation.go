@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/invocation"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -97,4 +98,30 @@ func fromArg(from string) error {
 		return usage(fmt.Errorf("-from=%q: not a branch name; expected the branch the commits come from (fix/nrf-wait, origin/fix/nrf-wait)", from))
 	}
 	return nil
+}
+
+// pushMode reads a committing target's -review and -push (see
+// review.Choose): a review mode for -review (or -push with
+// review.default: true), else whether to push directly. The token comes
+// from GITHUB_TOKEN, GITEA_TOKEN or GERRIT_HTTP_PASSWORD (with
+// GERRIT_USER) and goes nowhere else.
+func pushMode(ws *workspace.Config, target, line string, reviewFlag, pushFlag *bool) (*review.Mode, bool, error) {
+	useReview, push, err := review.Choose(reviewFlag, pushFlag, ws.Review)
+	if err != nil {
+		return nil, false, usage(fmt.Errorf("%s: %w", target, err))
+	}
+	if !useReview {
+		return nil, push, nil
+	}
+	token := os.Getenv(review.TokenEnv(ws.Review.Kind))
+	return review.NewMode(ws.Review, review.Name{Target: target, Line: line}, token, os.Getenv("GERRIT_USER")), false, nil
+}
+
+// reviewOptions is how release:status lists open reviews: nil without a
+// review: section in relkit.yaml.
+func reviewOptions(ws *workspace.Config) *review.Options {
+	if ws.Review == nil {
+		return nil
+	}
+	return &review.NewMode(ws.Review, review.Name{}, os.Getenv(review.TokenEnv(ws.Review.Kind)), os.Getenv("GERRIT_USER")).Options
 }

@@ -16,7 +16,7 @@ type Patch mg.Namespace
 
 // Charts cherry-picks chart fixes onto the charts repo's release branch aether-X.Y and bumps the charts they touch.
 //
-// Usage: go tool mage patch:charts X.Y COMMIT[,COMMIT...] [-from=BRANCH] [-dryRun] [-push].
+// Usage: go tool mage patch:charts X.Y COMMIT[,COMMIT...] [-from=BRANCH] [-dryRun] [-push|-review].
 // Every commit must be on the charts repo's main branch (merged and
 // reviewed); a commit of an unmerged work branch, or one from another
 // repository, is refused unless -from names the branch it comes from, and
@@ -39,8 +39,16 @@ type Patch mg.Namespace
 // run does nothing.
 //
 // -dryRun prints the plan and writes nothing. -push also pushes the
-// branch: every remote is checked first, never forced. RELKIT_FORMAT=json
-// prints the plan as JSON. Exit: 0 done or nothing to do, 1 refused or
+// branch: every remote is checked first, never forced.
+// -review sends the new commits for review instead of pushing them
+// (review: in relkit.yaml; with review.default: true, -push does, unless
+// -review=false): Gerrit gets them on refs/for/<branch> with topic
+// relkit-patch-charts-X.Y and a Change-Id each, so a rerun updates the
+// same changes; GitHub and Gitea get branch relkit/patch-charts-X.Y and
+// one pull request per repo, updated on a rerun (token from GITHUB_TOKEN
+// or GITEA_TOKEN, never printed). Tags are not pushed: CI's release:tag
+// tags the merged commit. -review with -push is a usage error (exit 2).
+// RELKIT_FORMAT=json prints the plan as JSON. Exit: 0 done or nothing to do, 1 refused or
 // failed, 2 usage, 3 could not decide.
 // It runs only alone: another target or an extra word on the command
 // line is refused before anything is written (exit 2).
@@ -52,6 +60,7 @@ func (Patch) Charts(ctx context.Context,
 	from *string, // the branch the commits come from, when not main
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the release branch (never forced)
+	review *bool, // send the new commits for review instead of pushing them
 ) error {
 	if err := alone("patch:charts", 2); err != nil {
 		return err
@@ -69,13 +78,17 @@ func (Patch) Charts(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: flagOn(push)}
+	mode, doPush, err := pushMode(ws, "patch:charts", line, review, push)
+	if err != nil {
+		return err
+	}
+	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
 	return releaseExit(patch.RunCharts(ctx, ws, opts, os.Stdout, format))
 }
 
 // Component brings a component fix onto release X.Y: branch, pick, patch release and tag, then the charts follow.
 //
-// Usage: go tool mage patch:component NAME X.Y COMMIT[,COMMIT...] [-from=BRANCH] [-use=X.Y.Z] [-dryRun] [-push].
+// Usage: go tool mage patch:component NAME X.Y COMMIT[,COMMIT...] [-from=BRANCH] [-use=X.Y.Z] [-dryRun] [-push|-review].
 // The commits must be on NAME's main branch unless -from names the
 // branch they come from (then they must be on it); an unmerged or foreign
 // commit is refused.
@@ -111,7 +124,19 @@ func (Patch) Charts(ctx context.Context,
 //
 // -dryRun prints all four steps and writes nothing. -push pushes the
 // component branch and tag and the charts branch, checking every remote
-// first, never forced. A run that failed partway can be run again: it
+// first, never forced.
+// -review sends the new commits for review instead of pushing them
+// (review: in relkit.yaml; with review.default: true, -push does, unless
+// -review=false): Gerrit gets them on refs/for/<branch> with topic
+// relkit-patch-component-X.Y and a Change-Id each, so a rerun updates the
+// same changes; GitHub and Gitea get branch relkit/patch-component-X.Y and
+// one pull request per repo, updated on a rerun (token from GITHUB_TOKEN
+// or GITEA_TOKEN, never printed). The component's new branch is created
+// directly at the branch point (a commit the remote has); the pick and
+// release commits go for review into it. Tags are not pushed: CI's
+// release:tag tags the merged commit. -review with -push is a usage error
+// (exit 2).
+// A run that failed partway can be run again: it
 // finds what relkit itself did (its tag message and Relkit-Patch
 // trailer; never a tag or release someone else made) and does the rest.
 // Exit: 0, 1 refused or failed, 2 usage (a bad X.Y, an unknown
@@ -131,6 +156,7 @@ func (Patch) Component(ctx context.Context,
 	use *string, // ship this existing release X.Y.Z of the component instead of making one
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the component's branch and tag and the charts branch
+	review *bool, // send the new commits for review instead of pushing them
 ) error {
 	if err := alone("patch:component", 3); err != nil {
 		return err
@@ -154,8 +180,12 @@ func (Patch) Component(ctx context.Context,
 	if err := componentArg(ws, name); err != nil {
 		return err
 	}
+	mode, doPush, err := pushMode(ws, "patch:component", line, review, push)
+	if err != nil {
+		return err
+	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), From: flagStr(from), Use: flagStr(use),
-		DryRun: flagOn(dryRun), Push: flagOn(push)}
+		DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
 	return releaseExit(patch.RunComponent(ctx, ws, opts, os.Stdout, format))
 }
 

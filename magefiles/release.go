@@ -25,7 +25,7 @@ type Release mg.Namespace
 
 // Branch cuts minor release X.Y: branch aether-X.Y on the charts, docs and branched repos, then moves every main branch on to the next minor.
 //
-// Usage: go tool mage release:branch X.Y [-dryRun] [-push].
+// Usage: go tool mage release:branch X.Y [-dryRun] [-push|-review].
 // After check:all passes, from each repo's main branch: the charts, docs and
 // branched repos (system-tests) get branch <branchPrefix>X.Y at their main
 // branch's head; on the charts repo's main branch every chart's version
@@ -55,7 +55,18 @@ type Release mg.Namespace
 // writes nothing. -push also pushes each repo's new branch and main branch
 // in one atomic, never forced push per repo; every remote is checked
 // first, and nothing is pushed anywhere if any remote moved since it was
-// read. RELKIT_FORMAT=json prints the plan (with what was applied) as
+// read.
+// -review sends the new commits for review instead of pushing them
+// (review: in relkit.yaml; with review.default: true, -push does, unless
+// -review=false): Gerrit gets them on refs/for/<branch> with topic
+// relkit-release-branch-X.Y and a Change-Id each, so a rerun updates the
+// same changes; GitHub and Gitea get branch relkit/release-branch-X.Y and
+// one pull request per repo, updated on a rerun (token from GITHUB_TOKEN
+// or GITEA_TOKEN, never printed). The new branches are created directly at
+// main's head (a commit the remote has); the bump commits go for review
+// into main. Tags are not pushed: CI's release:tag tags the merged commit.
+// -review with -push is a usage error (exit 2).
+// RELKIT_FORMAT=json prints the plan (with what was applied) as
 // JSON. Exit: 0 done or nothing to do, 1 refused or failed (another relkit
 // run writing the same repos included), 2 usage, 3 could not decide (an
 // unreadable repo, an unreachable remote, a shallow clone in a dry run).
@@ -67,6 +78,7 @@ func (Release) Branch(ctx context.Context,
 	line string, // the minor release to cut, X.Y (2.1)
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the new branches and main branches (atomic per repo, never forced)
+	review *bool, // send the bump commits for review instead of pushing them
 ) error {
 	if err := alone("release:branch", 1); err != nil {
 		return err
@@ -80,11 +92,15 @@ func (Release) Branch(ctx context.Context,
 	if err != nil {
 		return err
 	}
+	mode, doPush, err := pushMode(ws, "release:branch", line, review, push)
+	if err != nil {
+		return err
+	}
 	gate := releaseGate(ctx)
 	if gate != nil && !flagOn(dryRun) {
 		return gate
 	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
 	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
 		return releaseExit(err)
 	}
@@ -169,7 +185,7 @@ func releaseExit(err error) error {
 
 // Manifest commits releases/X.Y.Z.yaml on the charts repo's release branch: every chart, image digest and component commit of the release.
 //
-// Usage: go tool mage release:manifest X.Y [-dryRun] [-push].
+// Usage: go tool mage release:manifest X.Y [-dryRun] [-push|-review].
 // X.Y.Z is the VERSION on the charts repo's <branchPrefix>X.Y branch
 // without its pre-release part (2.1.1-dev gives releases/2.1.1.yaml). The
 // branch is read and committed through a scratch worktree (git worktree
@@ -187,7 +203,17 @@ func releaseExit(err error) error {
 // while the branch still holds the tagged content.
 //
 // -dryRun prints the manifest and commits nothing. -push pushes the branch
-// to origin afterwards, never forced. Commits are by RELKIT_GIT_AUTHOR,
+// to origin afterwards, never forced.
+// -review sends the new commits for review instead of pushing them
+// (review: in relkit.yaml; with review.default: true, -push does, unless
+// -review=false): Gerrit gets them on refs/for/<branch> with topic
+// relkit-release-manifest-X.Y and a Change-Id each, so a rerun updates the
+// same changes; GitHub and Gitea get branch relkit/release-manifest-X.Y
+// and one pull request per repo, updated on a rerun (token from
+// GITHUB_TOKEN or GITEA_TOKEN, never printed). Tags are not pushed: CI's
+// release:tag tags the merged commit. -review with -push is a usage error
+// (exit 2).
+// Commits are by RELKIT_GIT_AUTHOR,
 // else git.author in relkit.yaml, else git config. RELKIT_FORMAT=json
 // prints the result (with the manifest) as JSON. Exit: 0 written or
 // already up to date, 1 refused or failed, 2 usage, 3 a registry, repo or
@@ -200,6 +226,7 @@ func (Release) Manifest(ctx context.Context,
 	line string, // the release line, X.Y (2.1)
 	dryRun *bool, // print the manifest and commit nothing
 	push *bool, // push the release branch afterwards (never forced)
+	review *bool, // send the manifest commit for review instead of pushing the branch
 ) error {
 	if err := alone("release:manifest", 1); err != nil {
 		return err
@@ -211,7 +238,11 @@ func (Release) Manifest(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push)})
+	mode, doPush, err := pushMode(ws, "release:manifest", line, review, push)
+	if err != nil {
+		return err
+	}
+	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: doPush, Review: mode})
 	if res != nil {
 		var werr error
 		if format == plan.JSON {
@@ -240,7 +271,11 @@ func (Release) Manifest(ctx context.Context,
 // the charts render that the registry does not have yet, the chart
 // versions the chart repository (charts.repository) does not have yet,
 // and the findings of check:images and check:charts (judged against the
-// last point release). Nothing is written.
+// last point release). With review: in relkit.yaml, also the open reviews
+// relkit's targets made for the line (Gerrit: the changes of topics
+// relkit-<target>-X.Y through its REST API; GitHub and Gitea: the pull
+// requests from branches relkit/<target>-X.Y in each repo) and what
+// waits for each. Nothing is written.
 //
 // RELKIT_FORMAT=json prints everything, including the images and charts
 // that are fine, as one JSON document. Exit: 0, 2 a bad X.Y, or 3 when a
@@ -259,7 +294,7 @@ func (Release) Status(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	st, err := status.Collect(ctx, ws, line, status.Options{})
+	st, err := status.Collect(ctx, ws, line, status.Options{Review: reviewOptions(ws)})
 	if err != nil {
 		return releaseExit(err)
 	}
@@ -326,7 +361,7 @@ func (Release) Verify(ctx context.Context,
 
 // Point makes point release X.Y.n of the charts and docs from their aether-X.Y branches, with release notes and the release manifest.
 //
-// Usage: go tool mage release:point X.Y [-dryRun] [-push].
+// Usage: go tool mage release:point X.Y [-dryRun] [-push|-review].
 // check:charts (against the last point release) and check:images must
 // pass on the charts repo's aether-X.Y first. Its VERSION then goes from
 // X.Y.n-dev (or the last release X.Y.(n-1)) to X.Y.n, committed and
@@ -354,7 +389,19 @@ func (Release) Verify(ctx context.Context,
 //
 // -dryRun prints the plan and writes nothing. -push pushes both branches
 // and tags, one atomic push per repo, every remote checked first, never
-// forced. RELKIT_FORMAT=json prints the plan as JSON. Exit: 0 done or
+// forced.
+// -review sends the new commits for review instead of pushing them
+// (review: in relkit.yaml; with review.default: true, -push does, unless
+// -review=false): Gerrit gets them on refs/for/<branch> with topic
+// relkit-release-point-X.Y and a Change-Id each, so a rerun updates the
+// same changes; GitHub and Gitea get branch relkit/release-point-X.Y and
+// one pull request per repo, updated on a rerun (token from GITHUB_TOKEN
+// or GITEA_TOKEN, never printed). The charts repo's release commit and its
+// move-on commit are two reviews, the second depending on the first (on
+// GitHub and Gitea, two commits of one pull request). Tags are not pushed:
+// CI's release:tag tags the merged commit. -review with -push is a usage
+// error (exit 2).
+// RELKIT_FORMAT=json prints the plan as JSON. Exit: 0 done or
 // nothing to do, 1 refused or failed, 2 usage, 3 could not decide.
 // It runs only alone: another target or an extra word on the command
 // line is refused before anything is written (exit 2).
@@ -364,6 +411,7 @@ func (Release) Point(ctx context.Context,
 	line string, // the release line, X.Y (2.1)
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the branches and tags (atomic per repo, never forced)
+	review *bool, // send the release and move-on commits for review instead of pushing them
 ) error {
 	if err := alone("release:point", 1); err != nil {
 		return err
@@ -375,6 +423,10 @@ func (Release) Point(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
+	mode, doPush, err := pushMode(ws, "release:point", line, review, push)
+	if err != nil {
+		return err
+	}
+	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
 	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
 }

@@ -55,6 +55,11 @@ type Options struct {
 	Author string
 	// Parallel bounds how many repos are worked on at once (0: default).
 	Parallel int
+	// Review, when set, sends the bump commits for review instead of
+	// pushing them (release/review.Mode); the new branches, at commits
+	// the remote has, are still created directly. It implies Push's
+	// planning.
+	Review plan.ReviewMode
 }
 
 // Author returns the identity of relkit's commits; see plan.Author.
@@ -103,6 +108,7 @@ func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, e
 	if err != nil {
 		return nil, err
 	}
+	opt.Push = opt.Push || opt.Review != nil
 	c := &cut{ws: ws, opt: opt, line: line, branch: ws.ReleaseBranch(line.String()), ident: ident}
 	c.ref = plumbing.NewBranchReferenceName(c.branch).String()
 	c.trailer = Trailer + ": " + c.branch
@@ -220,7 +226,7 @@ func relkitBump(ctx context.Context, r *workspace.Repo, br string) (bool, error)
 func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
 	p, err := Plan(ctx, ws, opt)
 	ident, _ := Author(ws, opt.Author)
-	return plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel})
+	return plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel, Review: opt.Review})
 }
 
 // roles of each repo kind.

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/repofs"
+	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
@@ -36,6 +38,10 @@ type Options struct {
 	Author string
 	// Checker asks the registries (default: one honouring the mirrors).
 	Checker *imageref.Checker
+	// Review, when set, sends the branch's new commits for review
+	// instead of pushing the branch (and the commit carries the Change-Id
+	// Gerrit needs). It takes the place of Push.
+	Review *review.Mode
 }
 
 // State says what a run did with the manifest.
@@ -63,9 +69,11 @@ type Result struct {
 	State  State  `json:"state"`
 	// Replaces is set when an earlier, different manifest was replaced (or
 	// would be, in a dry run).
-	Replaces bool      `json:"replaces,omitempty"`
-	Pushed   bool      `json:"pushed"`
-	Remote   string    `json:"remote,omitempty"`
+	Replaces bool   `json:"replaces,omitempty"`
+	Pushed   bool   `json:"pushed"`
+	Remote   string `json:"remote,omitempty"`
+	// Reviewed says what -review did ("" without it).
+	Reviewed string    `json:"reviewed,omitempty"`
 	Manifest *Manifest `json:"manifest"`
 	// Notes say what the run did on the way (a stale lock taken over).
 	Notes []string `json:"notes,omitempty"`
@@ -195,7 +203,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		if err := repofs.Write(sc.Dir, res.Path, res.Data, 0o644); err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 		}
-		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images)); err != nil {
+		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images), o.changeID(repo, res)); err != nil {
 			return nil, fmt.Errorf("%s: committing %s: %w", repo, res.Path, err)
 		}
 		// Move the branch only from the head the manifest was built on.
@@ -207,7 +215,12 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 			res.State = Updated
 		}
 	}
-	if o.Push && res.State != DryRun {
+	if o.Review != nil && res.State != DryRun {
+		if res.Reviewed, err = o.sendReview(ctx, dir, res); err != nil {
+			return res, fmt.Errorf("%s: %w", repo, err)
+		}
+		res.Remote = o.Remote
+	} else if o.Push && res.State != DryRun {
 		spec := "refs/heads/" + res.Branch + ":refs/heads/" + res.Branch
 		if err := gitx.Push(ctx, dir, o.Remote, spec); err != nil {
 			return res, fmt.Errorf("%s: pushing %s to %s (never forced): %w", repo, res.Branch, o.Remote, err)
@@ -215,6 +228,55 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		res.Pushed, res.Remote = true, o.Remote
 	}
 	return res, nil
+}
+
+// changeID is the Change-Id of the manifest commit in Gerrit review
+// mode, else "".
+func (o Options) changeID(repo string, res *Result) string {
+	if o.Review == nil || o.Review.Kind != workspace.ReviewGerrit {
+		return ""
+	}
+	return review.ChangeID(review.Key{Target: o.Review.Name.Target, Line: o.Review.Name.Line, Repo: repo, Branch: res.Branch,
+		Step: "release manifest " + res.Release})
+}
+
+// sendReview sends what the local branch has beyond the remote's for
+// review (the manifest commit, and any commit before it not yet merged)
+// and says what it did. The remote branch must exist and be an ancestor
+// of the local one: review mode never pushes the branch itself.
+func (o Options) sendReview(ctx context.Context, dir string, res *Result) (string, error) {
+	ref := "refs/heads/" + res.Branch
+	got, err := gitx.LsRemote(ctx, dir, o.Remote, ref)
+	if err != nil {
+		return "", &plan.Undecided{Err: fmt.Errorf("reading %s: %w", o.Remote, err)}
+	}
+	base := got[ref]
+	local, _, err := gitx.RevCommit(ctx, dir, ref)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case base == "":
+		return "", fmt.Errorf("%s has no branch %s; a review goes into an existing branch (release:branch creates it)", o.Remote, res.Branch)
+	case base == local:
+		return fmt.Sprintf("%s on %s already holds %s", res.Branch, o.Remote, res.Path), nil
+	}
+	if ok, err := gitx.IsAncestor(ctx, dir, base, local); err != nil || !ok {
+		return "", cmp.Or(err, fmt.Errorf("%s on %s is at %s, which the local %s does not contain; pull first, then run again", res.Branch, o.Remote, gitx.Short(base), res.Branch))
+	}
+	out, err := gitx.Git(ctx, dir, "rev-list", "--count", local, "^"+base, "--")
+	if err != nil {
+		return "", err
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(out))
+	title := fmt.Sprintf("%s %s: %s", o.Review.Name.Target, o.Review.Name.Line, res.Path)
+	body := fmt.Sprintf("relkit %s %s adds or updates %s on %s.\n\n%s", o.Review.Name.Target, o.Review.Name.Line, res.Path, res.Branch, res.Data)
+	req := review.NewRequest(o.Review.Kind, o.Review.Name, res.Branch, base, local, n, title, body)
+	r, err := review.Submit(ctx, o.Review.Options, dir, o.Remote, req)
+	if err != nil {
+		return "", err
+	}
+	return r.Summary, nil
 }
 
 // releasedContent refuses to write the manifest of a release that is
@@ -243,7 +305,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 
 // commitScratch stages the manifest in the scratch worktree and commits it
 // on the detached HEAD; it returns the new commit.
-func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result, charts, images int) (string, error) {
+func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result, charts, images int, changeID string) (string, error) {
 	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, nil, "add", "--", res.Path); err != nil {
 		return "", err
@@ -254,6 +316,9 @@ func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result,
 	}
 	msg := fmt.Sprintf("%s the release manifest of %s\n\nThe charts of %s at %s: %d chart(s) and %d image(s), each image with\nthe digest the registry serves and, for workspace components, the git tag\nand commit that built it. release:verify %s re-checks every digest.\n\n%s: %s\n",
 		verb, res.Release, res.Branch, gitx.Short(res.Parent), charts, images, res.Release, Trailer, res.Release)
+	if changeID != "" {
+		msg = review.SetChangeID(msg, changeID)
+	}
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, []byte(msg), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
 		return "", err
 	}
@@ -298,6 +363,8 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Note: %s.\n", n)
 	}
 	switch {
+	case r.Reviewed != "":
+		fmt.Fprintf(&b, "Review: %s.\n", r.Reviewed)
 	case r.Pushed:
 		fmt.Fprintf(&b, "Pushed %s to %s.\n", r.Branch, r.Remote)
 	case r.State == DryRun && r.Remote != "":

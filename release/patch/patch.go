@@ -67,6 +67,9 @@ type Options struct {
 	// component that has the fixes: the charts move to it, and no
 	// component release is made.
 	Use string
+	// Review, when set, sends the new commits for review instead of
+	// pushing them (release/review.Mode); it implies Push's planning.
+	Review plan.ReviewMode
 }
 
 // SplitCommits reads a comma-separated list of commits.
@@ -93,6 +96,8 @@ type Session struct {
 	Checks CheckFunc
 	// From is Options.From.
 	From string
+	// Review is Options.Review.
+	Review plan.ReviewMode
 
 	usedOnce sync.Once
 	used     *chartVersionsUsed
@@ -113,7 +118,8 @@ func NewSession(ctx context.Context, ws *workspace.Config, line string, opt Opti
 		return nil, err
 	}
 	s := &Session{WS: ws, Line: l, Branch: ws.ReleaseBranch(l), Ident: ident, Remote: opt.Remote,
-		DryRun: opt.DryRun, Push: opt.Push, Checks: opt.Checks, From: strings.TrimSpace(opt.From)}
+		DryRun: opt.DryRun, Push: opt.Push || opt.Review != nil, Checks: opt.Checks, From: strings.TrimSpace(opt.From),
+		Review: opt.Review}
 	if s.Remote == "" {
 		s.Remote = branch.DefaultRemote
 	}
@@ -147,7 +153,7 @@ func RepoPlan(r *workspace.Repo) *plan.Repo {
 // Run prints the plan and applies it unless it is a dry run; a planning
 // error is printed with the plan and returned.
 func (s *Session) Run(ctx context.Context, p *plan.Plan, planErr error, w io.Writer, f plan.Format) error {
-	return plan.Execute(ctx, p, planErr, w, f, plan.Options{Ident: s.Ident})
+	return plan.Execute(ctx, p, planErr, w, f, plan.Options{Ident: s.Ident, Review: s.Review})
 }
 
 // NeedHistory makes sure the run can read r's history (see

@@ -30,6 +30,10 @@ type Options struct {
 	// Parallel bounds how many repos are worked on at once (0: a default
 	// from the number of CPUs).
 	Parallel int
+	// Review, when set, makes the run a review run: Run has it rewrite
+	// the plan, and Apply sends Review steps through it. A plan with
+	// Review steps and no Review is refused.
+	Review ReviewMode
 }
 
 // limit is the bound on repos worked on at once. The work is mostly git
@@ -44,14 +48,20 @@ func (o Options) limit() int {
 
 // Apply carries out a plan that has no problems: first every repo's local
 // steps, in parallel across repos; if all succeeded, a check that every
-// remote ref a push depends on still has the value the plan read; then the
-// pushes. A repo whose local steps fail keeps every other repo's local work
-// but stops all pushes. A push that fails does not stop the other pushes.
+// remote ref a push depends on still has the value the plan read (and
+// that every review can be sent: opt.Review's Check); then the pushes,
+// then the reviews (a review may go into a branch a push just created).
+// A repo whose local steps fail keeps every other repo's local work but
+// stops all pushes. A push that fails does not stop the other repos'
+// pushes, but stops its own repo's reviews.
 // The error lists every failure; running the same command again plans only
 // what is left.
 func (p *Plan) Apply(ctx context.Context, opt Options) error {
 	if probs := p.Problems(); len(probs) > 0 {
 		return &Refused{probs}
+	}
+	if p.Count(Review) > 0 && opt.Review == nil {
+		return errors.New("the plan sends reviews, but no review mode was given; nothing was written")
 	}
 	var mu sync.Mutex
 	progress := func(r *Repo, format string, args ...any) {
@@ -97,7 +107,7 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 	}
 	forEach(ctx, p.Repos, opt.limit(), func(ctx context.Context, r *Repo) {
 		for _, s := range r.Steps {
-			if s.Kind == Push {
+			if s.Kind == Push || s.Kind == Review {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
@@ -116,7 +126,7 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		if p.Count(Push) > 0 {
+		if p.Count(Push)+p.Count(Review) > 0 {
 			errs = append(errs, errors.New("nothing was pushed because of the failures above; run the same command again once they are fixed"))
 		}
 		return errors.Join(sortErrs(errs)...)
@@ -131,7 +141,7 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 	var jobs []pushJob
 	for _, r := range p.Repos {
 		for _, s := range r.Steps {
-			if s.Kind == Push {
+			if s.Kind == Push || s.Kind == Review {
 				jobs = append(jobs, pushJob{r, s})
 			}
 		}
@@ -142,6 +152,12 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 	forEach(ctx, jobs, opt.limit(), func(ctx context.Context, j pushJob) {
 		if err := j.step.checkGuards(ctx, j.repo.Dir); err != nil {
 			keep(fail(j.repo, err))
+			return
+		}
+		if j.step.Kind == Review {
+			if err := opt.Review.Check(ctx, j.repo.Dir, j.step); err != nil {
+				keep(fail(j.repo, fmt.Errorf("review for %s: %w", j.step.Remote, err)))
+			}
 		}
 	})
 	if len(errs) > 0 {
@@ -154,8 +170,17 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		return errors.Join(sortErrs(errs)...)
 	}
 
-	// Pushes.
-	forEach(ctx, jobs, opt.limit(), func(ctx context.Context, j pushJob) {
+	// Pushes, then the reviews of the repos whose pushes went through.
+	var pushes, reviews []pushJob
+	for _, j := range jobs {
+		if j.step.Kind == Review {
+			reviews = append(reviews, j)
+		} else {
+			pushes = append(pushes, j)
+		}
+	}
+	failed := map[*Repo]bool{}
+	forEach(ctx, pushes, opt.limit(), func(ctx context.Context, j pushJob) {
 		specs := make([]string, 0, len(j.step.Updates))
 		names := make([]string, 0, len(j.step.Updates))
 		for _, u := range j.step.Updates {
@@ -163,6 +188,9 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 			names = append(names, shortRef(u.Ref))
 		}
 		if err := gitx.Push(ctx, j.repo.Dir, j.step.Remote, specs...); err != nil {
+			mu.Lock()
+			failed[j.repo] = true
+			mu.Unlock()
 			if j.step.moves(j.repo) {
 				keep(fail(j.repo, fmt.Errorf("moving %s (fast-forward only) failed, nothing of it moved: %w", strings.Join(names, ", "), err)))
 				return
@@ -175,6 +203,17 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 			return
 		}
 		progress(j.repo, "pushed %s to %s", strings.Join(names, ", "), j.step.Remote)
+	})
+	forEach(ctx, reviews, opt.limit(), func(ctx context.Context, j pushJob) {
+		if failed[j.repo] { // read only: the pushes are done
+			return
+		}
+		msg, err := opt.Review.Send(ctx, j.repo.Dir, j.step)
+		if err != nil {
+			keep(fail(j.repo, fmt.Errorf("review for %s: %w", j.step.Remote, err)))
+			return
+		}
+		progress(j.repo, "%s", msg)
 	})
 	if len(errs) > 0 {
 		errs = append(errs, errors.New("the other repos were pushed; fix the cause and run the same command again to push the rest"))

@@ -35,6 +35,10 @@ const (
 	// Push pushes Updates to Remote in one atomic push, after checking
 	// that every Guard (and every Update) still has its expected value.
 	Push Kind = "push"
+	// Review sends the commits of Review (Base..Tip) to Remote for review
+	// instead of pushing them onto their branch, after checking every
+	// Guard like a push. It never pushes a branch or a tag of the plan.
+	Review Kind = "review"
 )
 
 // Step is one thing to do in one repo.
@@ -56,6 +60,8 @@ type Step struct {
 	// Guards are remote refs that must still have their expected value
 	// before anything is pushed anywhere.
 	Guards []RefUpdate `json:"guards,omitempty"`
+	// Review is what a review step sends to Remote.
+	Review *ReviewRequest `json:"review,omitempty"`
 }
 
 // RefUpdate is one remote ref a push (or fetch) touches.

@@ -141,6 +141,8 @@ func writeStep(b *strings.Builder, r *Repo, s Step, dryRun bool) {
 			parts = append(parts, fmt.Sprintf("%s (%s %s)", shortRef(u.Ref), from, note))
 		}
 		fmt.Fprintf(b, "  %spush to %s, all or nothing: %s\n", would, s.Remote, strings.Join(parts, ", "))
+	case Review:
+		writeReview(b, s, would)
 	}
 }
 
@@ -162,7 +164,7 @@ func (p *Plan) Summary() string {
 	for _, k := range []struct {
 		kind Kind
 		name string
-	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}} {
+	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}, {Review, "review(s) to send"}} {
 		n := p.Count(k.kind)
 		if k.kind == Push {
 			if moves > 0 {
@@ -211,6 +213,12 @@ func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format,
 // per step as it is done; JSON output is the plan once, after the run,
 // with what was applied and any error per repo.
 func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error {
+	if opt.Review != nil {
+		if err := opt.Review.Rewrite(ctx, p); err != nil {
+			_ = p.Write(w, f)
+			return AsUndecided(err)
+		}
+	}
 	p.checkWrites()
 	p.CheckRepos()
 	if f != JSON {

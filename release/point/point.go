@@ -61,6 +61,9 @@ type Options struct {
 	Author string
 	// Checks run on the charts branch first; nil means patch.DefaultChecks.
 	Checks patch.CheckFunc
+	// Review, when set, sends the release and move-on commits for review
+	// instead of pushing them (release/review.Mode); tags stay local.
+	Review plan.ReviewMode
 }
 
 // Result is what a plan found out, beside the plan itself.
@@ -81,7 +84,7 @@ type Result struct {
 // Plan works out release:point X.Y without writing anything but objects.
 // The error is a *plan.Undecided when a repo or remote could not be read.
 func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *Result, error) {
-	s, err := patch.NewSession(ctx, ws, opt.Line, patch.Options{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks})
+	s, err := patch.NewSession(ctx, ws, opt.Line, patch.Options{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks, Review: opt.Review})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,7 +153,7 @@ func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f 
 	if p == nil {
 		return err
 	}
-	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author})
+	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author, Review: opt.Review})
 	return s.Run(ctx, p, err, w, f)
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/safetext"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
@@ -121,6 +122,9 @@ type Status struct {
 	// configured).
 	ChartRepository string           `json:"chartRepository,omitempty"`
 	Findings        []report.Finding `json:"findings"`
+	// Reviews are the open reviews relkit made for the line (with
+	// review: in relkit.yaml), each with what waits for it.
+	Reviews []OpenReview `json:"reviews,omitempty"`
 	// Notes are facts worth knowing that are not problems of the release.
 	Notes []string `json:"notes,omitempty"`
 	// Unknown lists everything that could not be asked; any makes the
@@ -140,6 +144,9 @@ type Options struct {
 	MaxCommits int
 	// Checker asks the registries (default: one honouring the mirrors).
 	Checker *imageref.Checker
+	// Review, when set (relkit.yaml has a review: section), lists the
+	// open reviews relkit's targets made for the line.
+	Review *review.Options
 }
 
 // Collect gathers the status of release line X.Y. It fails only when the
@@ -161,6 +168,9 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	s := &Status{Line: line, Branch: ws.ReleaseBranch(line), Remote: o.Remote,
 		Commits: []Commit{}, Images: []Image{}, Charts: []Chart{}, Findings: []report.Finding{}}
 	s.branches(ctx, ws)
+	if o.Review != nil {
+		s.reviews(ctx, ws, line, o)
+	}
 
 	dir := ws.Charts.Dir
 	// Everything below reads the charts repo's history and tags.
@@ -259,6 +269,67 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 		s.unknown("%v", err)
 	}
 	return s, nil
+}
+
+// OpenReview is an open review relkit made, and what waits for it.
+type OpenReview struct {
+	review.Open
+	// Target is the relkit target that made it.
+	Target string `json:"target"`
+	// Waiting says what happens once it is merged.
+	Waiting string `json:"waiting"`
+}
+
+// reviewTargets are the targets that send reviews, and what waits for
+// their reviews to merge.
+var reviewTargets = []struct{ target, waiting string }{
+	{"release:branch", "once merged, main is on the next minor; nothing else waits"},
+	{"patch:charts", "once merged, the fixes are on the branch for the next release:point"},
+	{"patch:component", "once merged, CI's release:tag tags the component release and builds its image; the charts change needs that image"},
+	{"release:point", "once merged, CI's release:tag tags the point release on the merged commit"},
+	{"release:manifest", "once merged, release:verify can check the manifest"},
+}
+
+// reviews lists the open reviews of the line: on Gerrit by topic (one
+// query covers every project), on GitHub and Gitea by head branch in each
+// repo.
+func (s *Status) reviews(ctx context.Context, ws *workspace.Config, line string, o Options) {
+	var names []review.Name
+	waiting := map[string]string{}
+	target := map[string]string{}
+	for _, t := range reviewTargets {
+		n := review.Name{Target: t.target, Line: line}
+		names = append(names, n)
+		for _, k := range []string{n.Topic(), n.Head()} {
+			waiting[k], target[k] = t.waiting, t.target
+		}
+	}
+	add := func(list []review.Open) {
+		for _, r := range list {
+			k := r.Topic
+			if k == "" {
+				k = r.Head
+			}
+			s.Reviews = append(s.Reviews, OpenReview{Open: r, Target: target[k], Waiting: waiting[k]})
+		}
+	}
+	if o.Review.Kind == workspace.ReviewGerrit {
+		list, err := review.List(ctx, *o.Review, "", "", names...)
+		if err != nil {
+			s.unknown("open reviews: %v", err)
+			return
+		}
+		add(list)
+		return
+	}
+	for _, r := range ws.Repos() {
+		list, err := review.List(ctx, *o.Review, r.Dir, o.Remote, names...)
+		if err != nil {
+			s.unknown("%s: open reviews: %v", r.Name, err)
+			continue
+		}
+		add(list)
+	}
 }
 
 func (s *Status) unknown(format string, args ...any) {
@@ -614,6 +685,13 @@ func (s *Status) WriteText(w io.Writer) error {
 			remote = "UNKNOWN"
 		}
 		fmt.Fprintf(&b, "  %-*s  %-9s  local %-8s  %s %s\n", width, br.Repo, br.Kind, local, s.Remote, remote)
+	}
+
+	if len(s.Reviews) > 0 {
+		fmt.Fprintf(&b, "\nOpen reviews relkit made for %s: %d\n", s.Line, len(s.Reviews))
+		for _, r := range s.Reviews {
+			fmt.Fprintf(&b, "  %s  %s into %s (%s)\n    %s\n", r.Project, r.Open, r.Branch, r.Target, r.Waiting)
+		}
 	}
 
 	b.WriteString("\nCharts repo\n")
