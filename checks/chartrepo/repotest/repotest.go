@@ -29,8 +29,8 @@ import (
 
 // Media types of a Helm chart in an OCI registry.
 const (
-	HelmConfigMediaType  types.MediaType = "application/vnd.cncf.helm.config.v1+json"
-	HelmContentMediaType types.MediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+	HelmConfigMediaType  = chartrepo.ConfigMediaType
+	HelmContentMediaType = chartrepo.ChartLayerMediaType
 )
 
 // Index renders an index.yaml listing chart -> versions.
