@@ -47,6 +47,7 @@ func chartsRepo(t *testing.T, root string, build func(r *demo.Repo)) *demo.Repo 
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Write(map[string]string{"VERSION": "2.1.0-dev\n"}) // committed with build's first commit
 	build(r)
 	r.AddBareRemote(filepath.Join(root, "remotes", "charts.git"))
 	if err := r.Err(); err != nil {
@@ -374,7 +375,9 @@ func TestChartsFirstCommitHasNoBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step(t, r, func(r *demo.Repo) { r.Commit("Add charts", merged(chart("a", "a", "1.0.0"), chart("b", "b", "1.0"))) })
+	step(t, r, func(r *demo.Repo) {
+		r.Commit("Add charts", merged(chart("a", "a", "1.0.0"), chart("b", "b", "1.0"), map[string]string{"VERSION": "1.0.0-dev\n"}))
+	})
 	wantFindings(t, runCharts(t, chartsConfig(t, root, ""), ""), "chart-version-invalid b/Chart.yaml:5 b@1.0")
 }
 

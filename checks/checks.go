@@ -78,11 +78,9 @@ func (r *Runner) Collect(ctx context.Context, name string) error {
 	if done {
 		return nil
 	}
-	var rep *report.Report
-	if ws, err := r.Workspace(); err != nil {
-		rep = report.New(name)
-		rep.Undecided(err)
-	} else {
+	// Without a workspace no check runs; Report says why, once.
+	rep := report.New(name)
+	if ws, err := r.Workspace(); err == nil {
 		rep = f(ctx, ws)
 	}
 	r.mu.Lock()
@@ -92,9 +90,16 @@ func (r *Runner) Collect(ctx context.Context, name string) error {
 }
 
 // Report merges the reports of the named checks (which must have been
-// collected).
+// collected). When the workspace could not be loaded no check ran: the
+// report holds that one problem and no check, so that every format shows
+// it once (text once, JSON one undecided entry, JUnit one failing case)
+// rather than once per check.
 func (r *Runner) Report(names ...string) *report.Report {
 	out := report.New()
+	if _, err := r.Workspace(); err != nil {
+		out.Undecided(err)
+		return out
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, n := range names {
@@ -127,7 +132,9 @@ func (r *Runner) Print(w io.Writer, names ...string) (int, string) {
 	code := rep.ExitCode()
 	switch code {
 	case report.ExitUndecided:
-		return code, fmt.Sprintf("could not decide: %v", rep.Err())
+		// The report holds the reasons; the summary (mage prints it on
+		// stderr) does not repeat them.
+		return code, "could not decide; the report says why"
 	case report.ExitFindings:
 		return code, fmt.Sprintf("%d error(s), %d warning(s)", errs, warns)
 	}

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,7 +37,7 @@ func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string
 			t.Fatalf("building %s: %v", name, err)
 		}
 	}
-	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(config))
+	ws, err := parseWithoutVersion(t, root, config, slices.Collect(maps.Keys(comps))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func imgWorkspace(t *testing.T, extra map[string]string, config string) *workspa
 	if err != nil {
 		t.Fatal(err)
 	}
-	charts.Commit("Charts", extra)
+	charts.Commit("Charts", merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
 	for _, c := range []struct{ name, tag string }{{"hss", "v1.2.3"}, {"api", "1.2.2"}, {"steps", "1.2.3"}} {
 		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
 		if err != nil {

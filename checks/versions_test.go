@@ -39,7 +39,11 @@ func configFor(t *testing.T, root string, comps map[string]string) *workspace.Co
 	for name, prefix := range comps {
 		fmt.Fprintf(&b, "  - name: %s\n    path: %s\n    tagPrefix: %q\n", name, name, prefix)
 	}
-	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(b.String()))
+	names := []string{"charts"}
+	for name := range comps {
+		names = append(names, name)
+	}
+	ws, err := parseWithoutVersion(t, root, b.String(), names...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +205,7 @@ func TestRunnerRunsEachCheckOnceAndReportsBadConfig(t *testing.T) {
 	})
 	var out strings.Builder
 	code, summary := r.Run(context.Background(), &out, "versions", "versions")
-	if code != report.ExitUndecided || !strings.Contains(summary, "relkit.yaml:3") || loads != 1 {
+	if code != report.ExitUndecided || !strings.Contains(out.String(), "relkit.yaml:3") || strings.Contains(summary, "relkit.yaml:3") || loads != 1 {
 		t.Fatalf("code %d summary %q loads %d", code, summary, loads)
 	}
 	if !strings.Contains(out.String(), "could not decide") {

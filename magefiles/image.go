@@ -27,7 +27,7 @@ type Image mg.Namespace
 // detached HEAD the branch comes from RELKIT_BRANCH, GITHUB_HEAD_REF,
 // GITHUB_REF_NAME, BRANCH_NAME, GIT_BRANCH or CI_COMMIT_REF_NAME.
 // RELKIT_FORMAT=json prints {"component": ..., "commit": ..., "tags":
-// [...]}. Exit: 0, 1 unknown component, 3 could not decide.
+// [...]}. Exit: 0, 2 unknown component, 3 could not decide.
 //
 // Example: for t in $(go tool mage image:tags hss -dev); do docker push registry.example.org/omec/hss:$t; done
 func (Image) Tags(ctx context.Context,
@@ -36,6 +36,9 @@ func (Image) Tags(ctx context.Context,
 ) error {
 	ws, format, err := setup()
 	if err != nil {
+		return err
+	}
+	if err := componentArg(ws, name); err != nil {
 		return err
 	}
 	tags, err := tagging.ForHead(ctx, ws, name, flagOn(dev))
@@ -65,9 +68,12 @@ func (Image) Tags(ctx context.Context,
 // backoff. Each tag is checked again right before its PUT and read back
 // after it (and once more a second later): a tag that a concurrent push
 // filled with another image fails the run naming both digests, and is
-// never written over. Exit: 0 pushed or identical, 1 refused or failed, 3
-// could not decide (the registry could not be reached: connection
-// refused, DNS, timeouts, 5xx after the retries, refused credentials).
+// never written over. Exit: 0 pushed or identical, 1 refused or failed, 2
+// usage (an unknown component), 3 could not decide (the registry could not
+// be reached: connection refused, DNS, timeouts, 5xx after the retries,
+// refused credentials; a repo that cannot be read).
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example (in CI): go tool mage image:push amf oci-layout/
 func (Image) Push(ctx context.Context,
@@ -75,8 +81,14 @@ func (Image) Push(ctx context.Context,
 	source string, // OCI layout dir, docker tarball, or staging image reference
 	dryRun *bool, // check everything and write nothing
 ) error {
+	if err := alone("image:push", 2); err != nil {
+		return err
+	}
 	ws, _, err := setup()
 	if err != nil {
+		return err
+	}
+	if err := componentArg(ws, name); err != nil {
 		return err
 	}
 	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout})

@@ -135,8 +135,9 @@ func TestBadConfigExitsThreeNamingFileAndLine(t *testing.T) {
 }
 
 func TestNoConfigExitsThree(t *testing.T) {
-	_, errOut, code := run(t, []string{"RELKIT_CONFIG=" + filepath.Join(t.TempDir(), "none.yaml")}, "check:all")
-	if code != 3 || !strings.Contains(errOut, "none.yaml") {
-		t.Errorf("exit %d, stderr %q", code, errOut)
+	out, errOut, code := run(t, []string{"RELKIT_CONFIG=" + filepath.Join(t.TempDir(), "none.yaml")}, "check:all")
+	// Said once, in the report; stderr only gives the verdict.
+	if code != 3 || strings.Count(out+errOut, "none.yaml") != 1 || !strings.Contains(out, "none.yaml") {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/magefile/mage/mg"
@@ -48,8 +49,10 @@ type Release mg.Namespace
 // in one atomic, never forced push per repo; every remote is checked
 // first, and nothing is pushed anywhere if any remote moved since it was
 // read. RELKIT_FORMAT=json prints the plan (with what was applied) as
-// JSON. Exit: 0 done or nothing to do, 1 refused or failed, 3 could not
-// decide (an unreadable repo, an unreachable remote).
+// JSON. Exit: 0 done or nothing to do, 1 refused or failed, 2 usage, 3
+// could not decide (an unreadable repo, an unreachable remote).
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Examples: go tool mage release:branch 2.1 -dryRun; go tool mage release:branch 2.1 -push
 func (Release) Branch(ctx context.Context,
@@ -57,16 +60,21 @@ func (Release) Branch(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the new branches and main branches (atomic per repo, never forced)
 ) error {
-	if _, err := version.ParseLine(line); err != nil {
-		return mg.Fatal(plan.ExitFailed, err.Error())
+	if err := alone("release:branch", 1); err != nil {
+		return err
+	}
+	if err := lineArg(line); err != nil {
+		return err
+	}
+	// The workspace first: a config error is reported once, not again
+	// by the checks.
+	ws, format, err := setup()
+	if err != nil {
+		return err
 	}
 	gate := releaseGate(ctx)
 	if gate != nil && !flagOn(dryRun) {
 		return gate
-	}
-	ws, format, err := setup()
-	if err != nil {
-		return err
 	}
 	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
 	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
@@ -90,7 +98,10 @@ func (Release) Branch(ctx context.Context,
 // main or current branch, and a tag the remote already has on the same
 // commit is fetched instead. -dryRun prints the plan and writes nothing.
 // RELKIT_FORMAT=json prints the plan as JSON. Exit: 0, 1 refused or
-// failed, 3 could not decide.
+// failed, 2 usage (a -repo that is not a versioned repo), 3 could not
+// decide.
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example: go tool mage release:tag -repo=hss -push
 func (Release) Tag(ctx context.Context,
@@ -98,12 +109,18 @@ func (Release) Tag(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the tags
 ) error {
+	if err := alone("release:tag", 0); err != nil {
+		return err
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
 	}
 	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push)}
 	if repo != nil {
+		if err := versionedRepoArg(ws, *repo); err != nil {
+			return err
+		}
 		opts.Repo = *repo
 	}
 	return releaseExit(tagging.Run(ctx, ws, opts, os.Stdout, format))
@@ -127,7 +144,7 @@ func setup() (*workspace.Config, plan.Format, error) {
 func flagOn(b *bool) bool { return b != nil && *b }
 
 // releaseExit turns a release error into mage's exit status: 1 refused or
-// failed, 3 could not decide.
+// failed, 3 could not decide (plan.ExitCode).
 func releaseExit(err error) error {
 	if err == nil {
 		return nil
@@ -158,8 +175,10 @@ func releaseExit(err error) error {
 // to origin afterwards, never forced. Commits are by RELKIT_GIT_AUTHOR,
 // else git.author in relkit.yaml, else git config. RELKIT_FORMAT=json
 // prints the result (with the manifest) as JSON. Exit: 0 written or
-// already up to date, 1 refused or failed, 3 a registry or repo could not
-// be asked.
+// already up to date, 1 refused or failed, 2 usage, 3 a registry, repo or
+// remote could not be asked.
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Examples: go tool mage release:manifest 2.1 -dryRun; go tool mage release:manifest 2.1 -push
 func (Release) Manifest(ctx context.Context,
@@ -167,6 +186,12 @@ func (Release) Manifest(ctx context.Context,
 	dryRun *bool, // print the manifest and commit nothing
 	push *bool, // push the release branch afterwards (never forced)
 ) error {
+	if err := alone("release:manifest", 1); err != nil {
+		return err
+	}
+	if err := lineArg(line); err != nil {
+		return err
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
@@ -200,15 +225,18 @@ func (Release) Manifest(ctx context.Context,
 // last point release). Nothing is written.
 //
 // RELKIT_FORMAT=json prints everything, including the images and charts
-// that are fine, as one JSON document. Exit: 0, or 3 when a registry, the
-// chart repository or a remote could not be asked (shown as UNKNOWN, never
-// as missing). Findings do not change the exit status; the check targets
+// that are fine, as one JSON document. Exit: 0, 2 a bad X.Y, or 3 when a
+// registry, the chart repository or a remote could not be asked (shown as
+// UNKNOWN, never as missing). Findings do not change the exit status; the check targets
 // judge.
 //
 // Example: go tool mage release:status 2.1
 func (Release) Status(ctx context.Context,
 	line string, // the release line, X.Y (2.1)
 ) error {
+	if err := lineArg(line); err != nil {
+		return err
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
@@ -244,14 +272,17 @@ func (Release) Status(ctx context.Context,
 // missing from the local clone is only a note.
 //
 // RELKIT_FORMAT=json prints the result as JSON. Exit: 0 the release is
-// still what it was, 1 something moved or vanished (or no manifest), 3 a
-// registry could not be asked and nothing failed.
+// still what it was, 1 something moved or vanished (or no manifest), 2 a
+// bad X.Y.Z, 3 a registry could not be asked and nothing failed.
 //
 // Example: go tool mage release:verify 2.1.0
 func (Release) Verify(ctx context.Context,
 	release string, // the release version, X.Y.Z (2.1.0)
 	from *string, // read the manifest from this revision of the charts repo
 ) error {
+	if !version.IsRelease(release) {
+		return usage(fmt.Errorf("release %q: expected a release version X.Y.Z, such as 2.1.0", release))
+	}
 	ws, format, err := setup()
 	if err != nil {
 		return err
@@ -306,7 +337,9 @@ func (Release) Verify(ctx context.Context,
 // -dryRun prints the plan and writes nothing. -push pushes both branches
 // and tags, one atomic push per repo, every remote checked first, never
 // forced. RELKIT_FORMAT=json prints the plan as JSON. Exit: 0 done or
-// nothing to do, 1 refused or failed, 3 could not decide.
+// nothing to do, 1 refused or failed, 2 usage, 3 could not decide.
+// It runs only alone: another target or an extra word on the command
+// line is refused before anything is written (exit 2).
 //
 // Example: go tool mage release:point 2.1 -push
 func (Release) Point(ctx context.Context,
@@ -314,8 +347,11 @@ func (Release) Point(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the branches and tags (atomic per repo, never forced)
 ) error {
-	if _, err := version.ParseLine(line); err != nil {
-		return mg.Fatal(plan.ExitFailed, err.Error())
+	if err := alone("release:point", 1); err != nil {
+		return err
+	}
+	if err := lineArg(line); err != nil {
+		return err
 	}
 	ws, format, err := setup()
 	if err != nil {

@@ -267,6 +267,36 @@ func NormalizeDigest(d string) string {
 	return d
 }
 
+// Versions lists every version of chart that r holds (none when it never
+// held the chart): the index.yaml entries, or the OCI tags with Helm's '_'
+// turned back into '+'. Release steps that pick a new chart version read
+// it to stay clear of every published one.
+func Versions(ctx context.Context, r Repository, chart string) ([]string, error) {
+	switch r := r.(type) {
+	case *indexRepo:
+		idx, err := r.index(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, e := range idx.Entries[chart] {
+			out = append(out, e.Version)
+		}
+		return out, nil
+	case *ociRepo:
+		tags, err := r.list(ctx, chart)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for t := range tags {
+			out = append(out, strings.ReplaceAll(t, "_", "+"))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("chart repository %s cannot list the versions of %s", r, chart)
+}
+
 // indexRepo is a classic repository: one index.yaml, loaded once.
 type indexRepo struct {
 	loc, shown string

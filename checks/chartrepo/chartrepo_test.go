@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,5 +189,47 @@ func TestOCIBadReference(t *testing.T) {
 		if _, err := chartrepo.Open(ref, chartrepo.Options{}); err == nil {
 			t.Errorf("Open(%q): want an error", ref)
 		}
+	}
+}
+
+// Versions lists exactly what a repository holds for one chart: every
+// index.yaml entry, and every OCI tag with Helm's '_' read back as '+'.
+func TestVersions(t *testing.T) {
+	ctx := context.Background()
+	srv := repotest.ServeIndex(t, repotest.Index(map[string][]string{
+		"5g-control-plane": {"4.1.0", "4.1.4", "4.2.0+build.1"},
+		"sd-core":          {"4.1.0"},
+	}))
+	idx, err := chartrepo.Open(srv.URL+"/charts", chartrepo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := repotest.Registry(t)
+	for _, v := range []string{"4.1.0", "4.1.4", "4.2.0+build.1"} {
+		if err := repotest.PushChart(ctx, host, "sdcore", "5g-control-plane", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oci, err := chartrepo.Open("oci://"+host+"/sdcore", chartrepo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []chartrepo.Repository{idx, oci} {
+		got, err := chartrepo.Versions(ctx, r, "5g-control-plane")
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != "4.1.0 4.1.4 4.2.0+build.1" {
+			t.Errorf("%s: versions of 5g-control-plane = %q", r, got)
+		}
+		none, err := chartrepo.Versions(ctx, r, "never-published")
+		if err != nil || len(none) != 0 {
+			t.Errorf("%s: a chart never published has no versions, got %q, %v", r, none, err)
+		}
+	}
+	gone, _ := chartrepo.Open(repotest.Unreachable(t)+"/charts", chartrepo.Options{})
+	if _, err := chartrepo.Versions(ctx, gone, "sd-core"); err == nil {
+		t.Error("an unreachable repository must be an error, not an empty list")
 	}
 }

@@ -26,6 +26,16 @@ type ChartBump struct {
 	Old, New  string
 	// Why says what made the bump necessary.
 	Why string
+	// Skipped says why New is not the next patch of Old ("4.1.1..4.1.3
+	// used on master"); "" when it is.
+	Skipped string
+}
+
+func (b ChartBump) reason() string {
+	if b.Skipped == "" {
+		return b.Why
+	}
+	return b.Why + "; " + b.Skipped
 }
 
 // Bumps are the file edits that bump charts, for one commit.
@@ -55,13 +65,16 @@ func OwningChart(dirs map[string]charts.Chart, file string) string {
 }
 
 // BumpCharts works out the chart bumps a branch needs after changes: every
-// chart owning a changed file (touched) gets the next patch release of its
-// version at base (1.2.4 at base -> 1.2.5, whatever the change itself
-// wrote), and every chart whose exact file:// pin on a bumped chart must
-// follow is bumped too, transitively. The edits are made against the
-// files in the worktree w. Problems (an unreadable chart, a range pin the
-// new version falls outside of) go to pr.
-func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched map[string]string, pr *plan.Repo) (*Bumps, error) {
+// chart owning a changed file (touched) gets the next free patch release
+// of its version at base (1.2.4 at base -> 1.2.5, whatever the change
+// itself wrote; 1.2.6 when used says the chart already had 1.2.5
+// somewhere: see NextFreeVersion), and every chart whose exact file://
+// pin on a bumped chart must follow is bumped too, transitively. The
+// edits are made against the files in the worktree w. Problems (an
+// unreadable chart, a range pin the new version falls outside of) go to
+// pr; an error from used (a chart repository that cannot be read) is
+// returned, as relkit cannot tell which versions are free.
+func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched map[string]string, used UsedVersions, pr *plan.Repo) (*Bumps, error) {
 	list, err := charts.Discover(ctx, w.Dir)
 	if err != nil {
 		return nil, err
@@ -142,15 +155,31 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 			pr.Problemf("%s: version %q at the branch's tip is not SemVer; bump it by hand", c.File, old)
 			continue
 		}
-		nv := fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch()+1)
-		if v.Prerelease() != "" {
-			nv = fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch())
-		}
 		name := c.Name
 		if name == "" {
 			name = path.Base(c.Dir)
 		}
-		next[it.dir] = ChartBump{Dir: c.Dir, Name: name, Old: old, New: nv, Why: it.why}
+		where := map[string]string{}
+		if used != nil {
+			if where, err = used(ctx, name); err != nil {
+				return nil, err
+			}
+		}
+		taken := map[string]bool{}
+		for u := range where {
+			taken[u] = true
+		}
+		nv, skipped, err := NextFreeVersion(v.String(), taken)
+		if err != nil {
+			pr.Problemf("%s: %v", c.File, err)
+			continue
+		}
+		b := ChartBump{Dir: c.Dir, Name: name, Old: old, New: nv, Why: it.why}
+		if len(skipped) > 0 {
+			b.Skipped = "not " + skipped[0] + ": " + SkippedReason(skipped, where)
+			pr.Notef("%s %s -> %s: %s", name, old, nv, b.Skipped)
+		}
+		next[it.dir] = b
 		for _, d := range dependents[it.dir] {
 			queue = append(queue, item{d, "its file:// pin on " + name + " follows " + nv})
 		}

@@ -84,6 +84,9 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
+	if err := s.CommitsOnSource(ctx, r, commits, pr); err != nil || len(pr.Problems) > 0 {
+		return res, err
+	}
 	main, err := revCommit(ctx, r.Dir, "refs/heads/"+r.MainBranch)
 	if err != nil {
 		return res, err
@@ -137,7 +140,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if err != nil {
 		return res, err
 	}
-	bumps, err := BumpCharts(ctx, w, tip, touched, pr)
+	bumps, err := BumpCharts(ctx, w, tip, touched, s.UsedChartVersions(), pr)
 	if err != nil {
 		return res, err
 	}
@@ -229,7 +232,7 @@ func bumpMessage(br string, bumps []ChartBump, after string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Bump chart versions after %s\n\n", after)
 	for _, c := range bumps {
-		fmt.Fprintf(&b, "- %s %s -> %s (%s)\n", c.Name, c.Old, c.New, c.Why)
+		fmt.Fprintf(&b, "- %s %s -> %s (%s)\n", c.Name, c.Old, c.New, c.reason())
 	}
 	fmt.Fprintf(&b, "\n%s: %s\n", Trailer, br)
 	return b.String()

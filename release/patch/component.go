@@ -81,18 +81,25 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 	ver := shipped[0].version
 	chr.Notef("release %s ships %s %s (%s)", s.Line, comp.Name, ver, describeShipped(shipped))
 
-	// 2 and 3. The component's branch, fix and release.
-	cres, err := s.planComponentRelease(ctx, cr, comp, ver, opt.Commits)
+	// 2 and 3. The component's branch, fix and release; with -use, an
+	// existing release that has the fixes instead, and the component
+	// stays as it is.
+	var cres componentResult
+	if opt.Use != "" {
+		cres, err = s.planUse(ctx, cr, comp, ver, opt.Use, opt.Commits)
+	} else {
+		cres, err = s.planComponentRelease(ctx, cr, comp, ver, opt.Commits)
+	}
 	if err != nil {
 		return fail(cr, err)
 	}
 	if len(cr.Problems) > 0 || cres.version == "" {
 		return p, nil
 	}
-	if s.Push {
+	if s.Push && !cres.used && cres.tip != "" {
 		tags := map[string]string{}
 		if cres.tagCommit != "" {
-			tags[comp.Tag(cres.version)] = cres.tagCommit
+			tags[cres.tagName] = cres.tagCommit
 		}
 		if err := s.PlanPush(ctx, cr, comp.Dir, s.Branch, cres.tip, tags); err != nil {
 			return fail(cr, err)
@@ -174,7 +181,14 @@ func (s *Session) shippedImages(ctx context.Context, dir string, comp *workspace
 				pr.Problemf("%s (chart %s) has no tag; expected a release tag of %s", img.Ref, img.Chart, comp.Name)
 				continue
 			}
-			v, form, ok := imageref.ReleaseVersion(ref.Tag, s.WS.Images.ReleaseTagForms)
+			// The component's own image tag form counts as a release form
+			// here even when images.releaseTagForms does not list it
+			// (rel-3.1.0 is 3.1.0 for a component tagging rel-{version}).
+			forms := s.WS.Images.ReleaseTagForms
+			if comp.ImageTagForm != "" {
+				forms = append(slices.Clip(forms), comp.ImageTagForm)
+			}
+			v, form, ok := imageref.ReleaseVersion(ref.Tag, forms)
 			if !ok {
 				pr.Problemf("%s (chart %s) is not a release tag, so no release of %s can be patched from it", img.Ref, img.Chart, comp.Name)
 				continue
@@ -208,8 +222,17 @@ type componentResult struct {
 	tip string
 	// tagCommit is the commit tagged with version.
 	tagCommit string
+	// tagName is the tag of version.
+	tagName string
 	// tagPlanned says the tag is created by this plan.
 	tagPlanned bool
+	// used says version is an existing release taken with -use; extra
+	// lists (newest first, bounded) the extraCount commits it carries
+	// beyond since, the version the charts shipped.
+	used       bool
+	since      string
+	extraCount int
+	extra      []string
 }
 
 // planComponentRelease plans steps 2 and 3: the branch (lazily), the
@@ -219,6 +242,9 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	dir := comp.Dir
 	commits, err := ResolveCommits(ctx, dir, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
+		return res, err
+	}
+	if err := s.CommitsOnSource(ctx, comp, commits, pr); err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
 	g, err := gitx.Open(dir)
@@ -249,6 +275,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 			pr.Notef("%s exists only as %s/%s; the local branch is created from it", s.Branch, s.Remote, s.Branch)
 		}
 	}
+	branchExists := base != ""
 	if base == "" {
 		point, how, err := s.lazyPoint(ctx, g, comp, main, shipped, pr)
 		if err != nil || point == "" {
@@ -279,17 +306,6 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	if err != nil {
 		return res, err
 	}
-	tagCommit := func(v string) (string, error) {
-		h, ok := tags[comp.Tag(v)]
-		if !ok {
-			return "", nil
-		}
-		c, err := g.Peel(h)
-		if err != nil {
-			return "", err
-		}
-		return c.String(), nil
-	}
 	data, err := g.FileAt(plumbing.NewHash(base), comp.VersionFile)
 	if err != nil {
 		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, gitx.Short(base), err)
@@ -305,49 +321,87 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		return res, nil
 	}
 
-	// Already released with the fixes?
+	// Already released with the fixes? The release the charts ship is a
+	// fact whoever made it; any other release on the branch counts as
+	// done only when relkit made it (an earlier run): a release made by
+	// hand is for the user to choose, with -use.
 	if len(todo) == 0 && curV.Prerelease() == "" {
-		tc, err := tagCommit(cur)
+		rts, err := releaseTags(g, tags, comp, cur)
 		if err != nil {
 			return res, err
 		}
-		if tc != "" {
-			if ok, err := gitx.IsAncestor(ctx, dir, tc, base); err != nil {
+		for _, t := range rts {
+			ok, err := gitx.IsAncestor(ctx, dir, t.commit, base)
+			if err != nil {
 				return res, err
-			} else if ok && s.containsAll(ctx, dir, tc, commits, main) {
-				pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, comp.Tag(cur))
-				res.version, res.tip, res.tagCommit = cur, base, tc
-				return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
 			}
+			if !ok || !s.containsAll(ctx, dir, t.commit, commits, main) {
+				continue
+			}
+			if cur != shipped {
+				mine, why, err := relkitRelease(g, t, s.Branch)
+				if err != nil {
+					return res, err
+				}
+				if !mine {
+					pr.Problemf("%s is at %s %s (tag %s on %s), which has the fixes, but relkit did not make that release (%s): relkit takes over only its own earlier work. To point the charts of %s at it, run again with -use=%s",
+						s.Branch, comp.Name, cur, t.name, gitx.Short(t.commit), why, s.Branch, cur)
+					return res, nil
+				}
+			}
+			pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, t.name)
+			res.version, res.tip, res.tagCommit, res.tagName = cur, base, t.commit, t.name
+			if cur == shipped && !branchExists {
+				// Nothing to release, so no branch to start either.
+				pr.Notef("the shipped release already has the fixes; %s is not created", s.Branch)
+				res.tip = ""
+				return res, nil
+			}
+			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
 		}
 	}
 
-	// The next free patch release; a tag a previous run made for it (on a
-	// commit after base that has every fix) is taken over.
+	// The next patch release must be free: a tag of it (in either prefix
+	// form) is taken over only when relkit made it in an earlier run of
+	// this patch (its marks, on a commit after base with every fix);
+	// any other makes the version taken, and a taken version is refused
+	// rather than skipped (see refuseTaken).
 	next := fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch()+1)
 	if curV.Prerelease() != "" {
 		next = fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch())
 	}
+	var taken []takenVersion
 	for range 1000 {
-		tc, err := tagCommit(next)
+		rts, err := releaseTags(g, tags, comp, next)
 		if err != nil {
 			return res, err
 		}
-		if tc == "" {
+		if len(rts) == 0 {
 			break
 		}
-		after, err := gitx.IsAncestor(ctx, dir, base, tc)
-		if err != nil {
-			return res, err
+		for _, t := range rts {
+			if t.name != comp.Tag(next) {
+				continue
+			}
+			mine, _, err := relkitRelease(g, t, s.Branch)
+			if err != nil {
+				return res, err
+			}
+			after, err := gitx.IsAncestor(ctx, dir, base, t.commit)
+			if err != nil {
+				return res, err
+			}
+			if mine && after && t.commit != base && s.containsAll(ctx, dir, t.commit, commits, main) {
+				pr.Donef("tag %s from an earlier run has the fixes on top of %s", t.name, gitx.Short(base))
+				res.version, res.tip, res.tagCommit, res.tagName = next, t.commit, t.commit, t.name
+				return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
+			}
 		}
-		if after && tc != base && s.containsAll(ctx, dir, tc, commits, main) {
-			pr.Donef("tag %s from an earlier run has the fixes on top of %s", comp.Tag(next), gitx.Short(base))
-			res.version, res.tip, res.tagCommit = next, tc, tc
-			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
-		}
-		pr.Notef("%s is taken (tag %s on %s); trying the next patch version", next, comp.Tag(next), gitx.Short(tc))
-		nv := semver.MustParse(next).IncPatch()
-		next = nv.String()
+		taken = append(taken, takenVersion{version: next, tags: rts})
+		next = semver.MustParse(next).IncPatch().String()
+	}
+	if len(taken) > 0 {
+		return res, s.refuseTaken(ctx, pr, comp, shipped, cur, base, branchExists, commits, taken, next)
 	}
 
 	if local != "" {
@@ -406,7 +460,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	tagName := comp.Tag(next)
 	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + tagName, Commit: bump,
 		Message: tagging.Message(comp.Name, next)})
-	res.version, res.tip, res.tagCommit, res.tagPlanned = next, bump, bump, true
+	res.version, res.tip, res.tagCommit, res.tagName, res.tagPlanned = next, bump, bump, tagName, true
 	return res, s.placeBranch(ctx, pr, dir, local, base, bump)
 }
 
@@ -495,8 +549,15 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 	seen := map[key]bool{}
 	edits := map[string][]TagEdit{}
 	var newRefs []string
+	formNoted := false
 	for _, sh := range shipped {
-		newTag := strings.Replace(sh.form, "{version}", cres.version, 1)
+		// The new tag takes the component's imageTagForm: that is the tag
+		// image:push publishes, whatever form the chart used so far.
+		newTag := comp.ImageTag(cres.version)
+		if sh.form != comp.ImageTagForm && comp.ImageTagForm != "" && !formNoted {
+			formNoted = true
+			pr.Notef("%s uses the tag form %s; the new tag %s follows imageTagForm %s of %s", sh.img.Ref, sh.form, newTag, comp.ImageTagForm, comp.Name)
+		}
 		newRefs = append(newRefs, strings.TrimSuffix(sh.img.Ref, sh.tag)+newTag)
 		k := key{sh.img.ValuesFile, sh.img.ValuesPath, sh.img.ValuesLine}
 		if seen[k] {
@@ -562,7 +623,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 	if len(pr.Problems) > 0 {
 		return tip, nil
 	}
-	bumps, err := BumpCharts(ctx, w, tip, touched, pr)
+	bumps, err := BumpCharts(ctx, w, tip, touched, s.UsedChartVersions(), pr)
 	if err != nil {
 		return "", err
 	}
@@ -575,11 +636,26 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 	display = append(display, describeFiles(bumps.Plan)...)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Update %s to %s on %s\n\n", comp.Name, cres.version, s.Branch)
-	fmt.Fprintf(&b, "Patch release %s of %s (tag %s) for release %s.\n\n", cres.version, comp.Name, comp.Tag(cres.version), s.Line)
+	if cres.used {
+		fmt.Fprintf(&b, "Existing release %s of %s (tag %s), taken with patch:component -use\nfor release %s: no release of %s was made for %s. Besides the fixes it\nships the %d commit(s) it carries beyond %s (newest first):\n",
+			cres.version, comp.Name, cres.tagName, s.Line, comp.Name, s.Branch, cres.extraCount, cres.since)
+		for _, c := range cres.extra {
+			fmt.Fprintf(&b, "- %s\n", c)
+		}
+		if n := cres.extraCount - len(cres.extra); n > 0 {
+			fmt.Fprintf(&b, "- and %d more\n", n)
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "Patch release %s of %s (tag %s) for release %s.\n\n", cres.version, comp.Name, cres.tagName, s.Line)
+	}
 	for _, line := range display {
 		fmt.Fprintf(&b, "- %s\n", line)
 	}
 	fmt.Fprintf(&b, "\n%s: %s\n", Trailer, s.Branch)
+	if cres.used {
+		fmt.Fprintf(&b, "%s: %s %s\n", UseTrailer, comp.Name, cres.version)
+	}
 	msg := b.String()
 	h, err := w.Commit(ctx, msg, files)
 	if err != nil {
@@ -594,7 +670,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 	for _, line := range display {
 		pr.Notef("  %s", line)
 	}
-	tag := comp.Tag(cres.version)
+	tag := cres.tagName
 	s.CheckCharts(ctx, w.Dir, tip, pr, func(f report.Finding) string {
 		if !cres.tagPlanned {
 			return ""

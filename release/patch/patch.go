@@ -23,6 +23,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/report"
@@ -58,6 +59,14 @@ type Options struct {
 	Author string
 	// Checks runs on the charts result; nil means DefaultChecks.
 	Checks CheckFunc
+	// From names the branch the commits come from when it is not the
+	// repo's main branch (an unmerged work branch); every commit must be
+	// on it. Empty: every commit must be on the main branch.
+	From string
+	// Use (patch:component only) names an existing release X.Y.Z of the
+	// component that has the fixes: the charts move to it, and no
+	// component release is made.
+	Use string
 }
 
 // SplitCommits reads a comma-separated list of commits.
@@ -82,6 +91,11 @@ type Session struct {
 	DryRun bool
 	Push   bool
 	Checks CheckFunc
+	// From is Options.From.
+	From string
+
+	usedOnce sync.Once
+	used     *chartVersionsUsed
 }
 
 // NewSession validates the release line and works out the identity.
@@ -99,7 +113,7 @@ func NewSession(ctx context.Context, ws *workspace.Config, line string, opt Opti
 		return nil, err
 	}
 	s := &Session{WS: ws, Line: l, Branch: ws.ReleaseBranch(l), Ident: ident, Remote: opt.Remote,
-		DryRun: opt.DryRun, Push: opt.Push, Checks: opt.Checks}
+		DryRun: opt.DryRun, Push: opt.Push, Checks: opt.Checks, From: strings.TrimSpace(opt.From)}
 	if s.Remote == "" {
 		s.Remote = branch.DefaultRemote
 	}
@@ -108,6 +122,11 @@ func NewSession(ctx context.Context, ws *workspace.Config, line string, opt Opti
 	}
 	if _, err := gitx.Git(ctx, ws.Root, "check-ref-format", "refs/heads/"+s.Branch); err != nil {
 		return nil, fmt.Errorf("%q is not a valid branch name (branchPrefix %q in %s)", s.Branch, ws.BranchPrefix, ws.File)
+	}
+	if s.From != "" {
+		if _, err := gitx.Git(ctx, ws.Root, "check-ref-format", "refs/heads/"+s.From); err != nil {
+			return nil, fmt.Errorf("-from=%q is not a branch name; expected the branch the commits come from, such as feature/n2-fix", s.From)
+		}
 	}
 	return s, nil
 }

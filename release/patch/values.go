@@ -69,14 +69,21 @@ func TagEditFor(data []byte, img render.Image, oldTag, newTag string) (TagEdit, 
 		}
 		e.New = rest + ":" + newTag
 	case render.HoldsAppVersion:
-		switch {
-		case n.Value == oldTag:
-			e.New = newTag
-		case "v"+n.Value == oldTag:
-			e.New = strings.TrimPrefix(newTag, "v")
-		default:
-			return e, fmt.Errorf("%s holds %q, expected the tag %q", where, n.Value, oldTag)
+		// The template may wrap appVersion ("v{{ .Chart.AppVersion }}",
+		// "rel-{{ .Chart.AppVersion }}"): keep what it adds around the
+		// value, and the value takes the rest of the new tag.
+		pre, suf, found := strings.Cut(oldTag, n.Value)
+		rest, ok := strings.CutPrefix(newTag, pre)
+		if ok {
+			rest, ok = strings.CutSuffix(rest, suf)
 		}
+		switch {
+		case n.Value == "" || !found:
+			return e, fmt.Errorf("%s holds %q, expected the tag %q", where, n.Value, oldTag)
+		case !ok || rest == "":
+			return e, fmt.Errorf("%s: the template writes appVersion %q as the tag %q; the new tag %q does not fit that form: make the component's imageTagForm the form the chart uses, or set the tag by hand", where, n.Value, oldTag, newTag)
+		}
+		e.New = rest
 	default:
 		return e, fmt.Errorf("%s: relkit does not know how %s holds the tag (%q)", where, img.ValuesPath, img.ValuesHolds)
 	}

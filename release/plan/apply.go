@@ -132,7 +132,12 @@ func (p *Plan) Apply(ctx context.Context, opt Options) error {
 		}
 	})
 	if len(errs) > 0 {
-		errs = append(errs, errors.New("a remote changed since the plan was made, so nothing was pushed anywhere; pull, then run the same command again"))
+		var u *Undecided
+		if errors.As(errors.Join(errs...), &u) {
+			errs = append(errs, errors.New("a remote could not be asked, so nothing was pushed anywhere; run the same command again once it answers"))
+		} else {
+			errs = append(errs, errors.New("a remote changed since the plan was made, so nothing was pushed anywhere; pull, then run the same command again"))
+		}
 		return errors.Join(sortErrs(errs)...)
 	}
 
@@ -370,7 +375,9 @@ func (s Step) checkGuards(ctx context.Context, dir string) error {
 	slices.Sort(names)
 	got, err := gitx.LsRemote(ctx, dir, s.Remote, names...)
 	if err != nil {
-		return fmt.Errorf("checking %s before pushing: %w", s.Remote, err)
+		// A remote that vanished or does not answer: nothing is known
+		// about it, so the run could not decide (exit 3), not "refused".
+		return &Undecided{Err: fmt.Errorf("checking %s before pushing: %w", s.Remote, err)}
 	}
 	var moved []string
 	for _, g := range all {

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/relkit/relkit/release/gitx"
 )
 
 // Kind is the kind of a step.
@@ -180,24 +182,61 @@ func (e *Undecided) Unwrap() error { return e.Err }
 // ExitCode is 3: could not decide.
 func (e *Undecided) ExitCode() int { return ExitUndecided }
 
-// Exit codes of the release targets (mage uses 2 for usage errors).
+// Exit codes of the release targets.
 const (
-	ExitOK        = 0
-	ExitFailed    = 1
+	ExitOK     = 0
+	ExitFailed = 1
+	// ExitUsage is a command line the target cannot run: what mage
+	// itself exits with for an unknown target or flag, and what the
+	// targets exit with for a bad argument.
+	ExitUsage     = 2
 	ExitUndecided = 3
 )
 
 // ExitCode maps an error to the exit status of a release target: 0 for
-// nil, 3 when it is (or wraps) Undecided, else 1.
+// nil, 3 when it is (or wraps) Undecided or a git command that could not
+// reach its remote, else 1.
 func ExitCode(err error) int {
 	var u *Undecided
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &u):
+	case errors.As(err, &u), remoteUnreachable(err):
 		return ExitUndecided
 	}
 	return ExitFailed
+}
+
+// unreachableMarks are what git (run with LC_ALL=C, see gitx.Env) says
+// when it cannot talk to a remote at all: a path or remote that is gone,
+// a host that does not answer, credentials refused.
+var unreachableMarks = []string{
+	"does not appear to be a git repository",
+	"Could not read from remote repository",
+	"unable to access '",
+	"Could not resolve host",
+	"Connection refused",
+	"Connection timed out",
+	"Authentication failed",
+	"could not read Username",
+	"Permission denied (publickey",
+}
+
+// remoteUnreachable reports whether err holds a git command that failed
+// because its remote could not be reached: whatever the step was (a
+// fetch, a push after the remote was checked), nothing is known about the
+// remote, so the run could not decide. A push the remote rejected is not
+// this.
+func remoteUnreachable(err error) bool {
+	switch e := err.(type) {
+	case nil:
+		return false
+	case *gitx.CmdError:
+		return slices.ContainsFunc(unreachableMarks, func(m string) bool { return strings.Contains(e.Stderr, m) })
+	case interface{ Unwrap() []error }: // errors.Join: any of them
+		return slices.ContainsFunc(e.Unwrap(), remoteUnreachable)
+	}
+	return remoteUnreachable(errors.Unwrap(err))
 }
 
 // AsUndecided marks a planning error as "could not decide" (exit 3),

@@ -11,6 +11,7 @@ import (
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -67,6 +68,10 @@ type ComponentFact struct {
 	// Commits are the subjects of the component's commits between the two
 	// release tags (VERSION-only and relkit commits left out).
 	Commits []string
+	// Taken says New is an existing release the branch's charts were
+	// moved to as it was (patch:component -use), not one made for the
+	// branch: every commit listed ships with it, none was picked.
+	Taken bool
 }
 
 // CommitFact is one commit of the branch.
@@ -133,9 +138,37 @@ func (pt *pointRun) facts(ctx context.Context) (*Facts, error) {
 	}
 	if pt.prevCommit != "" {
 		f.Components = componentChanges(ctx, ws, f.Images)
+		taken := pt.takenReleases(ctx)
+		for i, c := range f.Components {
+			f.Components[i].Taken = slices.Contains(taken, c.Name+" "+c.New)
+		}
 	}
 	f.Picked, err = pt.picked(ctx)
 	return f, err
+}
+
+// takenReleases lists the "<component> <version>" values of the
+// patch.UseTrailer on the charts branch's commits in the range picked
+// reads.
+func (pt *pointRun) takenReleases(ctx context.Context) []string {
+	r := pt.ws.Charts
+	args := []string{"log", "--format=%B%x00", pt.relCommit}
+	if pt.prevOnBranch {
+		args = append(args, "^"+pt.prevCommit)
+	} else {
+		args = append(args, "^refs/heads/"+r.MainBranch)
+	}
+	out, err := gitx.Git(ctx, r.Dir, append(args, "--")...)
+	if err != nil {
+		return nil
+	}
+	var taken []string
+	for _, msg := range strings.Split(out, "\x00") {
+		if v := trailerValue(msg, patch.UseTrailer); v != "" {
+			taken = append(taken, v)
+		}
+	}
+	return taken
 }
 
 // chartsAndImages lists the charts of dir and the images they render,
@@ -393,7 +426,7 @@ func renderMarkdown(f *Facts) string {
 		if len(f.Components) > 0 {
 			b.WriteString("### Component releases\n\n")
 			for _, c := range f.Components {
-				fmt.Fprintf(&b, "- **%s** %s → %s\n", c.Name, c.Old, c.New)
+				fmt.Fprintf(&b, "- **%s** %s → %s%s\n", c.Name, c.Old, c.New, takenNote(c))
 				for _, s := range c.Commits {
 					fmt.Fprintf(&b, "  - %s\n", s)
 				}
@@ -443,6 +476,14 @@ func renderMarkdown(f *Facts) string {
 	return b.String()
 }
 
+// takenNote marks a component release taken as it was (-use).
+func takenNote(c ComponentFact) string {
+	if !c.Taken {
+		return ""
+	}
+	return " (an existing release, shipped as it is: every change listed comes with it)"
+}
+
 func rstTitle(b *strings.Builder, title string, ch byte) {
 	fmt.Fprintf(b, "%s\n%s\n\n", title, strings.Repeat(string(ch), len([]rune(title))))
 }
@@ -485,7 +526,7 @@ func renderRST(f *Facts) string {
 		if len(f.Components) > 0 {
 			rstTitle(&b, "Component releases", '~')
 			for _, c := range f.Components {
-				fmt.Fprintf(&b, "- **%s** %s → %s\n", c.Name, c.Old, c.New)
+				fmt.Fprintf(&b, "- **%s** %s → %s%s\n", c.Name, c.Old, c.New, takenNote(c))
 				if len(c.Commits) > 0 {
 					b.WriteString("\n")
 					for _, s := range c.Commits {

@@ -198,6 +198,23 @@ func versionAt(g *gitx.Repo, commit, file string) (string, error) {
 	return tok, err
 }
 
+// byRelkit reports whether tag (on commit) is an earlier run's release:
+// an annotated tag with relkit's message on a commit with the trailer
+// Relkit-Point-Release: release. A tag made by hand on a commit after
+// the branch is somebody else's, and never taken over.
+func byRelkit(g *gitx.Repo, tag, commit, release string) bool {
+	tags, err := g.Tags()
+	if err != nil {
+		return false
+	}
+	obj, err := g.TagObject(tags[tag])
+	if err != nil || !tagging.ByRelkit(obj.Message) {
+		return false
+	}
+	c, err := g.CommitObject(plumbing.NewHash(commit))
+	return err == nil && trailerValue(c.Message, Trailer) == release
+}
+
 func trailerValue(msg, key string) string {
 	for _, line := range strings.Split(msg, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
@@ -303,13 +320,13 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		if c, ok := tags[release]; ok {
 			parent, err := gitx.Git(ctx, r.Dir, "rev-parse", c+"^1")
 			if err == nil && strings.TrimSpace(parent) == tip {
-				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release {
+				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release && byRelkit(g, r.Tag(release), c, release) {
 					pt.relCommit = c
 					pr.Donef("tag %s from an earlier run names the release commit %s", r.Tag(release), gitx.Short(c))
 				}
 			}
 			if pt.relCommit == "" {
-				pr.Problemf("tag %s already exists on %s, which is not the release of %s; relkit never moves tags: check it by hand", r.Tag(release), gitx.Short(c), s.Branch)
+				pr.Problemf("tag %s already exists on %s, which is not a release of %s that relkit made; relkit never moves tags and takes over only its own earlier work: check it by hand", r.Tag(release), gitx.Short(c), s.Branch)
 				return nil
 			}
 		}
@@ -520,7 +537,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		switch {
 		case on:
 			pr.Donef("tag %s is on %s", tag, s.Branch)
-		case strings.TrimSpace(parent) == tip:
+		case strings.TrimSpace(parent) == tip && byRelkit(g, tag, pt.docsTag, release):
 			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, gitx.Short(pt.docsTag))
 			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 				return err
@@ -528,7 +545,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, gitx.Short(pt.docsTag)+": "+release+" and its release notes"))
 			pt.docsTip = pt.docsTag
 		default:
-			pr.Problemf("tag %s already exists on %s, which is not on %s; relkit never moves tags: check it by hand", tag, gitx.Short(pt.docsTag), s.Branch)
+			pr.Problemf("tag %s already exists on %s, which is not on %s and is not relkit's earlier work; relkit never moves tags: check it by hand", tag, gitx.Short(pt.docsTag), s.Branch)
 		}
 		return nil
 	}

@@ -92,8 +92,15 @@ func repoNames(ws *workspace.Config) []string {
 
 // Message is the annotation of a release tag.
 func Message(repo, v string) string {
-	return fmt.Sprintf("%s %s\n\nRelease %s of %s, tagged by relkit release:tag on the commit\nthat set its VERSION to %s.\n", repo, v, v, repo, v)
+	return fmt.Sprintf("%s %s\n\nRelease %s of %s, %srelease:tag on the commit\nthat set its VERSION to %s.\n", repo, v, v, repo, relkitMark, v)
 }
+
+// relkitMark is in every tag message relkit writes.
+const relkitMark = "tagged by relkit "
+
+// ByRelkit reports whether an annotated tag's message is one relkit wrote
+// (Message): a rerun takes over only tags it made itself.
+func ByRelkit(msg string) bool { return strings.Contains(msg, relkitMark) }
 
 func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ident, pr *plan.Repo) error {
 	g, err := gitx.Open(r.Dir)

@@ -407,15 +407,22 @@ func Load(file string) (*Config, error) {
 	return Parse(abs, data)
 }
 
+// MaxConfigBytes bounds the config text Parse accepts. A real relkit.yaml
+// is a few kilobytes (a hundred components with their images and
+// waivers stay under 100 KiB). yaml.v3 costs about 200 bytes of memory
+// per byte of a dense file (a 4 MiB flow list took 900 MB and 12 s), so
+// the bound is what keeps a generated or hostile file cheap: at 1 MiB
+// the worst case measured is about 230 MB and 3 s.
+const MaxConfigBytes = 1 << 20
+
 // Parse validates config text as if read from file (an absolute path).
 func Parse(file string, data []byte) (*Config, error) {
+	if len(data) > MaxConfigBytes {
+		return nil, &Error{[]string{fmt.Sprintf("%s: the file has %d bytes; a workspace config is at most %d KiB; is it the right file?", file, len(data), MaxConfigBytes>>10)}}
+	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			return nil, &Error{[]string{fmt.Sprintf("%s:%s: YAML syntax: %s", file, m[1], m[2])}}
-		}
-		return nil, &Error{[]string{fmt.Sprintf("%s: YAML syntax: %s", file, msg)}}
+		return nil, &Error{[]string{syntaxError(file, data, err)}}
 	}
 	d := &decoder{file: file, lines: map[string]int{}}
 	var raw rawConfig
@@ -424,12 +431,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	}
 	d.decode(doc.Content[0], "", reflect.ValueOf(&raw).Elem())
 	if len(d.errs) > 0 {
-		return nil, &Error{d.errs}
+		return nil, &Error{d.problems()}
 	}
 	v := &validator{decoder: d, root: filepath.Dir(file)}
 	c := v.build(&raw, doc.Content[0])
 	if len(d.errs) > 0 {
-		return nil, &Error{d.errs}
+		return nil, &Error{d.problems()}
 	}
 	c.File, c.Root, c.lines = file, v.root, d.lines
 	return c, nil
@@ -439,6 +446,10 @@ type validator struct {
 	*decoder
 	root  string
 	names map[string]string
+	// realRoot is root with symlinks resolved; repoKeys maps the real
+	// git directory of each repo seen to its key (see repos.go).
+	realRoot string
+	repoKeys map[string]string
 }
 
 func (v *validator) errorf(key, format string, args ...any) {
@@ -455,14 +466,13 @@ func (v *validator) errorf(key, format string, args ...any) {
 	if line == 0 {
 		line = 1
 	}
-	v.errs = append(v.errs, fmt.Sprintf("%s:%d: %s", v.file, line, fmt.Sprintf(format, args...)))
+	v.add(fmt.Sprintf("%s:%d: %s", v.file, line, fmt.Sprintf(format, args...)))
 }
 
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	prefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
-	// yamlLineRE reads the line out of a yaml.v3 syntax error.
-	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
+
 	kubeVersionRE = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?$`)
 	authorRE      = regexp.MustCompile(`^[^<>]+ <[^<>]+>$`)
 	// imageTagRE is a docker tag.
@@ -482,7 +492,7 @@ func (v *validator) build(raw *rawConfig, top *yaml.Node) *Config {
 		}
 	}
 	if raw.Charts == nil {
-		v.errs = append(v.errs, fmt.Sprintf("%s:%d: missing key \"charts\": expected the charts repo (charts: {path: ...})", v.file, top.Line))
+		v.add(fmt.Sprintf("%s:%d: missing key \"charts\": expected the charts repo (charts: {path: ...})", v.file, top.Line))
 	} else {
 		r := raw.Charts
 		c.Charts = v.repo(KindCharts, "charts", r.Name, "charts", r.Path, r.MainBranch, r.VersionFile, r.TagPrefix)
@@ -631,6 +641,9 @@ func (v *validator) publish(p *rawPublish) *Publish {
 	if p.Git != "" && !strings.Contains(p.Git, "://") && !scpLikeRE.MatchString(p.Git) {
 		if v.relPath(key+".git", p.Git) {
 			out.Git = filepath.Join(v.root, filepath.FromSlash(p.Git))
+			if _, err := os.Stat(out.Git); err == nil {
+				v.staysInside(key+".git", out.Git)
+			}
 		}
 	}
 	if p.URL != "" && !webURLRE.MatchString(p.URL) {
@@ -681,8 +694,12 @@ func (v *validator) repo(kind Kind, key, name, defName, p, mainBranch, versionFi
 	r.Dir = filepath.Join(v.root, filepath.FromSlash(p))
 	if st, err := os.Stat(r.Dir); err != nil || !st.IsDir() {
 		v.errorf(key+".path", "%s.path: %s does not exist; expected a git checkout there", key, r.Dir)
+	} else if !v.staysInside(key+".path", r.Dir) {
+		// reported
 	} else if _, err := os.Stat(filepath.Join(r.Dir, ".git")); err != nil {
 		v.errorf(key+".path", "%s.path: %s is not a git checkout (no .git)", key, r.Dir)
+	} else {
+		v.checkout(key, r)
 	}
 	if r.MainBranch == "" {
 		r.MainBranch = detectMainBranch(r.Dir)

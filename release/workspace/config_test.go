@@ -8,12 +8,16 @@ import (
 	"time"
 )
 
-// newRoot makes a workspace root with empty git checkouts at the given paths.
-func newRoot(t *testing.T, repos ...string) string {
+// newRoot makes a workspace root with empty git checkouts, each holding a
+// VERSION, at the given paths.
+func newRoot(t testing.TB, repos ...string) string {
 	t.Helper()
 	root := t.TempDir()
 	for _, r := range repos {
 		if err := os.MkdirAll(filepath.Join(root, r, ".git"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, r, "VERSION"), []byte("1.0.0-dev\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,7 +190,7 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 }
 
 func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
-	root := newRoot(t, "a", "b", "c", "d")
+	root := newRoot(t, "a", "b", "c", "d", "e")
 	write := func(rel, content string) {
 		p := filepath.Join(root, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -199,7 +203,7 @@ func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
 	write("a/.git/refs/remotes/origin/HEAD", "ref: refs/remotes/origin/trunk\n")
 	write("b/.git/refs/heads/main", "0123456789012345678901234567890123456789\n")
 	write("c/.git/packed-refs", "# pack-refs with: peeled\n0123456789012345678901234567890123456789 refs/heads/main\n")
-	cfg := "charts: {path: a}\ndocs: {path: b}\ncomponents:\n  - {name: c, path: c}\n  - {name: d, path: d}\n  - {name: e, path: c, mainBranch: develop}\n"
+	cfg := "charts: {path: a}\ndocs: {path: b}\ncomponents:\n  - {name: c, path: c}\n  - {name: d, path: d}\n  - {name: e, path: e, mainBranch: develop}\n"
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,43 @@ type decoder struct {
 	file  string
 	lines map[string]int
 	errs  []string
+	// dropped counts the problems not kept beyond maxProblems.
+	dropped int
+	// expanded counts the nodes decoded again through aliases; past
+	// maxAliasExpansion the decoder stops (see decode).
+	expanded int
+	inAlias  int
+	stopped  bool
+}
+
+const (
+	// maxProblems bounds the problems kept (and printed): a file of a
+	// million wrong keys is reported by its first ones, in bounded memory.
+	maxProblems = 100
+	// maxAliasExpansion bounds how many nodes aliases may add. An alias is
+	// decoded as a copy of its anchor, so nested aliases multiply
+	// ("billion laughs": ten lists of ten aliases each make 10^10 values
+	// from a few hundred bytes). Sharing a few blocks between components
+	// stays far below it.
+	maxAliasExpansion = 10000
+)
+
+// add records a problem, keeping at most maxProblems.
+func (d *decoder) add(msg string) {
+	if len(d.errs) >= maxProblems {
+		d.dropped++
+		return
+	}
+	d.errs = append(d.errs, msg)
+}
+
+// problems is the list to report, with a last line counting the
+// problems left out.
+func (d *decoder) problems() []string {
+	if d.dropped == 0 {
+		return d.errs
+	}
+	return append(d.errs, fmt.Sprintf("%s: ... and %d more problem(s)", d.file, d.dropped))
 }
 
 // Date is a calendar day written as YYYY-MM-DD.
@@ -31,7 +68,7 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if path != "" {
 		msg = path + ": " + msg
 	}
-	d.errs = append(d.errs, fmt.Sprintf("%s:%d: %s", d.file, n.Line, msg))
+	d.add(fmt.Sprintf("%s:%d: %s", d.file, n.Line, msg))
 }
 
 func kindName(n *yaml.Node) string {
@@ -64,7 +101,20 @@ func join(path, key string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
+	if d.stopped {
+		return
+	}
+	if d.inAlias > 0 {
+		d.expanded++
+	}
 	if n.Kind == yaml.AliasNode {
+		if d.expanded >= maxAliasExpansion {
+			d.stopped = true
+			d.fail(n, path, "aliases expand to more than %d values here; relkit does not follow alias chains this large (a \"billion laughs\" file?): write the values out", maxAliasExpansion)
+			return
+		}
+		d.inAlias++
+		defer func() { d.inAlias-- }()
 		n = n.Alias
 	}
 	d.lines[path] = n.Line
