@@ -273,7 +273,9 @@ func NormalizeDigest(d string) string {
 // it to stay clear of every published one.
 func Versions(ctx context.Context, r Repository, chart string) ([]string, error) {
 	switch r := r.(type) {
-	case *indexRepo:
+	case interface {
+		index(context.Context) (*Index, error)
+	}: // index.yaml over HTTP, on disk or in a git branch
 		idx, err := r.index(ctx)
 		if err != nil {
 			return nil, err
@@ -283,7 +285,7 @@ func Versions(ctx context.Context, r Repository, chart string) ([]string, error)
 			out = append(out, e.Version)
 		}
 		return out, nil
-	case *ociRepo:
+	case *OCI:
 		tags, err := r.list(ctx, chart)
 		if err != nil {
 			return nil, err
