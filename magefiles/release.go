@@ -211,7 +211,7 @@ func (Release) Manifest(ctx context.Context,
 	return releaseExit(err)
 }
 
-// Status shows release line X.Y on one screen: branches, last and next version, commits since, unpublished images and charts, check findings.
+// Status shows release line X.Y on one screen: branches, last and next version, commits since, unpublished images, published and pending charts, check findings.
 //
 // Usage: go tool mage release:status X.Y.
 // For every workspace repo: whether <branchPrefix>X.Y exists locally and
@@ -219,9 +219,11 @@ func (Release) Manifest(ctx context.Context,
 // (highest X.Y.Z tag), the next version (VERSION on the branch), the
 // commits on the branch since that tag (or since it left the main
 // branch). Then, from the branch content in a scratch worktree: the images
-// the charts render that the registry does not have yet, the chart
-// versions the chart repository (charts.repository) does not have yet,
-// and the findings of check:images and check:charts (judged against the
+// the charts render that the registry does not have yet, each chart
+// version as published (every chart repository holds it) or pending
+// (chart:publish has yet to put it into charts.repository or a
+// charts.publish target; the repositories are read as chart:publish and
+// check:charts read them), and the findings of check:images and check:charts (judged against the
 // last point release). Nothing is written.
 //
 // RELKIT_FORMAT=json prints everything, including the images and charts

@@ -1,6 +1,8 @@
 package chartrepo
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/relkit/relkit/release/workspace"
@@ -43,4 +45,33 @@ func Targets(c *workspace.Repo, opts Options) ([]Repository, error) {
 		}
 	}
 	return out, nil
+}
+
+// Holding asks every repository of repos whether it holds chart at
+// exactly version: have lists those that do, lack those that do not, in
+// the order of repos. A repository that could not answer is in neither,
+// and its error (naming it) is joined into err.
+func Holding(ctx context.Context, repos []Repository, chart, version string) (have, lack []Repository, err error) {
+	var errs []error
+	for _, r := range repos {
+		found, e := r.Has(ctx, chart, version)
+		switch {
+		case e != nil:
+			errs = append(errs, fmt.Errorf("chart repository %s: %w", r, e))
+		case found:
+			have = append(have, r)
+		default:
+			lack = append(lack, r)
+		}
+	}
+	return have, lack, errors.Join(errs...)
+}
+
+// Names lists the repositories' names.
+func Names(repos []Repository) []string {
+	out := make([]string, len(repos))
+	for i, r := range repos {
+		out[i] = r.String()
+	}
+	return out
 }
