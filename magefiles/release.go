@@ -220,9 +220,9 @@ func (Release) Manifest(ctx context.Context,
 // commits on the branch since that tag (or since it left the main
 // branch). Then, from the branch content in a scratch worktree: the images
 // the charts render that the registry does not have yet, each chart
-// version as published (every chart repository holds it) or pending
-// (chart:publish has yet to put it into charts.repository or a
-// charts.publish target; the repositories are read as chart:publish and
+// version as published (every charts.publish target holds it; without
+// charts.publish, charts.repository) or pending (chart:publish has yet to
+// put it there; the repositories are read as chart:publish and
 // check:charts read them), and the findings of check:images and check:charts (judged against the
 // last point release). Nothing is written.
 //

@@ -47,6 +47,19 @@ func Targets(c *workspace.Repo, opts Options) ([]Repository, error) {
 	return out, nil
 }
 
+// PublishTargets opens the chart repositories chart:publish writes to
+// (charts.publish's static repository in git and OCI registry); when
+// charts.publish is not set, the repository the charts are published to
+// by other means (charts.repository). "Published" in release:status means
+// held by every one of them, "pending" lacking in some.
+func PublishTargets(c *workspace.Repo, opts Options) ([]Repository, error) {
+	if c == nil || c.Publish == nil {
+		return Targets(c, opts)
+	}
+	p := *c.Publish
+	return Targets(&workspace.Repo{Publish: &p}, opts)
+}
+
 // Holding asks every repository of repos whether it holds chart at
 // exactly version: have lists those that do, lack those that do not, in
 // the order of repos. A repository that could not answer is in neither,

@@ -82,12 +82,12 @@ type Chart struct {
 	Name    string `json:"name"`
 	Path    string `json:"path"`
 	Version string `json:"version"`
-	// State is present (published: every chart repository has this
-	// version), absent (pending: some lacks it) or unknown.
+	// State is present (published: every chart repository chart:publish
+	// writes to has this version; without charts.publish,
+	// charts.repository), absent (pending: some lacks it) or unknown.
 	State State `json:"state"`
-	// PublishedIn and PendingIn name the chart repositories (charts.repository,
-	// then charts.publish's git site and OCI registry) that hold the
-	// version and that do not.
+	// PublishedIn and PendingIn name those chart repositories that hold
+	// the version and that do not.
 	PublishedIn []string `json:"publishedIn,omitempty"`
 	PendingIn   []string `json:"pendingIn,omitempty"`
 	Error       string   `json:"error,omitempty"`
@@ -463,9 +463,9 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		list[i] = Chart{Name: c.Name, Path: c.Path, Version: c.Version, State: Unknown}
 	}
 	defer func() { s.Charts = list }()
-	// charts.repository and every charts.publish target, read as
+	// Where chart:publish writes (else charts.repository), read as
 	// chart:publish and check:charts read them.
-	repos, err := chartrepo.Targets(ws.Charts, chartrepo.Options{BaseDir: ws.Root, Mirrors: ws.Images.Mirrors})
+	repos, err := chartrepo.PublishTargets(ws.Charts, chartrepo.Options{BaseDir: ws.Root, Mirrors: ws.Images.Mirrors})
 	if err != nil {
 		s.unknown("chart repositories of %s: %v", ws.Charts.Name, err)
 		return
@@ -480,15 +480,35 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 	s.ChartRepository = strings.Join(chartrepo.Names(repos), ", ")
 	var errs []manifest.Problem
 	var mu sync.Mutex
+	// A repository that cannot be read fails for every chart, each time
+	// with the chart's name in the error: the first error stands for all,
+	// so the charts are listed as one group.
+	firstErr := map[string]string{}
 	plan.ForEach(ctx, indexes(len(list)), 8, func(ctx context.Context, i int) {
-		have, lack, err := chartrepo.Holding(ctx, repos, list[i].Name, list[i].Version)
+		var have, lack, failed []string
+		for _, r := range repos {
+			found, err := r.Has(ctx, list[i].Name, list[i].Version)
+			mu.Lock()
+			switch {
+			case err != nil:
+				if firstErr[r.String()] == "" {
+					firstErr[r.String()] = err.Error()
+				}
+				failed = append(failed, "chart repository "+r.String()+": "+firstErr[r.String()])
+			case found:
+				have = append(have, r.String())
+			default:
+				lack = append(lack, r.String())
+			}
+			mu.Unlock()
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		list[i].PublishedIn, list[i].PendingIn = chartrepo.Names(have), chartrepo.Names(lack)
+		list[i].PublishedIn, list[i].PendingIn = have, lack
 		switch {
-		case err != nil:
-			list[i].Error = err.Error()
-			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: err.Error()})
+		case len(failed) > 0:
+			list[i].Error = strings.Join(failed, "; ")
+			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: list[i].Error})
 		case len(lack) == 0:
 			list[i].State = Present
 		default:
