@@ -113,6 +113,9 @@ const maxChartYAML = 1 << 20
 type chartVersionsUsed struct {
 	dir, root string
 	charts    *workspace.Repo
+	// mirrors are images.mirrors: an OCI chart repository is asked where
+	// the registry's content is served, as everywhere else.
+	mirrors map[string]string
 
 	mu       sync.Mutex
 	loaded   bool
@@ -136,7 +139,7 @@ func (u *chartVersionsUsed) of(ctx context.Context, chart string) (map[string]st
 		out[v] = w
 	}
 	if !u.opened {
-		repos, err := chartrepo.Targets(u.charts, chartrepo.Options{BaseDir: u.root})
+		repos, err := chartrepo.Targets(u.charts, chartrepo.Options{BaseDir: u.root, Mirrors: u.mirrors})
 		if err != nil {
 			return nil, fmt.Errorf("charts.repository, charts.publish: %w", err)
 		}
@@ -207,7 +210,7 @@ func (u *chartVersionsUsed) loadGit(ctx context.Context) error {
 // ever used (see chartVersionsUsed), gathered once.
 func (s *Session) UsedChartVersions() UsedVersions {
 	s.usedOnce.Do(func() {
-		s.used = &chartVersionsUsed{dir: s.WS.Charts.Dir, charts: s.WS.Charts, root: s.WS.Root}
+		s.used = &chartVersionsUsed{dir: s.WS.Charts.Dir, charts: s.WS.Charts, root: s.WS.Root, mirrors: s.WS.Images.Mirrors}
 	})
 	return s.used.of
 }
