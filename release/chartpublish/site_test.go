@@ -18,6 +18,7 @@ import (
 
 	"github.com/relkit/relkit/release/chartpkg"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 var digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
@@ -393,5 +394,46 @@ func writeFile(t *testing.T, p, content string) {
 	}
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// charts.repository is read too: a version there with another package is
+// refused (nothing written), one there with the same package is still
+// written to the charts.publish targets that lack it.
+func TestChartsRepositoryIsReadNotWritten(t *testing.T) {
+	fx := newFixture(t, map[string]string{"web/Chart.yaml": chartYAML("web", "0.1.0"), "api/Chart.yaml": chartYAML("api", "1.0.0")})
+	pub, err := Plan(context.Background(), fx.gitWS(), Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := map[string]string{}
+	for _, pk := range pub.Packages {
+		digest[pk.Name()] = strings.TrimPrefix(pk.Digest, "sha256:")
+	}
+	index := func(webDigest string) {
+		writeFile(t, filepath.Join(fx.root, "served", "index.yaml"), fmt.Sprintf(
+			"apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 0.1.0\n    digest: %s\n    urls: [web-0.1.0.tgz]\n  api:\n  - name: api\n    version: 1.0.0\n    digest: %s\n    urls: [api-1.0.0.tgz]\n",
+			webDigest, digest["api"]))
+	}
+	ws := func() *workspace.Config {
+		writeFile(t, filepath.Join(fx.root, "relkit.yaml"), "charts:\n  path: charts\n  repository: served\n  publish:\n    git: site.git\n")
+		w, err := workspace.Load(filepath.Join(fx.root, "relkit.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	index(strings.Repeat("0", 64))
+	out, err := run(t, ws(), Options{Push: true})
+	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(err.Error(), "web 0.1.0 is already in") || !strings.Contains(err.Error(), "(charts.repository)") || fx.tip("gh-pages") != "" {
+		t.Fatalf("want web refused for charts.repository's other digest: %v\n%s", err, out)
+	}
+	index(digest["web"])
+	if out, err := run(t, ws(), Options{Push: true}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	idx := fx.siteIndex("gh-pages", "")
+	if idx.Lookup("web", "0.1.0") == nil || idx.Lookup("api", "1.0.0") == nil {
+		t.Errorf("the site lacks what charts.repository already serves: %+v", idx.Entries)
 	}
 }
