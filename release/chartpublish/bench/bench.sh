@@ -179,8 +179,11 @@ for r in $(seq 1 "$ROUNDS"); do
 		esac
 		t1=$(now)
 		times[$tool]+="$(elapsed "$t0" "$t1") "
+		eval "last_${tool//-/_}=$(elapsed "$t0" "$t1")"
 		echo "round $r  $tool  $(elapsed "$t0" "$t1")s"
 	done
+	# The machine may be shared: the ratio within a round is the fairer one.
+	awk -v s="$last_helm_seq" -v p="$last_helm_par" -v r="$last_relkit" -v n="$r" 'BEGIN { printf "round %d  relkit %.1fx the sequential loop, %.1fx the parallel one (load %s)\n", n, s / r, p / r, "'"$(cut -d' ' -f1 /proc/loadavg)"'" }'
 done
 median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 seq_m=$(median "${times[helm-seq]}")
