@@ -177,7 +177,7 @@ func checkCharts(ctx context.Context, ws *workspace.Config, override string) ([]
 	out = append(out, r.refused...)
 	errs := []error{err}
 
-	if r.repo.Repository != "" && len(changedList) > 0 {
+	if (r.repo.Repository != "" || r.repo.Publish != nil) && len(changedList) > 0 {
 		pub, perrs := r.published(ctx, changedList)
 		out = append(out, pub...)
 		errs = append(errs, perrs...)
@@ -695,7 +695,9 @@ func describeChanges(dir string, files []string) string {
 // --- the chart repository ---
 
 func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]report.Finding, []error) {
-	repo, err := chartrepo.Open(r.repo.Repository, chartrepo.Options{BaseDir: r.ws.Root})
+	// charts.repository and every charts.publish target: a version any of
+	// them holds is published, as chart:publish and release:status see it.
+	repos, err := chartrepo.Targets(r.repo, chartrepo.Options{BaseDir: r.ws.Root, Mirrors: r.ws.Images.Mirrors})
 	if err != nil {
 		return nil, []error{fmt.Errorf("%s: %w", r.repo.Name, err)}
 	}
@@ -707,12 +709,17 @@ func (r *chartRun) published(ctx context.Context, changed []charts.Chart) ([]rep
 		if name == "" {
 			name = path.Base(c.Dir)
 		}
-		found, err := repo.Has(ctx, name, c.Version)
+		have, _, err := chartrepo.Holding(ctx, repos, name, c.Version)
 		mu.Lock()
 		defer mu.Unlock()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: chart repository %s: %w", r.repo.Name, repo, err))
+		found := len(have) > 0
+		if err != nil && !found {
+			errs = append(errs, fmt.Errorf("%s: %w", r.repo.Name, err))
 			return
+		}
+		var repo chartrepo.Repository
+		if found {
+			repo = have[0]
 		}
 		if found && r.base.landed {
 			// After the merge, CI's publish job puts exactly this version in

@@ -585,3 +585,37 @@ func TestChartsPublishedAfterMergeOnMainIsAWarning(t *testing.T) {
 	}
 	wantContains(t, findingMessage(t, rep, "chart-version-published", "onos/Chart.yaml"), "once CI has published")
 }
+
+// charts.publish's static repository in git counts as published too,
+// read from the site's branch as chart:publish reads it.
+func TestChartsPublishedVersionInGitSite(t *testing.T) {
+	root := t.TempDir()
+	r := chartsRepo(t, root, func(r *demo.Repo) {
+		r.Commit("Add charts", merged(chart("onos", "onos", "1.0.0"), chart("spgw", "spgw", "1.0.0")))
+	})
+	step(t, r, func(r *demo.Repo) {
+		r.Checkout("feature", "main")
+		r.Commit("Change", map[string]string{
+			"onos/values.yaml": "replicas: 2\n", "onos/Chart.yaml": chartYAML("onos", "1.1.0"),
+			"spgw/values.yaml": "replicas: 2\n", "spgw/Chart.yaml": chartYAML("spgw", "1.0.1"),
+		})
+	})
+	site := filepath.Join(root, "site")
+	gitIn(t, root, "init", "-q", "-b", "pages", site)
+	if err := os.MkdirAll(filepath.Join(site, "charts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(site, "charts", "index.yaml"), []byte(repotest.Index(map[string][]string{"onos": {"1.0.0", "1.1.0"}})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, site, "add", "-A")
+	gitIn(t, site, "commit", "-q", "-m", "site")
+	cfg := "branchPrefix: aether-\ncharts:\n  path: charts\n  mainBranch: main\n  publish:\n    git: site\n    branch: pages\n    dir: charts\n"
+	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runCharts(t, ws, "")
+	wantFindings(t, rep, "chart-version-published onos/Chart.yaml:5 onos@1.1.0")
+	wantContains(t, findingMessage(t, rep, "chart-version-published", "onos/Chart.yaml"), site+" pages:charts")
+}

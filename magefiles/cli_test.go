@@ -129,6 +129,8 @@ func TestWritingTargetsRunOnlyAlone(t *testing.T) {
 		{"release:manifest", "2.1", "2.1", "-dryRun"},
 		{"-v", "release:branch", "2.2", "2.3", "-dryRun"}, // the compiled binary's own -v first
 		{"image:push", "amf", "oci-layout", "extra", "-dryRun"},
+		{"chart:publish", "extra", "-push"},
+		{"chart:publish", "-dryRun", "release:status", "2.1"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			before := snapshot(t, w.Dir)

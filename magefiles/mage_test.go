@@ -64,7 +64,7 @@ func run(t *testing.T, env []string, args ...string) (string, string, int) {
 // wantTargets are the targets every issue so far promised in `mage -l`.
 var wantTargets = []string{"check:versions", "check:dockerfiles", "check:images", "check:charts", "check:all", "demo",
 	"release:branch", "release:tag", "image:tags", "image:push", "patch:charts", "patch:component",
-	"release:point", "release:manifest", "release:status", "release:verify"}
+	"release:point", "release:manifest", "release:status", "release:verify", "chart:publish"}
 
 func TestListShowsEveryTargetWithASynopsis(t *testing.T) {
 	out, errOut, code := run(t, nil, "-l")

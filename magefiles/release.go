@@ -257,7 +257,7 @@ func (Release) Manifest(ctx context.Context,
 	return releaseExit(err)
 }
 
-// Status shows release line X.Y on one screen: branches, last and next version, commits since, unpublished images and charts, check findings.
+// Status shows release line X.Y on one screen: branches, last and next version, commits since, unpublished images, published and pending charts, check findings.
 //
 // Usage: go tool mage release:status X.Y.
 // For every workspace repo: whether <branchPrefix>X.Y exists locally and
@@ -268,8 +268,10 @@ func (Release) Manifest(ctx context.Context,
 // a release already tagged), the commits on the branch since that tag (or
 // since it left the main branch). Then, from the branch content in a
 // scratch worktree: the images
-// the charts render that the registry does not have yet, the chart
-// versions the chart repository (charts.repository) does not have yet,
+// the charts render that the registry does not have yet, each chart
+// version as published (every charts.publish target holds it; without
+// charts.publish, charts.repository) or pending (chart:publish has yet to
+// put it there),
 // and the findings of check:images and check:charts (judged against the
 // last point release). With review: in relkit.yaml, also the open reviews
 // relkit's targets made for the line (Gerrit: the changes of topics

@@ -135,8 +135,8 @@ func (r Ref) SameRepository(other string) bool {
 }
 
 // IsLoopback reports whether a registry host (with optional port) is on the
-// loopback interface: localhost, 127.0.0.0/8 or [::1]. Those registries
-// speak plain HTTP.
+// loopback interface: localhost (and *.localhost), 127.0.0.0/8 or [::1].
+// Those registries speak plain HTTP.
 func IsLoopback(host string) bool {
 	h := host
 	if strings.HasPrefix(h, "[") {
@@ -146,7 +146,7 @@ func IsLoopback(host string) bool {
 	} else if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
 		h = h[:i]
 	}
-	if h == "localhost" || h == "::1" {
+	if h == "localhost" || h == "::1" || strings.HasSuffix(h, ".localhost") {
 		return true
 	}
 	parts := strings.Split(h, ".")

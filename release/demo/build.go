@@ -18,6 +18,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -34,6 +35,12 @@ const (
 	// ChartRepoPath is the static chart repository, relative to the
 	// workspace dir.
 	ChartRepoPath = "chart-repo"
+	// ChartsSitePath is the bare git repo holding the static chart
+	// repository chart:publish writes (charts.publish.git).
+	ChartsSitePath = "remotes/charts-site.git"
+	// ChartsOCI is the OCI namespace chart:publish pushes to while the
+	// demo's loopback registry runs (images.mirrors sends it there).
+	ChartsOCI = "oci://registry.aetherproject.org/aether-charts"
 	// PlatformVersion is the charts and docs VERSION on master.
 	PlatformVersion = "2.1.0-dev"
 )
@@ -168,6 +175,11 @@ func Build(ctx context.Context, dir string) (*Workspace, error) {
 		c.Version = versionOf(string(data))
 	}
 
+	// The git repo chart:publish keeps the static chart repository in
+	// (branch gh-pages, created by the first publish).
+	if out, err := exec.CommandContext(ctx, "git", "init", "--quiet", "--bare", filepath.Join(dir, ChartsSitePath)).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("demo charts site: %v: %s", err, out)
+	}
 	files, pubs := chartRepository(published)
 	if err := os.MkdirAll(w.ChartRepoDir, 0o755); err != nil {
 		return nil, err
@@ -185,6 +197,22 @@ func Build(ctx context.Context, dir string) (*Workspace, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// ociNote and ociLine add the OCI target while the loopback registry
+// runs: without it the registry host is a real one relkit must not ask.
+func ociNote(mirrors map[string]string) string {
+	if len(mirrors) == 0 {
+		return ""
+	}
+	return ",\n  # and the OCI registry (images.mirrors sends it to the loopback one)"
+}
+
+func ociLine(mirrors map[string]string) string {
+	if len(mirrors) == 0 {
+		return ""
+	}
+	return "\n    oci: " + ChartsOCI
 }
 
 // emptyDir creates dir, or checks that it is empty.
@@ -283,6 +311,11 @@ charts:
   # Where merged charts are published: a directory or URL serving
   # index.yaml. A chart version found there is never published again.
   repository: ` + chartRepository + `
+  # Where chart:publish (CI, after every merge) puts chart packages: a
+  # static chart repository on branch gh-pages of a git repo` + ociNote(mirrors) + `.
+  publish:
+    git: ` + ChartsSitePath + `
+    branch: gh-pages` + ociLine(mirrors) + `
 
 # The docs repo: versioned and branched with the platform.
 docs:

@@ -3,14 +3,12 @@ package imagepush
 import (
 	"context"
 	"errors"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 )
@@ -172,59 +170,5 @@ func TestPreflightMessages(t *testing.T) {
 	}
 	if err := Preflight(Checkout{Tags: []string{"1.0.0"}}); err != nil {
 		t.Errorf("clean checkout with a tag: %v", err)
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"3", 3 * time.Second, true},
-		{" 0 ", 0, true},
-		{"-1", 0, false},
-		{"", 0, false},
-		{"soon", 0, false},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{"99999999", 86400 * time.Second, true},
-	} {
-		got, ok := parseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestContactRepository(t *testing.T) {
-	mirrors := map[string]string{
-		"registry.example.org": "proxy.internal:5000",
-		"docker.io":            "127.0.0.1:5001",
-		"bad.example.org":      "proxy/path",
-	}
-	for _, tc := range []struct{ in, want, scheme, err string }{
-		{"registry.example.org/omec/hss", "proxy.internal:5000/omec/hss", "https", ""},
-		{"omecproject/hss", "127.0.0.1:5001/omecproject/hss", "http", ""},
-		{"docker.io/library/nginx", "127.0.0.1:5001/library/nginx", "http", ""},
-		{"ghcr.io/org/app", "ghcr.io/org/app", "https", ""},
-		{"localhost:5000/app", "localhost:5000/app", "http", ""},
-		{"[::1]:5000/app", "[::1]:5000/app", "http", ""},
-		{"bad.example.org/app", "", "", "expected a host[:port]"},
-	} {
-		repo, err := name.NewRepository(tc.in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := contactRepository(repo, mirrors)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%s: err %v, want %q", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got.Name() != tc.want || got.Scheme() != tc.scheme {
-			t.Errorf("%s -> %s (%s), %v; want %s (%s)", tc.in, got.Name(), got.Scheme(), err, tc.want, tc.scheme)
-		}
 	}
 }

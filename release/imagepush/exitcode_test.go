@@ -2,22 +2,14 @@ package imagepush
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	rplan "github.com/relkit/relkit/release/plan"
 )
@@ -177,37 +169,6 @@ func TestRefusalsExitOne(t *testing.T) {
 		var refused *rplan.Refused
 		if errors.As(classify(err), &refused) != tc.refused {
 			t.Errorf("%s: refusal %v, want %v: %v", tc.name, !tc.refused, tc.refused, err)
-		}
-	}
-}
-
-func TestUnreachableClassifies(t *testing.T) {
-	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "http://127.0.0.1:5000/v2/", Err: err} }
-	opErr := func(op string, err error) error { return &net.OpError{Op: op, Net: "tcp", Err: err} }
-	terr := func(code int) error { return &transport.Error{StatusCode: code} }
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{urlErr(opErr("dial", os.NewSyscallError("connect", syscall.ECONNREFUSED))), true},
-		{urlErr(opErr("dial", &net.DNSError{Err: "no such host", Name: "registry.invalid", IsNotFound: true})), true},
-		{urlErr(opErr("read", os.NewSyscallError("read", syscall.ECONNRESET))), true},
-		{urlErr(opErr("dial", os.NewSyscallError("connect", syscall.ENETUNREACH))), true},
-		{urlErr(io.EOF), true},
-		{urlErr(io.ErrUnexpectedEOF), true},
-		{urlErr(context.DeadlineExceeded), true},
-		{fmt.Errorf("HEAD: %w", context.DeadlineExceeded), true},
-		{urlErr(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), true},
-		{terr(500), true}, {terr(502), true}, {terr(503), true}, {terr(504), true},
-		{terr(408), true}, {terr(429), true}, {terr(401), true}, {terr(403), true},
-		{terr(400), false}, {terr(404), false}, {terr(405), false}, {terr(409), false},
-		{context.Canceled, false},
-		{urlErr(opErr("readfrom", errors.New("error verifying sha256 checksum"))), false},
-		{fmt.Errorf("%w: bad", ErrCorrupt), false},
-		{nil, false},
-	} {
-		if got := unreachable(tc.err); got != tc.want {
-			t.Errorf("unreachable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

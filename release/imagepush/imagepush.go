@@ -52,6 +52,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/relkit/relkit/checks/imageref"
 	rplan "github.com/relkit/relkit/release/plan"
 )
 
@@ -364,7 +365,7 @@ func outcome(targets []Target) error {
 		case StatusFailed, StatusRefused:
 			if errors.Is(t.Err, ErrTagConflict) {
 				conflict = true
-			} else if !unreachable(t.Err) {
+			} else if !imageref.Unreachable(t.Err) {
 				allUnreachable = false
 			}
 		}
@@ -406,7 +407,7 @@ func plan(images []Image, mirrors map[string]string, res *Result) ([]*target, er
 				problems = append(problems, fmt.Sprintf("%s: repository %q: %v; expected registry/path without tag", what, rs, err))
 				continue
 			}
-			contactRepo, err := contactRepository(repo, mirrors)
+			contactRepo, err := imageref.ContactRepository(repo, mirrors)
 			if err != nil {
 				problems = append(problems, fmt.Sprintf("%s: repository %q: %v", what, rs, err))
 				continue

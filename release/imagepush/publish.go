@@ -9,6 +9,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/relkit/relkit/checks/imageref"
 )
 
 // Publishing a tag, and proving it.
@@ -83,7 +85,7 @@ func (s *session) publish(ctx context.Context, c *client, t *target, content rem
 		if err == nil {
 			break
 		}
-		if !retryable(err) || attempt >= s.retry.Attempts {
+		if !imageref.Retryable(err) || attempt >= s.retry.Attempts {
 			t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
 			return
 		}

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -21,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/relkit/relkit/checks/imageref"
 	rplan "github.com/relkit/relkit/release/plan"
 )
 
@@ -72,7 +70,7 @@ func newSession(req Request, jobs int, rep *reporter, scopes map[string][]string
 	}
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 4 * jobs * jobs
-	return &session{req: req, jobs: jobs, rep: rep, kc: kc, retry: req.Retry.withDefaults(),
+	return &session{req: req, jobs: jobs, rep: rep, kc: kc, retry: req.Retry.WithDefaults(),
 		base: base, scopes: scopes, clients: map[string]*client{}}
 }
 
@@ -96,7 +94,7 @@ func scopes(targets []*target, images []Image, mirrors map[string]string) map[st
 			continue // a local source
 		}
 		if ref, err := name.ParseReference(strings.TrimPrefix(im.Source, "docker://")); err == nil {
-			if r, err := contactRepository(ref.Context(), mirrors); err == nil {
+			if r, err := imageref.ContactRepository(ref.Context(), mirrors); err == nil {
 				add(r, transport.PullScope)
 			}
 		}
@@ -124,11 +122,11 @@ func (s *session) login(ctx context.Context, reg name.Registry, c *client) error
 	if err != nil {
 		return fmt.Errorf("credentials for %s: %w", reg, err)
 	}
-	backoff := s.retry.backoff()
-	var once http.RoundTripper = &retryAfter{inner: s.base, max: s.retry.MaxRetryAfter}
+	backoff := s.retry.Backoff()
+	var once http.RoundTripper = imageref.RetryAfterTransport(s.base, s.retry.MaxRetryAfter)
 	var rt http.RoundTripper = &retryUnlessOnce{
 		retrying: transport.NewRetry(once, transport.WithRetryBackoff(backoff),
-			transport.WithRetryStatusCodes(RetryStatusCodes...), transport.WithRetryPredicate(retryable)),
+			transport.WithRetryStatusCodes(imageref.RetryStatusCodes...), transport.WithRetryPredicate(imageref.Retryable)),
 		once: once,
 	}
 	rt = transport.NewUserAgent(rt, "relkit-imagepush")
@@ -147,8 +145,8 @@ func (s *session) login(ctx context.Context, reg name.Registry, c *client) error
 		remote.WithTransport(wrapped),
 		remote.WithJobs(s.jobs),
 		remote.WithRetryBackoff(backoff),
-		remote.WithRetryStatusCodes(RetryStatusCodes...),
-		remote.WithRetryPredicate(retryable),
+		remote.WithRetryStatusCodes(imageref.RetryStatusCodes...),
+		remote.WithRetryPredicate(imageref.Retryable),
 	}
 	if c.puller, err = remote.NewPuller(opts...); err != nil {
 		return err
@@ -158,22 +156,6 @@ func (s *session) login(ctx context.Context, reg name.Registry, c *client) error
 	}
 	c.pusher, err = remote.NewPusher(opts...)
 	return err
-}
-
-// retryable says whether a failed request is worth another try: registry
-// errors marked temporary (408, 429, 5xx, and their error codes) and
-// connections that broke. A refused connection is not retried: the
-// registry is not there.
-func retryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var te interface{ Temporary() bool }
-	if errors.As(err, &te) && te.Temporary() {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
 
 func (s *session) sourceOptions() []SourceOption {
@@ -210,7 +192,7 @@ func (s *session) check(ctx context.Context, targets []*target) error {
 			case err != nil:
 				t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("%w: HEAD %s: %w", ErrCheck, t.contact, err)
 				problems = append(problems, t.res.Err.Error())
-				allUnreachable = allUnreachable && unreachable(err)
+				allUnreachable = allUnreachable && imageref.Unreachable(err)
 			case found.Digest == t.res.Digest:
 				t.res.Found = found.Digest
 				t.res.Status = StatusIdentical

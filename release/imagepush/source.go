@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/relkit/relkit/checks/imageref"
 )
 
 // Source kinds.
@@ -242,7 +244,7 @@ func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, err
 	if err != nil {
 		return nil, fmt.Errorf("not a path and not an image reference: %v", err)
 	}
-	repo, err := contactRepository(r.Context(), o.mirrors)
+	repo, err := imageref.ContactRepository(r.Context(), o.mirrors)
 	if err != nil {
 		return nil, err
 	}

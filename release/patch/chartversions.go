@@ -11,6 +11,7 @@ import (
 	"github.com/relkit/relkit/checks/chartrepo"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 // maxFreeSteps bounds the search for a free chart version.
@@ -106,15 +107,21 @@ const maxChartYAML = 1 << 20
 // chartVersionsUsed gathers, once per run, the versions every chart ever
 // had: from the history of every Chart.yaml on every branch, tag and
 // remote-tracking branch of the charts repo (one git log pass), and from
-// the chart repository when charts.repository names one (one index read,
-// or one tag listing per chart).
+// the chart repositories charts.repository and charts.publish name (one
+// index read each, or one tag listing per chart), as check:charts and
+// chart:publish read them.
 type chartVersionsUsed struct {
-	dir, repoRef, root string
+	dir, root string
+	charts    *workspace.Repo
+	// mirrors are images.mirrors: an OCI chart repository is asked where
+	// the registry's content is served, as everywhere else.
+	mirrors map[string]string
 
 	mu       sync.Mutex
 	loaded   bool
 	git      map[string]map[string]string
-	repo     chartrepo.Repository
+	repos    []chartrepo.Repository
+	opened   bool
 	fromRepo map[string]map[string]string
 }
 
@@ -131,7 +138,14 @@ func (u *chartVersionsUsed) of(ctx context.Context, chart string) (map[string]st
 	for v, w := range u.git[chart] {
 		out[v] = w
 	}
-	if u.repoRef == "" {
+	if !u.opened {
+		repos, err := chartrepo.Targets(u.charts, chartrepo.Options{BaseDir: u.root, Mirrors: u.mirrors})
+		if err != nil {
+			return nil, fmt.Errorf("charts.repository, charts.publish: %w", err)
+		}
+		u.repos, u.opened = repos, true
+	}
+	if len(u.repos) == 0 {
 		return out, nil
 	}
 	if u.fromRepo == nil {
@@ -139,21 +153,18 @@ func (u *chartVersionsUsed) of(ctx context.Context, chart string) (map[string]st
 	}
 	got, ok := u.fromRepo[chart]
 	if !ok {
-		if u.repo == nil {
-			r, err := chartrepo.Open(u.repoRef, chartrepo.Options{BaseDir: u.root})
-			if err != nil {
-				return nil, fmt.Errorf("charts.repository: %w", err)
-			}
-			u.repo = r
-		}
-		list, err := chartrepo.Versions(ctx, u.repo, chart)
-		if err != nil {
-			return nil, fmt.Errorf("reading the chart repository %s, to pick a version of %s it does not hold: %w", u.repo, chart, err)
-		}
 		got = map[string]string{}
-		for _, v := range list {
-			if k, ok := versionKey(v); ok {
-				got[k] = "in the chart repository " + u.repo.String()
+		for _, r := range u.repos {
+			list, err := chartrepo.Versions(ctx, r, chart)
+			if err != nil {
+				return nil, fmt.Errorf("reading the chart repository %s, to pick a version of %s it does not hold: %w", r, chart, err)
+			}
+			for _, v := range list {
+				if k, ok := versionKey(v); ok {
+					if _, seen := got[k]; !seen {
+						got[k] = "in the chart repository " + r.String()
+					}
+				}
 			}
 		}
 		u.fromRepo[chart] = got
@@ -199,7 +210,7 @@ func (u *chartVersionsUsed) loadGit(ctx context.Context) error {
 // ever used (see chartVersionsUsed), gathered once.
 func (s *Session) UsedChartVersions() UsedVersions {
 	s.usedOnce.Do(func() {
-		s.used = &chartVersionsUsed{dir: s.WS.Charts.Dir, repoRef: s.WS.Charts.Repository, root: s.WS.Root}
+		s.used = &chartVersionsUsed{dir: s.WS.Charts.Dir, charts: s.WS.Charts, root: s.WS.Root, mirrors: s.WS.Images.Mirrors}
 	})
 	return s.used.of
 }

@@ -39,6 +39,10 @@ const (
 	// instead of pushing them onto their branch, after checking every
 	// Guard like a push. It never pushes a branch or a tag of the plan.
 	Review Kind = "review"
+	// PublishChart puts package Package into chart repository Remote
+	// under Ref (a file of a static repository, an OCI tag). Plan.Apply
+	// does not carry it out: chart:publish does (release/chartpublish).
+	PublishChart Kind = "publish-chart"
 )
 
 // Step is one thing to do in one repo.
@@ -62,6 +66,23 @@ type Step struct {
 	Guards []RefUpdate `json:"guards,omitempty"`
 	// Review is what a review step sends to Remote.
 	Review *ReviewRequest `json:"review,omitempty"`
+	// Package is the chart package of a publish-chart step.
+	Package *Package `json:"package,omitempty"`
+}
+
+// Package is a chart package to publish.
+type Package struct {
+	Chart   string `json:"chart"`
+	Version string `json:"version"`
+	// Digest is the sha256 of the .tgz ("sha256:<hex>").
+	Digest string `json:"digest"`
+	// Dir is the chart's folder in the charts repo, Commit the commit it
+	// was packaged from.
+	Dir    string `json:"dir"`
+	Commit string `json:"commit"`
+	// Needs lists the packages ("name version") that must be in the
+	// repository first.
+	Needs []string `json:"needs,omitempty"`
 }
 
 // RefUpdate is one remote ref a push (or fetch) touches.

@@ -143,6 +143,13 @@ func writeStep(b *strings.Builder, r *Repo, s Step, dryRun bool) {
 		fmt.Fprintf(b, "  %spush to %s, all or nothing: %s\n", would, s.Remote, strings.Join(parts, ", "))
 	case Review:
 		writeReview(b, s, would)
+	case PublishChart:
+		if pk := s.Package; pk != nil {
+			fmt.Fprintf(b, "  publish %s %s  %s  from %s at %s  -> %s\n", pk.Chart, pk.Version, pk.Digest, pk.Dir, gitx.Short(pk.Commit), s.Ref)
+			if len(pk.Needs) > 0 {
+				fmt.Fprintf(b, "    after %s\n", strings.Join(pk.Needs, ", "))
+			}
+		}
 	}
 }
 
@@ -164,7 +171,7 @@ func (p *Plan) Summary() string {
 	for _, k := range []struct {
 		kind Kind
 		name string
-	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}, {Review, "review(s) to send"}} {
+	}{{CreateBranch, "branch(es) to create"}, {Commit, "commit(s)"}, {CreateTag, "tag(s) to create"}, {Fetch, "fetch(es)"}, {Push, "push(es)"}, {Review, "review(s) to send"}, {PublishChart, "chart package(s) to publish"}} {
 		n := p.Count(k.kind)
 		if k.kind == Push {
 			if moves > 0 {
@@ -221,6 +228,18 @@ func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error
 	}
 	p.checkWrites()
 	p.CheckRepos()
+	return RunWith(ctx, p, w, f, func(ctx context.Context, progress io.Writer) error {
+		opt.Progress = progress
+		return p.Apply(ctx, opt)
+	})
+}
+
+// RunWith is Run with another way of applying the plan: apply is called
+// only for a plan that is not a dry run, not empty and without problems,
+// with the writer for its progress lines (nil for JSON output). Targets
+// whose steps Apply does not know (chart:publish) print and refuse
+// exactly as the others do.
+func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx context.Context, progress io.Writer) error) error {
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err
@@ -232,11 +251,12 @@ func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error
 		err = &Refused{p.Problems()}
 	case p.DryRun || p.Empty():
 	default:
+		var progress io.Writer
 		if f != JSON {
 			fmt.Fprintf(w, "\nApplying:\n")
-			opt.Progress = w
+			progress = w
 		}
-		err = p.Apply(ctx, opt)
+		err = apply(ctx, progress)
 		if err == nil && f != JSON {
 			fmt.Fprintf(w, "Done.\n")
 		}

@@ -83,10 +83,15 @@ type Chart struct {
 	Name    string `json:"name"`
 	Path    string `json:"path"`
 	Version string `json:"version"`
-	// State is present (the chart repository has this version), absent or
-	// unknown.
-	State State  `json:"state"`
-	Error string `json:"error,omitempty"`
+	// State is present (published: every chart repository chart:publish
+	// writes to has this version; without charts.publish,
+	// charts.repository), absent (pending: some lacks it) or unknown.
+	State State `json:"state"`
+	// PublishedIn and PendingIn name those chart repositories that hold
+	// the version and that do not.
+	PublishedIn []string `json:"publishedIn,omitempty"`
+	PendingIn   []string `json:"pendingIn,omitempty"`
+	Error       string   `json:"error,omitempty"`
 }
 
 // Status is the whole screen.
@@ -599,30 +604,53 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		list[i] = Chart{Name: c.Name, Path: c.Path, Version: c.Version, State: Unknown}
 	}
 	defer func() { s.Charts = list }()
-	if ws.Charts.Repository == "" {
-		for i := range list {
-			list[i].Error = "no chart repository configured (charts.repository in relkit.yaml)"
-		}
-		s.note("no chart repository is configured (charts.repository), so published chart versions are not known")
-		return
-	}
-	repo, err := chartrepo.Open(ws.Charts.Repository, chartrepo.Options{BaseDir: ws.Root})
+	// Where chart:publish writes (else charts.repository), read as
+	// chart:publish and check:charts read them.
+	repos, err := chartrepo.PublishTargets(ws.Charts, chartrepo.Options{BaseDir: ws.Root, Mirrors: ws.Images.Mirrors})
 	if err != nil {
-		s.unknown("chart repository %s: %v", ws.Charts.Repository, err)
+		s.unknown("chart repositories of %s: %v", ws.Charts.Name, err)
 		return
 	}
-	s.ChartRepository = repo.String()
+	if len(repos) == 0 {
+		for i := range list {
+			list[i].Error = "no chart repository configured (charts.repository or charts.publish in relkit.yaml)"
+		}
+		s.note("no chart repository is configured (charts.repository, charts.publish), so published chart versions are not known")
+		return
+	}
+	s.ChartRepository = strings.Join(chartrepo.Names(repos), ", ")
 	var errs []manifest.Problem
 	var mu sync.Mutex
+	// A repository that cannot be read fails for every chart, each time
+	// with the chart's name in the error: the first error stands for all,
+	// so the charts are listed as one group.
+	firstErr := map[string]string{}
 	plan.ForEach(ctx, indexes(len(list)), 8, func(ctx context.Context, i int) {
-		found, err := repo.Has(ctx, list[i].Name, list[i].Version)
+		var have, lack, failed []string
+		for _, r := range repos {
+			found, err := r.Has(ctx, list[i].Name, list[i].Version)
+			mu.Lock()
+			switch {
+			case err != nil:
+				if firstErr[r.String()] == "" {
+					firstErr[r.String()] = err.Error()
+				}
+				failed = append(failed, "chart repository "+r.String()+": "+firstErr[r.String()])
+			case found:
+				have = append(have, r.String())
+			default:
+				lack = append(lack, r.String())
+			}
+			mu.Unlock()
+		}
 		mu.Lock()
 		defer mu.Unlock()
+		list[i].PublishedIn, list[i].PendingIn = have, lack
 		switch {
-		case err != nil:
-			list[i].Error = err.Error()
-			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: err.Error()})
-		case found:
+		case len(failed) > 0:
+			list[i].Error = strings.Join(failed, "; ")
+			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: list[i].Error})
+		case len(lack) == 0:
 			list[i].State = Present
 		default:
 			list[i].State = Absent
@@ -630,7 +658,7 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 	})
 	slices.SortFunc(errs, func(a, b manifest.Problem) int { return strings.Compare(a.Subject, b.Subject) })
 	for _, line := range manifest.Group("chart", errs) {
-		s.unknown("chart repository %s: %s", repo, line)
+		s.unknown("%s", line)
 	}
 }
 
@@ -735,22 +763,31 @@ func (s *Status) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "  UNKNOWN  %s\n", im.Ref)
 			}
 		}
-		unpub, unknown := 0, 0
+		published, pending, unknown := 0, 0, 0
 		for _, c := range s.Charts {
 			switch c.State {
+			case Present:
+				published++
 			case Absent:
-				unpub++
+				pending++
 			case Unknown:
 				unknown++
 			}
 		}
-		fmt.Fprintf(&b, "\nCharts: %d on the branch, %d not in the chart repository yet, %d unknown\n", len(s.Charts), unpub, unknown)
+		fmt.Fprintf(&b, "\nCharts: %d on the branch, %d published, %d pending (chart:publish), %d unknown\n", len(s.Charts), published, pending, unknown)
+		if s.ChartRepository != "" {
+			fmt.Fprintf(&b, "  chart repositories: %s\n", s.ChartRepository)
+		}
 		for _, c := range s.Charts {
 			switch c.State {
 			case Absent:
-				fmt.Fprintf(&b, "  unpublished  %s %s  (%s)\n", c.Name, c.Version, c.Path)
+				where := ""
+				if len(c.PublishedIn) > 0 {
+					where = "; not yet in " + strings.Join(c.PendingIn, ", ")
+				}
+				fmt.Fprintf(&b, "  pending    %s %s  (%s%s)\n", c.Name, c.Version, c.Path, where)
 			case Unknown:
-				fmt.Fprintf(&b, "  UNKNOWN      %s %s\n", c.Name, c.Version)
+				fmt.Fprintf(&b, "  UNKNOWN    %s %s\n", c.Name, c.Version)
 			}
 		}
 		errs, warns := 0, 0
