@@ -373,14 +373,10 @@ func hasMarkers(page []byte) bool {
 func Page(existing []byte, f *Facts, format Format) []byte {
 	block := Render(f, format)
 	if len(existing) == 0 {
-		var b strings.Builder
-		if format == RST {
-			fmt.Fprintf(&b, "%s\n%s\n\n", f.Title, strings.Repeat("=", len([]rune(f.Title))))
-		} else {
-			fmt.Fprintf(&b, "# %s\n\n", f.Title)
-		}
-		b.WriteString(block)
-		return []byte(b.String())
+		w := newMarkup(format)
+		w.heading(1, f.Title)
+		w.b.WriteString(block)
+		return []byte(w.b.String())
 	}
 	s := string(existing)
 	if hasMarkers(existing) {
@@ -401,12 +397,83 @@ func Page(existing []byte, f *Facts, format Format) []byte {
 	return []byte(s + "\n" + block)
 }
 
-// Render writes the generated section of the notes, between markers.
+// Render writes the generated section of the notes, between markers. It
+// is a pure function of the facts: the sections are written once, through
+// markup, which knows the only things Markdown and reStructuredText spell
+// differently.
 func Render(f *Facts, format Format) string {
-	if format == RST {
-		return renderRST(f)
+	w := newMarkup(format)
+	w.comment(beginMarker + ": written by relkit release:point; what is between these markers is rewritten")
+	w.b.WriteString("\n")
+	fmt.Fprintf(&w.b, "%s\n\n", intro(f))
+	w.heading(2, changesTitle(f))
+	wrote := false
+	if f.Prev != "" {
+		var rows [][]string
+		for _, c := range f.Charts {
+			if c.Changed() {
+				rows = append(rows, []string{c.Name, versionOr(c.Prev, "(new)"), c.Version})
+			}
+		}
+		if len(rows) > 0 {
+			w.heading(3, "Chart versions")
+			w.table([]string{"Chart", f.Prev, f.Version}, rows)
+			wrote = true
+		}
+		if len(f.Components) > 0 {
+			w.heading(3, "Component releases")
+			for _, c := range f.Components {
+				fmt.Fprintf(&w.b, "- **%s** %s → %s%s\n", c.Name, c.Old, c.New, takenNote(c))
+				w.subList(c.Commits)
+			}
+			w.b.WriteString("\n")
+			wrote = true
+		}
+		var imgs []string
+		for _, im := range f.Images {
+			if im.Changed() && im.Component == "" {
+				imgs = append(imgs, fmt.Sprintf("- %s %s → %s", w.code(im.Name), versionOr(strings.Join(im.Prev, ", "), "(new)"), strings.Join(im.Tags, ", ")))
+			}
+		}
+		if len(imgs) > 0 {
+			w.heading(3, "Other image updates")
+			fmt.Fprintf(&w.b, "%s\n\n", strings.Join(imgs, "\n"))
+			wrote = true
+		}
 	}
-	return renderMarkdown(f)
+	if len(f.Picked) > 0 {
+		w.heading(3, "Fixes on "+f.Branch)
+		for _, c := range f.Picked {
+			fmt.Fprintf(&w.b, "- %s (%s", c.Subject, w.code(gitx.Short(c.Hash)))
+			if c.From != "" {
+				fmt.Fprintf(&w.b, ", cherry-picked from %s", w.code(gitx.Short(c.From)))
+			}
+			w.b.WriteString(")\n")
+		}
+		w.b.WriteString("\n")
+		wrote = true
+	}
+	if !wrote {
+		w.b.WriteString("No chart, image or fix changed.\n\n")
+	}
+	w.heading(2, "Charts")
+	var rows [][]string
+	for _, c := range f.Charts {
+		rows = append(rows, []string{c.Name, w.code(c.Dir), c.Version})
+	}
+	w.table([]string{"Chart", "Path", "Version"}, rows)
+	w.heading(2, "Images")
+	rows = nil
+	for _, im := range f.Images {
+		name := w.code(im.Name)
+		if im.Component != "" {
+			name += " (" + im.Component + ")"
+		}
+		rows = append(rows, []string{name, strings.Join(im.Tags, ", "), strings.Join(im.Charts, ", ")})
+	}
+	w.table([]string{"Image", "Tag", "Charts"}, rows)
+	w.comment(endMarker)
+	return w.b.String()
 }
 
 func intro(f *Facts) string {
@@ -431,183 +498,12 @@ func versionOr(v, none string) string {
 	return v
 }
 
-func renderMarkdown(f *Facts) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- %s: written by relkit release:point; what is between these markers is rewritten -->\n\n", beginMarker)
-	fmt.Fprintf(&b, "%s\n\n", intro(f))
-	fmt.Fprintf(&b, "## %s\n\n", changesTitle(f))
-	wrote := false
-	if f.Prev != "" {
-		var rows []string
-		for _, c := range f.Charts {
-			if c.Changed() {
-				rows = append(rows, fmt.Sprintf("| %s | %s | %s |", c.Name, versionOr(c.Prev, "(new)"), c.Version))
-			}
-		}
-		if len(rows) > 0 {
-			fmt.Fprintf(&b, "### Chart versions\n\n| Chart | %s | %s |\n|---|---|---|\n%s\n\n", f.Prev, f.Version, strings.Join(rows, "\n"))
-			wrote = true
-		}
-		if len(f.Components) > 0 {
-			b.WriteString("### Component releases\n\n")
-			for _, c := range f.Components {
-				fmt.Fprintf(&b, "- **%s** %s → %s%s\n", c.Name, c.Old, c.New, takenNote(c))
-				for _, s := range c.Commits {
-					fmt.Fprintf(&b, "  - %s\n", s)
-				}
-			}
-			b.WriteString("\n")
-			wrote = true
-		}
-		var imgs []string
-		for _, im := range f.Images {
-			if im.Changed() && im.Component == "" {
-				imgs = append(imgs, fmt.Sprintf("- `%s` %s → %s", im.Name, versionOr(strings.Join(im.Prev, ", "), "(new)"), strings.Join(im.Tags, ", ")))
-			}
-		}
-		if len(imgs) > 0 {
-			fmt.Fprintf(&b, "### Other image updates\n\n%s\n\n", strings.Join(imgs, "\n"))
-			wrote = true
-		}
-	}
-	if len(f.Picked) > 0 {
-		fmt.Fprintf(&b, "### Fixes on %s\n\n", f.Branch)
-		for _, c := range f.Picked {
-			fmt.Fprintf(&b, "- %s (`%s`", c.Subject, gitx.Short(c.Hash))
-			if c.From != "" {
-				fmt.Fprintf(&b, ", cherry-picked from `%s`", gitx.Short(c.From))
-			}
-			b.WriteString(")\n")
-		}
-		b.WriteString("\n")
-		wrote = true
-	}
-	if !wrote {
-		b.WriteString("No chart, image or fix changed.\n\n")
-	}
-	b.WriteString("## Charts\n\n| Chart | Path | Version |\n|---|---|---|\n")
-	for _, c := range f.Charts {
-		fmt.Fprintf(&b, "| %s | `%s` | %s |\n", c.Name, c.Dir, c.Version)
-	}
-	b.WriteString("\n## Images\n\n| Image | Tag | Charts |\n|---|---|---|\n")
-	for _, im := range f.Images {
-		name := "`" + im.Name + "`"
-		if im.Component != "" {
-			name += " (" + im.Component + ")"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.Join(im.Tags, ", "), strings.Join(im.Charts, ", "))
-	}
-	fmt.Fprintf(&b, "\n<!-- %s -->\n", endMarker)
-	return b.String()
-}
-
 // takenNote marks a component release taken as it was (-use).
 func takenNote(c ComponentFact) string {
 	if !c.Taken {
 		return ""
 	}
 	return " (an existing release, shipped as it is: every change listed comes with it)"
-}
-
-func rstTitle(b *strings.Builder, title string, ch byte) {
-	fmt.Fprintf(b, "%s\n%s\n\n", title, strings.Repeat(string(ch), len([]rune(title))))
-}
-
-func rstTable(b *strings.Builder, header []string, rows [][]string) {
-	b.WriteString(".. list-table::\n   :header-rows: 1\n\n")
-	for _, row := range append([][]string{header}, rows...) {
-		for i, cell := range row {
-			lead := "     - "
-			if i == 0 {
-				lead = "   * - "
-			}
-			if cell == "" {
-				cell = " "
-			}
-			fmt.Fprintf(b, "%s%s\n", lead, cell)
-		}
-	}
-	b.WriteString("\n")
-}
-
-func renderRST(f *Facts) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, ".. %s: written by relkit release:point; what is between these markers is rewritten\n\n", beginMarker)
-	fmt.Fprintf(&b, "%s\n\n", intro(f))
-	rstTitle(&b, changesTitle(f), '-')
-	wrote := false
-	if f.Prev != "" {
-		var rows [][]string
-		for _, c := range f.Charts {
-			if c.Changed() {
-				rows = append(rows, []string{c.Name, versionOr(c.Prev, "(new)"), c.Version})
-			}
-		}
-		if len(rows) > 0 {
-			rstTitle(&b, "Chart versions", '~')
-			rstTable(&b, []string{"Chart", f.Prev, f.Version}, rows)
-			wrote = true
-		}
-		if len(f.Components) > 0 {
-			rstTitle(&b, "Component releases", '~')
-			for _, c := range f.Components {
-				fmt.Fprintf(&b, "- **%s** %s → %s%s\n", c.Name, c.Old, c.New, takenNote(c))
-				if len(c.Commits) > 0 {
-					b.WriteString("\n")
-					for _, s := range c.Commits {
-						fmt.Fprintf(&b, "  - %s\n", s)
-					}
-					b.WriteString("\n")
-				}
-			}
-			b.WriteString("\n")
-			wrote = true
-		}
-		var imgs []string
-		for _, im := range f.Images {
-			if im.Changed() && im.Component == "" {
-				imgs = append(imgs, fmt.Sprintf("- ``%s`` %s → %s", im.Name, versionOr(strings.Join(im.Prev, ", "), "(new)"), strings.Join(im.Tags, ", ")))
-			}
-		}
-		if len(imgs) > 0 {
-			rstTitle(&b, "Other image updates", '~')
-			fmt.Fprintf(&b, "%s\n\n", strings.Join(imgs, "\n"))
-			wrote = true
-		}
-	}
-	if len(f.Picked) > 0 {
-		rstTitle(&b, "Fixes on "+f.Branch, '~')
-		for _, c := range f.Picked {
-			fmt.Fprintf(&b, "- %s (``%s``", c.Subject, gitx.Short(c.Hash))
-			if c.From != "" {
-				fmt.Fprintf(&b, ", cherry-picked from ``%s``", gitx.Short(c.From))
-			}
-			b.WriteString(")\n")
-		}
-		b.WriteString("\n")
-		wrote = true
-	}
-	if !wrote {
-		b.WriteString("No chart, image or fix changed.\n\n")
-	}
-	rstTitle(&b, "Charts", '-')
-	var rows [][]string
-	for _, c := range f.Charts {
-		rows = append(rows, []string{c.Name, "``" + c.Dir + "``", c.Version})
-	}
-	rstTable(&b, []string{"Chart", "Path", "Version"}, rows)
-	rstTitle(&b, "Images", '-')
-	rows = nil
-	for _, im := range f.Images {
-		name := "``" + im.Name + "``"
-		if im.Component != "" {
-			name += " (" + im.Component + ")"
-		}
-		rows = append(rows, []string{name, strings.Join(im.Tags, ", "), strings.Join(im.Charts, ", ")})
-	}
-	rstTable(&b, []string{"Image", "Tag", "Charts"}, rows)
-	fmt.Fprintf(&b, ".. %s\n", endMarker)
-	return b.String()
 }
 
 func sortedKeys[V any](m map[string]V) []string {
