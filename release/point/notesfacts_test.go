@@ -82,8 +82,8 @@ func TestChangedComponents(t *testing.T) {
 		{Name: "r/smf", Component: "smf", Tags: []string{"rel-1.3.1"}, Prev: []string{"rel-1.3.0"}},
 		{Name: "r/upf", Component: "upf", Tags: []string{"2.0.0"}, Prev: []string{"2.0.0"}},                  // unchanged
 		{Name: "r/nrf", Component: "nrf", Tags: []string{"1.1.0", "1.2.0"}, Prev: []string{"1.0.0"}},         // several tags say nothing
-		{Name: "r/ausf", Component: "ausf", Tags: []string{"1.1.0"}},                                           // new
-		{Name: "r/pcf", Component: "pcf", Tags: []string{"master-abc1234"}, Prev: []string{"1.0.0"}},          // not a release
+		{Name: "r/ausf", Component: "ausf", Tags: []string{"1.1.0"}},                                         // new
+		{Name: "r/pcf", Component: "pcf", Tags: []string{"master-abc1234"}, Prev: []string{"1.0.0"}},         // not a release
 		{Name: "docker.io/library/busybox", Tags: []string{"1.36.0"}, Prev: []string{"1.35.0"}},              // third party
 		{Name: "r/ueransim", Component: "ueransim", Tags: []string{"2.0.0-aether"}, Prev: []string{"1.0.0"}}, // no such form
 	}
