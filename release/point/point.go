@@ -190,15 +190,8 @@ func lineTags(g *gitx.Repo, r *workspace.Repo, l version.Line) (*gitx.ReleaseTag
 	if err != nil {
 		return nil, nil, err
 	}
-	out := map[string]gitx.Release{}
-	for _, v := range all.Line(l) {
-		rel, _, err := all.Release(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		out[v] = rel
-	}
-	return all, out, nil
+	line, err := all.LineReleases(l)
+	return all, line, err
 }
 
 // commitOf is the commit release v's tag names ("" when v is not tagged).
