@@ -326,38 +326,18 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		pt.manifestDone(g, pr, tip)
 		return pt.openRelease(ctx)
 	}
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	w, err := pt.checked(ctx, pr, tip)
+	if err != nil || w == nil {
 		return err
 	}
-	s.CanCommit(ctx, r.Dir, pr)
-	if len(pr.Problems) > 0 {
-		return nil
-	}
-	// The checks, on the branch as it is.
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
-	if err != nil {
-		return err
-	}
-	pt.wt = w
-	s.CheckCharts(ctx, w.Dir, checksBase(pt.prevCommit, pt.prevOnBranch, r.MainBranch), pr, nil)
-	if len(pr.Problems) > 0 {
-		pr.Problemf("the checks must pass on %s before a point release", s.Branch)
-		return nil
-	}
-
 	var moveOnManifest []byte // the manifest the move-on commit adds
 	if pt.relCommit == "" {
 		if ok, err := pt.releaseCommit(ctx, pr, w, tip); err != nil || !ok {
 			return err
 		}
 	} else {
-		if pt.relCommit != tip {
-			if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
-				return err
-			}
-		}
 		_, tagged := tags[release]
-		data, ok, err := pt.manifestOfRelease(ctx, pr, w, tagged)
+		data, ok, err := pt.existingRelease(ctx, pr, w, tip, tagged)
 		if !ok || err != nil {
 			return err
 		}
@@ -373,6 +353,43 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	// The worktree stays at the release for the notes.
 	_, err = w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit)
 	return err
+}
+
+// checked opens the charts worktree at tip and runs the checks there, on
+// the branch as it is; it returns nil when the release is refused (the
+// branch checked out, no identity to commit with, a failed check).
+func (pt *pointRun) checked(ctx context.Context, pr *plan.Repo, tip string) (*cherry.Worktree, error) {
+	s, r := pt.s, pt.ws.Charts
+	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+		return nil, err
+	}
+	s.CanCommit(ctx, r.Dir, pr)
+	if len(pr.Problems) > 0 {
+		return nil, nil
+	}
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	if err != nil {
+		return nil, err
+	}
+	pt.wt = w
+	s.CheckCharts(ctx, w.Dir, checksBase(pt.prevCommit, pt.prevOnBranch, r.MainBranch), pr, nil)
+	if len(pr.Problems) > 0 {
+		pr.Problemf("the checks must pass on %s before a point release", s.Branch)
+		return nil, nil
+	}
+	return w, nil
+}
+
+// existingRelease puts w at the release commit that already exists
+// (tagged, or VERSION set at the tip) and returns the release manifest
+// the move-on commit adds when that commit lacks one (nil when it has it).
+func (pt *pointRun) existingRelease(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string, tagged bool) ([]byte, bool, error) {
+	if pt.relCommit != tip {
+		if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+			return nil, false, err
+		}
+	}
+	return pt.manifestOfRelease(ctx, pr, w, tagged)
 }
 
 // confirmRelease checks what choice needs the repo for and records it:
