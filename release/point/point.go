@@ -459,14 +459,9 @@ func (pt *pointRun) adoptEarlierTag(ctx context.Context, g *gitx.Repo, pr *plan.
 // is committed unless the registry gave every digest.
 func (pt *pointRun) releaseCommit(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string) (bool, error) {
 	s, r, release := pt.s, pt.ws.Charts, pt.res.Version
-	data, err := w.ReadFile(r.VersionFile)
-	if err != nil {
+	out, old, ok, err := versionEdit(w, pr, r.VersionFile, release)
+	if !ok || err != nil {
 		return false, err
-	}
-	out, old, err := yamledit.SetVersion(data, release)
-	if err != nil {
-		pr.Problemf("%s: %v", r.VersionFile, err)
-		return false, nil
 	}
 	m, ok, err := pt.buildManifest(ctx, pr, w, tip)
 	if !ok || err != nil {
@@ -491,6 +486,22 @@ func (pt *pointRun) releaseCommit(ctx context.Context, pr *plan.Repo, w *cherry.
 	return true, nil
 }
 
+// versionEdit reads file (VERSION) in w and returns it set to v, with the
+// version it held; a file that holds no version is a problem of pr (ok
+// false), one that cannot be read an error.
+func versionEdit(w *cherry.Worktree, pr *plan.Repo, file, v string) (out []byte, old string, ok bool, err error) {
+	data, err := w.ReadFile(file)
+	if err != nil {
+		return nil, "", false, err
+	}
+	out, old, err = yamledit.SetVersion(data, v)
+	if err != nil {
+		pr.Problemf("%s: %v", file, err)
+		return nil, "", false, nil
+	}
+	return out, old, true, nil
+}
+
 // moveOnCommit makes the commit after the release (w at the release
 // commit) that moves VERSION to the next -dev version, adding the release
 // manifest when the tagged commit lacks one, and plans the branch's move
@@ -498,14 +509,9 @@ func (pt *pointRun) releaseCommit(ctx context.Context, pr *plan.Repo, w *cherry.
 func (pt *pointRun) moveOnCommit(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string, rv *semver.Version, manifestData []byte) (bool, error) {
 	s, r, release := pt.s, pt.ws.Charts, pt.res.Version
 	next, nextRel := moveOnVersions(rv)
-	data, err := w.ReadFile(r.VersionFile)
-	if err != nil {
+	out, old, ok, err := versionEdit(w, pr, r.VersionFile, next)
+	if !ok || err != nil {
 		return false, err
-	}
-	out, old, err := yamledit.SetVersion(data, next)
-	if err != nil {
-		pr.Problemf("%s: %v", r.VersionFile, err)
-		return false, nil
 	}
 	files := map[string][]byte{r.VersionFile: out}
 	mpath, withManifest := manifest.Path(release), ""
