@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
@@ -14,17 +12,12 @@ import (
 // missingParent over real tags in both prefix forms, with build metadata
 // and holes.
 func TestMissingParent(t *testing.T) {
-	r, err := demo.NewRepo(context.Background(), filepath.Join(t.TempDir(), "repo"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tag := range []string{"1.0.0", "v1.0.1", "1.2.0+ci.7", "v2.1.0", "v2.1.1", "4.0.0-rc1"} {
-		r.SetVersion(tag + "\n")
-		r.Tag(tag, "", "")
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	r := component(t, t.TempDir(), "repo", func(r *demo.Repo) {
+		for _, tag := range []string{"1.0.0", "v1.0.1", "1.2.0+ci.7", "v2.1.0", "v2.1.1", "4.0.0-rc1"} {
+			r.SetVersion(tag + "\n")
+			r.Tag(tag, "", "")
+		}
+	})
 	g, err := gitx.Open(r.Dir)
 	if err != nil {
 		t.Fatal(err)
