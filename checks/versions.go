@@ -244,26 +244,27 @@ func missingParent(v *semver.Version, tags *gitx.ReleaseTags, prefix string) (st
 	if maj == 0 && min == 0 && pat == 0 {
 		return "", false
 	}
-	var want func(t *semver.Version) bool
-	var name string
 	switch {
 	case pat > 0:
-		want = func(t *semver.Version) bool { return t.Major() == maj && t.Minor() == min && t.Patch() == pat-1 }
-		name = fmt.Sprintf("%s%d.%d.%d", prefix, maj, min, pat-1)
+		// The common case first, without parsing every tag; then a tag
+		// with build metadata (2.1.0+ci) of the same version.
+		if tags.Has(fmt.Sprintf("%d.%d.%d", maj, min, pat-1)) ||
+			slices.ContainsFunc(tags.SemVers(), func(t *semver.Version) bool { return t.Major() == maj && t.Minor() == min && t.Patch() == pat-1 }) {
+			return "", false
+		}
+		return fmt.Sprintf("%s%d.%d.%d", prefix, maj, min, pat-1), true
 	case min > 0:
-		want = func(t *semver.Version) bool { return t.Major() == maj && t.Minor() == min-1 }
-		name = fmt.Sprintf("%s%d.%d.*", prefix, maj, min-1)
+		// The previous line's releases, as every release step reads a line.
+		if len(tags.Line(version.Line{Major: maj, Minor: min - 1})) > 0 {
+			return "", false
+		}
+		return fmt.Sprintf("%s%d.%d.*", prefix, maj, min-1), true
 	default:
-		want = func(t *semver.Version) bool { return t.Major() == maj-1 }
-		name = fmt.Sprintf("%s%d.*.*", prefix, maj-1)
+		if slices.ContainsFunc(tags.SemVers(), func(t *semver.Version) bool { return t.Major() == maj-1 }) {
+			return "", false
+		}
+		return fmt.Sprintf("%s%d.*.*", prefix, maj-1), true
 	}
-	if pat > 0 && tags.Has(fmt.Sprintf("%d.%d.%d", maj, min, pat-1)) {
-		return "", false // the common case, without parsing every tag
-	}
-	if slices.ContainsFunc(tags.SemVers(), want) {
-		return "", false
-	}
-	return name, true
 }
 
 // nextFree is the first patch release after v that no tag (in any form)

@@ -165,6 +165,22 @@ func (t *ReleaseTags) Line(l version.Line) []string {
 	return out
 }
 
+// LineReleases returns the releases of line l by version (X.Y.z), each
+// with the tag relkit goes by and the commit it names: the line's tags as
+// release:point and release:status read them. Only the line's tags are
+// peeled.
+func (t *ReleaseTags) LineReleases(l version.Line) (map[string]Release, error) {
+	out := map[string]Release{}
+	for _, v := range t.Line(l) {
+		rel, _, err := t.Release(v)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = rel
+	}
+	return out, nil
+}
+
 // Has reports whether some tag names version v.
 func (t *ReleaseTags) Has(v string) bool { return len(t.byVersion[v]) > 0 }
 

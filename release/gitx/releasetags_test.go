@@ -87,6 +87,13 @@ func TestReleaseTagsAcrossPrefixes(t *testing.T) {
 		if got := tags.Line(line(t, "1.4")); !slices.Equal(got, []string{"1.4.0"}) {
 			t.Errorf("prefix %q: line 1.4 = %v", prefix, got)
 		}
+		byVersion, err := tags.LineReleases(line(t, "4.1"))
+		if err != nil || len(byVersion) != 3 || byVersion["4.1.2"].Tag != "v4.1.2" || byVersion["4.1.2"].Commit.String() != c["4.1.2"] {
+			t.Errorf("prefix %q: LineReleases(4.1) = %+v %v", prefix, byVersion, err)
+		}
+		if byVersion, err := tags.LineReleases(line(t, "2.1")); err != nil || !byVersion["2.1.0"].Conflict() || byVersion["2.1.0"].Tag != prefix+"2.1.0" {
+			t.Errorf("prefix %q: LineReleases(2.1) = %+v %v; want 2.1.0's conflict kept, named by the prefix form", prefix, byVersion, err)
+		}
 		rel, ok, err := tags.Release("1.2.0")
 		if err != nil || !ok || rel.Tag != "1.2.0" || rel.Commit.String() != c["1.2.0"] || rel.Conflict() {
 			t.Errorf("prefix %q: 1.2.0 = %+v %v %v", prefix, rel, ok, err)

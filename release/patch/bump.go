@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"strconv"
-	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/relkit/relkit/release/charts"
@@ -88,118 +85,34 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 	if err != nil {
 		return nil, err
 	}
-	byDir := map[string]charts.Chart{}
-	for _, c := range list {
-		byDir[c.Dir] = c
-	}
-	// dependents: chart dir -> charts with a file:// dependency on it.
-	dependents := map[string][]string{}
-	for _, c := range list {
-		for _, d := range c.Dependencies {
-			rel, ok := strings.CutPrefix(d.Repository, "file://")
-			if !ok || path.IsAbs(rel) {
-				continue
+	byDir := chartsByDir(list)
+	rd := chartReads{
+		baseVersion: func(dir string) (string, bool, error) {
+			data, err := g.FileAt(baseHash, byDir[dir].File)
+			if errors.Is(err, os.ErrNotExist) {
+				return "", false, nil
 			}
-			t := path.Clean(path.Join(c.Dir, rel))
-			dependents[t] = append(dependents[t], c.Dir)
-		}
-	}
-	baseVersion := func(dir string) (string, bool, error) {
-		data, err := g.FileAt(baseHash, byDir[dir].File)
-		if errors.Is(err, os.ErrNotExist) {
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, err
-		}
-		meta, err := charts.ParseMeta(data)
-		if err != nil {
-			return "", false, fmt.Errorf("%s at %s: %w", byDir[dir].File, gitx.Short(base), err)
-		}
-		return meta.Version, true, nil
-	}
-
-	next := map[string]ChartBump{}
-	type item struct{ dir, why string }
-	var queue []item
-	for _, dir := range sortedKeys(touched) {
-		queue = append(queue, item{dir, touched[dir]})
-	}
-	for steps := 0; len(queue) > 0; steps++ {
-		if steps > 10*len(list)+len(touched) {
-			return nil, fmt.Errorf("chart dependencies loop")
-		}
-		it := queue[0]
-		queue = queue[1:]
-		if _, done := next[it.dir]; done {
-			continue
-		}
-		c, ok := byDir[it.dir]
-		if !ok {
-			continue
-		}
-		if c.Err != nil {
-			pr.Problemf("%v; fix the chart before it can be bumped", c.Err)
-			continue
-		}
-		old, existed, err := baseVersion(it.dir)
-		if err != nil {
-			return nil, err
-		}
-		if !existed {
-			pr.Notef("%s is new on the branch; it keeps its version %s", c.File, c.Version)
-			continue
-		}
-		v, err := semver.StrictNewVersion(old)
-		if err != nil {
-			pr.Problemf("%s: version %q at the branch's tip is not SemVer; bump it by hand", c.File, old)
-			continue
-		}
-		name := c.Name
-		if name == "" {
-			name = path.Base(c.Dir)
-		}
-		where := map[string]string{}
-		if used != nil {
-			if where, err = used(ctx, name); err != nil {
-				return nil, err
+			if err != nil {
+				return "", false, err
 			}
-		}
-		taken := map[string]bool{}
-		for u := range where {
-			taken[u] = true
-		}
-		nv, skipped, err := NextFreeVersion(v.String(), taken)
-		if err != nil {
-			pr.Problemf("%s: %v", c.File, err)
-			continue
-		}
-		b := ChartBump{Dir: c.Dir, Name: name, Old: old, New: nv, Why: it.why}
-		if len(skipped) > 0 {
-			b.Skipped = "not " + skipped[0] + ": " + SkippedReason(skipped, where)
-			pr.Notef("%s %s -> %s: %s", name, old, nv, b.Skipped)
-		}
-		next[it.dir] = b
-		for _, d := range dependents[it.dir] {
-			queue = append(queue, item{d, "its file:// pin on " + name + " follows " + nv})
-		}
+			meta, err := charts.ParseMeta(data)
+			if err != nil {
+				return "", false, fmt.Errorf("%s at %s: %w", byDir[dir].File, gitx.Short(base), err)
+			}
+			return meta.Version, true, nil
+		},
+		used: func(name string) (map[string]string, error) {
+			if used == nil {
+				return map[string]string{}, nil
+			}
+			return used(ctx, name)
+		},
 	}
-
-	edits := map[string][]yamledit.Edit{}
-	labels := map[string]map[string]string{}
-	addEdit := func(file string, e yamledit.Edit, label string) {
-		edits[file] = append(edits[file], e)
-		if labels[file] == nil {
-			labels[file] = map[string]string{}
-		}
-		labels[file][yamledit.PathString(e.Path)] = label
+	next, err := planBumps(list, touched, rd, pr)
+	if err != nil {
+		return nil, err
 	}
-	out := &Bumps{Files: map[string][]byte{}}
-	for _, dir := range sortedKeys(next) {
-		b := next[dir]
-		out.Charts = append(out.Charts, b)
-		addEdit(byDir[dir].File, yamledit.Edit{Path: []string{"version"}, Value: b.New}, "version")
-	}
+	edits := versionEdits(byDir, next)
 	for _, c := range list {
 		if len(c.Dependencies) == 0 || c.Err != nil {
 			continue
@@ -208,46 +121,26 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range depIndexes(data) {
-			rel, ok := strings.CutPrefix(d.Repository, "file://")
-			if !ok || path.IsAbs(rel) {
-				continue
-			}
-			target := path.Clean(path.Join(c.Dir, rel))
-			b, bumped := next[target]
-			if !bumped {
-				continue
-			}
-			pin, err := charts.FollowPin(d.Version, byDir[target].Version, b.New)
-			if err != nil {
-				pr.Problemf("%s:%d: dependency %s (%s): %v", c.DepsFile, d.Line, d.Name, d.Repository, err)
-				continue
-			}
-			if pin != "" {
-				addEdit(c.DepsFile, yamledit.Edit{Path: []string{"dependencies", strconv.Itoa(d.Index), "version"}, Value: pin},
-					"dependency "+d.Name+" version")
-			}
-		}
+		edits.add(pinEdits(c, data, byDir, next, pr)...)
+	}
+	out := &Bumps{Files: map[string][]byte{}}
+	for _, dir := range sortedKeys(next) {
+		out.Charts = append(out.Charts, next[dir])
 	}
 	for _, file := range sortedKeys(edits) {
 		data, err := w.ReadFile(file)
 		if err != nil {
 			return nil, err
 		}
-		res, changes, err := yamledit.Apply(data, edits[file]...)
+		f, changed, err := applyEdits(file, data, edits[file])
 		if err != nil {
 			pr.Problemf("%s: %v", file, err)
 			continue
 		}
-		if len(changes) == 0 {
-			continue
+		if changed {
+			out.Files[file] = f.New
+			out.Plan = append(out.Plan, f)
 		}
-		f := plan.File{Path: file, Old: data, New: res}
-		for _, ch := range changes {
-			f.Changes = append(f.Changes, plan.Change{Line: ch.Line, Field: labels[file][yamledit.PathString(ch.Path)], Old: ch.Old, New: ch.New})
-		}
-		out.Files[file] = res
-		out.Plan = append(out.Plan, f)
 	}
 	return out, nil
 }

@@ -245,7 +245,8 @@ type componentResult struct {
 }
 
 // planComponentRelease plans steps 2 and 3: the branch (lazily), the
-// picks, the patch release and its tag.
+// picks, the patch release and its tag. The decisions are
+// componentplan.go's; this reads the repo for them.
 func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
 	var res componentResult
 	dir := comp.Dir
@@ -269,64 +270,30 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		pr.Problemf("has no branch %s (mainBranch in %s)", comp.MainBranch, s.WS.File)
 		return res, nil
 	}
-	local, err := LocalBranch(ctx, dir, s.Branch)
-	if err != nil {
+	br, err := s.componentBranch(ctx, g, pr, comp, main, shipped)
+	if err != nil || br.base == "" {
 		return res, err
 	}
-	base := local
-	if base == "" {
-		tracking, err := revCommit(ctx, dir, "refs/remotes/"+s.Remote+"/"+s.Branch)
-		if err != nil {
-			return res, err
-		}
-		if tracking != "" {
-			base = tracking
-			pr.Notef("%s exists only as %s/%s; the local branch is created from it", s.Branch, s.Remote, s.Branch)
-		}
-	}
-	branchExists := base != ""
-	if base == "" {
-		point, how, err := s.lazyPoint(ctx, g, comp, main, shipped, pr)
-		if err != nil || point == "" {
-			return res, err
-		}
-		base = point
-		pr.Notef("lazy branch: %s does not exist yet; it starts at %s %q, %s", s.Branch, gitx.Short(point), cherry.Subject(ctx, dir, point), how)
-	} else if local != "" {
-		pr.Donef("branch %s exists at %s", s.Branch, gitx.Short(local))
-	}
-
-	var todo []string
-	for _, c := range commits {
-		found, err := cherry.FindPick(ctx, dir, base, c, main)
-		if err != nil {
-			return res, err
-		}
-		switch {
-		case found == c:
-			pr.Donef("%s %q is already on %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch)
-		case found != "":
-			pr.Donef("%s %q is already picked onto %s as %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch, gitx.Short(found))
-		default:
-			todo = append(todo, c)
-		}
+	todo, err := s.pendingFixes(ctx, pr, dir, br.base, commits, main)
+	if err != nil {
+		return res, err
 	}
 	tags, err := g.Tags()
 	if err != nil {
 		return res, err
 	}
-	data, err := g.FileAt(plumbing.NewHash(base), comp.VersionFile)
+	data, err := g.FileAt(plumbing.NewHash(br.base), comp.VersionFile)
 	if err != nil {
-		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, gitx.Short(base), err)
+		return res, fmt.Errorf("%s at %s: %w", comp.VersionFile, gitx.Short(br.base), err)
 	}
 	cur, _, _, err := yamledit.VersionToken(data)
 	if err != nil {
-		pr.Problemf("%s at %s: %v", comp.VersionFile, gitx.Short(base), err)
+		pr.Problemf("%s at %s: %v", comp.VersionFile, gitx.Short(br.base), err)
 		return res, nil
 	}
 	curV, err := semver.StrictNewVersion(cur)
 	if err != nil {
-		pr.Problemf("%s at %s holds %q, not a SemVer version", comp.VersionFile, gitx.Short(base), cur)
+		pr.Problemf("%s at %s holds %q, not a SemVer version", comp.VersionFile, gitx.Short(br.base), cur)
 		return res, nil
 	}
 
@@ -335,38 +302,9 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	// done only when relkit made it (an earlier run): a release made by
 	// hand is for the user to choose, with -use.
 	if len(todo) == 0 && curV.Prerelease() == "" {
-		rts, err := releaseTags(g, tags, comp, cur)
-		if err != nil {
+		res, done, err := s.releasedWithFixes(ctx, g, pr, comp, tags, br, cur, shipped, commits, main)
+		if done || err != nil {
 			return res, err
-		}
-		for _, t := range rts {
-			ok, err := gitx.IsAncestor(ctx, dir, t.commit, base)
-			if err != nil {
-				return res, err
-			}
-			if !ok || !s.containsAll(ctx, dir, t.commit, commits, main) {
-				continue
-			}
-			if cur != shipped {
-				mine, why, err := relkitRelease(g, t, s.Branch)
-				if err != nil {
-					return res, err
-				}
-				if !mine {
-					pr.Problemf("%s is at %s %s (tag %s on %s), which has the fixes, but relkit did not make that release (%s): relkit takes over only its own earlier work. To point the charts of %s at it, run again with -use=%s",
-						s.Branch, comp.Name, cur, t.name, gitx.Short(t.commit), why, s.Branch, cur)
-					return res, nil
-				}
-			}
-			pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, t.name)
-			res.version, res.tip, res.tagCommit, res.tagName = cur, base, t.commit, t.name
-			if cur == shipped && !branchExists {
-				// Nothing to release, so no branch to start either.
-				pr.Notef("the shipped release already has the fixes; %s is not created", s.Branch)
-				res.tip = ""
-				return res, nil
-			}
-			return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
 		}
 	}
 
@@ -375,10 +313,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	// this patch (its marks, on a commit after base with every fix);
 	// any other makes the version taken, and a taken version is refused
 	// rather than skipped (see refuseTaken).
-	next := fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch()+1)
-	if curV.Prerelease() != "" {
-		next = fmt.Sprintf("%d.%d.%d", curV.Major(), curV.Minor(), curV.Patch())
-	}
+	next := firstPatchRelease(curV)
 	var taken []takenVersion
 	for range 1000 {
 		rts, err := releaseTags(g, tags, comp, next)
@@ -389,31 +324,165 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 			break
 		}
 		for _, t := range rts {
-			if t.name != comp.Tag(next) {
-				continue
-			}
-			mine, _, err := relkitRelease(g, t, s.Branch)
+			ok, err := s.earlierPatchRun(ctx, g, comp, t, next, br.base, commits, main)
 			if err != nil {
 				return res, err
 			}
-			after, err := gitx.IsAncestor(ctx, dir, base, t.commit)
-			if err != nil {
-				return res, err
-			}
-			if mine && after && t.commit != base && s.containsAll(ctx, dir, t.commit, commits, main) {
-				pr.Donef("tag %s from an earlier run has the fixes on top of %s", t.name, gitx.Short(base))
+			if ok {
+				pr.Donef("tag %s from an earlier run has the fixes on top of %s", t.name, gitx.Short(br.base))
 				res.version, res.tip, res.tagCommit, res.tagName = next, t.commit, t.commit, t.name
-				return res, s.placeBranch(ctx, pr, dir, local, base, res.tip)
+				return res, s.placeBranch(ctx, pr, dir, br.local, br.base, res.tip)
 			}
 		}
 		taken = append(taken, takenVersion{version: next, tags: rts})
 		next = semver.MustParse(next).IncPatch().String()
 	}
 	if len(taken) > 0 {
-		return res, s.refuseTaken(ctx, pr, comp, shipped, cur, base, branchExists, commits, taken, next)
+		return res, s.refuseTaken(ctx, pr, comp, shipped, cur, br.base, br.exists, commits, taken, next)
 	}
+	return s.releaseFixes(ctx, pr, comp, br, todo, next)
+}
 
-	if local != "" {
+// componentBranch is where the component's release branch is or starts.
+type componentBranch struct {
+	// local is the local branch's commit ("" when missing), base the
+	// commit the picks go on ("" when the branch cannot be told), exists
+	// whether the branch exists (locally or as remote-tracking).
+	local, base string
+	exists      bool
+}
+
+// componentBranch finds the component's release branch: the local one,
+// else the remote-tracking one, else the lazy branch point (the commit
+// that set VERSION to the shipped release).
+func (s *Session) componentBranch(ctx context.Context, g *gitx.Repo, pr *plan.Repo, comp *workspace.Repo, main, shipped string) (componentBranch, error) {
+	dir := comp.Dir
+	local, err := LocalBranch(ctx, dir, s.Branch)
+	if err != nil {
+		return componentBranch{}, err
+	}
+	br := componentBranch{local: local, base: local}
+	if br.base == "" {
+		tracking, err := revCommit(ctx, dir, "refs/remotes/"+s.Remote+"/"+s.Branch)
+		if err != nil {
+			return componentBranch{}, err
+		}
+		if tracking != "" {
+			br.base = tracking
+			pr.Notef("%s exists only as %s/%s; the local branch is created from it", s.Branch, s.Remote, s.Branch)
+		}
+	}
+	br.exists = br.base != ""
+	switch {
+	case !br.exists:
+		point, how, err := s.lazyPoint(ctx, g, comp, main, shipped, pr)
+		if err != nil || point == "" {
+			return componentBranch{}, err
+		}
+		br.base = point
+		pr.Notef("lazy branch: %s does not exist yet; it starts at %s %q, %s", s.Branch, gitx.Short(point), cherry.Subject(ctx, dir, point), how)
+	case local != "":
+		pr.Donef("branch %s exists at %s", s.Branch, gitx.Short(local))
+	}
+	return br, nil
+}
+
+// pendingFixes returns the commits not yet on the branch (base), noting
+// the ones already there or picked.
+func (s *Session) pendingFixes(ctx context.Context, pr *plan.Repo, dir, base string, commits []string, main string) ([]string, error) {
+	var todo []string
+	for _, c := range commits {
+		found, err := cherry.FindPick(ctx, dir, base, c, main)
+		if err != nil {
+			return nil, err
+		}
+		switch pickState(c, found) {
+		case fixOnBranch:
+			pr.Donef("%s %q is already on %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch)
+		case fixPicked:
+			pr.Donef("%s %q is already picked onto %s as %s", gitx.Short(c), cherry.Subject(ctx, dir, c), s.Branch, gitx.Short(found))
+		default:
+			todo = append(todo, c)
+		}
+	}
+	return todo, nil
+}
+
+// releasedWithFixes looks for a tag of cur (VERSION at the branch's base,
+// a release) that has every fix; done says the plan ends there (a
+// release found, or a refusal).
+func (s *Session) releasedWithFixes(ctx context.Context, g *gitx.Repo, pr *plan.Repo, comp *workspace.Repo, tags map[string]plumbing.Hash, br componentBranch, cur, shipped string, commits []string, main string) (componentResult, bool, error) {
+	var res componentResult
+	dir := comp.Dir
+	rts, err := releaseTags(g, tags, comp, cur)
+	if err != nil {
+		return res, true, err
+	}
+	for _, t := range rts {
+		// Only what can change the verdict is read: whose release it is
+		// matters only for a tag on the branch with every fix, and only
+		// when it is not the shipped release.
+		var f fixedTagFacts
+		if f.onBranch, err = gitx.IsAncestor(ctx, dir, t.commit, br.base); err != nil {
+			return res, true, err
+		}
+		if f.onBranch {
+			f.hasFixes = s.containsAll(ctx, dir, t.commit, commits, main)
+		}
+		if f.onBranch && f.hasFixes && cur != shipped {
+			if f.mine, f.why, err = relkitRelease(g, t, s.Branch); err != nil {
+				return res, true, err
+			}
+		}
+		switch judgeFixedRelease(cur, shipped, br.exists, f) {
+		case fixedSkip:
+			continue
+		case fixedNotMine:
+			pr.Problemf("%s is at %s %s (tag %s on %s), which has the fixes, but relkit did not make that release (%s): relkit takes over only its own earlier work. To point the charts of %s at it, run again with -use=%s",
+				s.Branch, comp.Name, cur, t.name, gitx.Short(t.commit), f.why, s.Branch, cur)
+			return res, true, nil
+		case fixedShippedNoBranch:
+			pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, t.name)
+			// Nothing to release, so no branch to start either.
+			pr.Notef("the shipped release already has the fixes; %s is not created", s.Branch)
+			res.version, res.tagCommit, res.tagName = cur, t.commit, t.name
+			return res, true, nil
+		default:
+			pr.Donef("%s %s (tag %s) has the fixes", comp.Name, cur, t.name)
+			res.version, res.tip, res.tagCommit, res.tagName = cur, br.base, t.commit, t.name
+			return res, true, s.placeBranch(ctx, pr, dir, br.local, br.base, res.tip)
+		}
+	}
+	return res, false, nil
+}
+
+// earlierPatchRun reports whether tag t of next is this patch's release
+// from an earlier run (see adoptEarlierPatch).
+func (s *Session) earlierPatchRun(ctx context.Context, g *gitx.Repo, comp *workspace.Repo, t releaseTag, next, base string, commits []string, main string) (bool, error) {
+	if t.name != comp.Tag(next) {
+		return false, nil
+	}
+	f := earlierPatch{commit: t.commit}
+	var err error
+	if f.mine, _, err = relkitRelease(g, t, s.Branch); err != nil {
+		return false, err
+	}
+	if f.after, err = gitx.IsAncestor(ctx, comp.Dir, base, t.commit); err != nil {
+		return false, err
+	}
+	// Finding the fixes reads history: only when nothing else refuses.
+	if f.mine && f.after && f.commit != base {
+		f.hasFixes = s.containsAll(ctx, comp.Dir, t.commit, commits, main)
+	}
+	return adoptEarlierPatch(f, base), nil
+}
+
+// releaseFixes picks todo onto the branch in a scratch worktree, commits
+// release next and plans its tag and the branch.
+func (s *Session) releaseFixes(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, br componentBranch, todo []string, next string) (componentResult, error) {
+	var res componentResult
+	dir, base := comp.Dir, br.base
+	if br.local != "" {
 		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
 			return res, err
 		}
@@ -433,7 +502,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		var ce *cherry.ConflictError
 		if errors.As(err, &ce) {
 			pr.Problemf("cherry-picking %s %q onto %s (at %s) conflicts in: %s. Nothing was changed. To finish by hand:\n      %s",
-				gitx.Short(c), ce.Subject, s.Branch, gitx.Short(base), strings.Join(ce.Files, ", "), strings.Join(handCommands(ce, s.Branch, local == "", base), "\n      "))
+				gitx.Short(c), ce.Subject, s.Branch, gitx.Short(base), strings.Join(ce.Files, ", "), strings.Join(handCommands(ce, s.Branch, br.local == "", base), "\n      "))
 			return res, nil
 		}
 		if err != nil {
@@ -455,12 +524,7 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 		pr.Problemf("%s: %v", comp.VersionFile, err)
 		return res, nil
 	}
-	title := fmt.Sprintf("%s %s", comp.Name, next)
-	body := fmt.Sprintf("Patch release of %s for release %s (%s).", comp.Name, s.Line, s.Branch)
-	if len(subjects) > 0 {
-		body += "\n\n" + strings.Join(subjects, "\n")
-	}
-	msg := fmt.Sprintf("Release %s\n\n%s\n\n%s: %s\n", title, body, Trailer, s.Branch)
+	title, msg := componentReleaseMessage(comp.Name, next, s.Line, s.Branch, subjects)
 	bump, err := w.Commit(ctx, msg, map[string][]byte{comp.VersionFile: newData})
 	if err != nil {
 		return res, err
@@ -470,17 +534,16 @@ func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp 
 	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + tagName, Commit: bump,
 		Message: tagging.Message(comp.Name, next)})
 	res.version, res.tip, res.tagCommit, res.tagName, res.tagPlanned = next, bump, bump, tagName, true
-	return res, s.placeBranch(ctx, pr, dir, local, base, bump)
+	return res, s.placeBranch(ctx, pr, dir, br.local, base, bump)
 }
 
 // placeBranch plans the local branch at tip: created when missing, moved
 // (fast-forward) when behind.
 func (s *Session) placeBranch(ctx context.Context, pr *plan.Repo, dir, local, base, tip string) error {
-	switch {
-	case local == tip:
-	case local == "":
+	switch branchPlacement(local, tip) {
+	case branchCreate:
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: "refs/heads/" + s.Branch, Commit: tip})
-	default:
+	case branchMove:
 		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
 			return err
 		}

@@ -193,15 +193,8 @@ func lineTags(g *gitx.Repo, r *workspace.Repo, l version.Line) (*gitx.ReleaseTag
 	if err != nil {
 		return nil, nil, err
 	}
-	out := map[string]gitx.Release{}
-	for _, v := range all.Line(l) {
-		rel, _, err := all.Release(v)
-		if err != nil {
-			return nil, nil, err
-		}
-		out[v] = rel
-	}
-	return all, out, nil
+	line, err := all.LineReleases(l)
+	return all, line, err
 }
 
 // commitOf is the commit release v's tag names ("" when v is not tagged).
@@ -268,6 +261,10 @@ func (pt *pointRun) branchTip(ctx context.Context, r *workspace.Repo, pr *plan.R
 	return "", nil
 }
 
+// charts plans the charts branch: which release, its commit and tag (made
+// here or found from an earlier run), the checks, and the move-on commit.
+// The decisions are decide.go's; this reads the repo for them and records
+// what they say in pr.
 func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	s, r := pt.s, pt.ws.Charts
 	tip, err := pt.branchTip(ctx, r, pr)
@@ -284,7 +281,6 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	if err != nil {
 		return err
 	}
-	major, minor := line.Major, line.Minor
 	allTags, tags, err := lineTags(g, r, line)
 	if err != nil {
 		return err
@@ -294,8 +290,8 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		pr.Problemf("%s on %s: %v", r.VersionFile, s.Branch, err)
 		return nil
 	}
-	cv, err := semver.StrictNewVersion(cur)
-	if err != nil || cv.Major() != major || cv.Minor() != minor {
+	cv, ok := inLine(cur, line)
+	if !ok {
 		pr.Problemf("%s on %s is %q, not in the %s line; expected %s.n or %s.n-dev", r.VersionFile, s.Branch, cur, s.Line, s.Line, s.Line)
 		return nil
 	}
@@ -303,72 +299,24 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	if err != nil {
 		return err
 	}
-
-	// Which release, and how much of it is done?
-	var release string
-	moveOn := false // the tip is relkit's move-on commit: the charts are done
-	switch {
-	case trailerValue(cm.Message, Trailer) != "" && cv.Prerelease() != "" && cm.NumParents() > 0:
-		done := trailerValue(cm.Message, Trailer)
-		if commitOf(tags, done) == cm.ParentHashes[0].String() {
-			release, moveOn = done, true
-			pt.relCommit, pt.relTag = commitOf(tags, done), tags[done].Tag
-			pr.Donef("%s %s is released (tag %s) and %s moved on to %s; no change since", r.Name, done, pt.relTag, s.Branch, cur)
-		}
+	bt := branchTip{Commit: tip, Version: cv, Trailer: trailerValue(cm.Message, Trailer)}
+	if cm.NumParents() > 0 {
+		bt.Parent = cm.ParentHashes[0].String()
 	}
-	if release == "" {
-		switch {
-		case cv.Prerelease() != "":
-			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch())
-		case commitOf(tags, cur) == tip:
-			release = cur
-			pt.relCommit, pt.relTag = tip, tags[cur].Tag
-			pr.Donef("%s %s is tagged %s at the tip of %s", r.VersionFile, cur, pt.relTag, s.Branch)
-		case commitOf(tags, cur) != "":
-			ok, err := gitx.IsAncestor(ctx, r.Dir, commitOf(tags, cur), tip)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", tags[cur].Tag, gitx.Short(commitOf(tags, cur)), s.Branch)
-				return nil
-			}
-			release = fmt.Sprintf("%d.%d.%d", major, minor, cv.Patch()+1)
-		default:
-			last, err := g.LastChange(ctx, plumbing.NewHash(tip), r.VersionFile)
-			if err != nil {
-				return err
-			}
-			if last.String() != tip {
-				pr.Problemf("%s is already %s (set by %s) but not tagged, and commits followed; set it to %s-dev or tag the release by hand", r.VersionFile, cur, gitx.Short(last.String()), cur)
-				return nil
-			}
-			release, pt.relCommit = cur, tip
-		}
+	choice := chooseRelease(bt, tagCommits(tags))
+	if ok, err := pt.confirmRelease(ctx, g, pr, choice, tags, cur, tip); err != nil || !ok {
+		return err
 	}
+	release := choice.Version
 	pt.res.Version = release
 	rv := semver.MustParse(release)
 	if rel, ok := tags[release]; ok && rel.Conflict() {
 		pr.Problemf("the tags of %s name different commits (%s); relkit never moves or deletes tags: decide which is the release and delete the other tag by hand", release, rel.Describe())
 		return nil
 	}
-
-	// An earlier run's release tag on a commit right after the tip is taken
-	// over (the run stopped before the branch moved).
 	if pt.relCommit == "" {
-		if rel, ok := tags[release]; ok {
-			c := rel.Commit.String()
-			parent, err := gitx.Git(ctx, r.Dir, "rev-parse", c+"^1")
-			if err == nil && strings.TrimSpace(parent) == tip {
-				if v, err := versionAt(g, c, r.VersionFile); err == nil && v == release && byRelkit(g, rel.Tag, c, release) {
-					pt.relCommit, pt.relTag = c, rel.Tag
-					pr.Donef("tag %s from an earlier run names the release commit %s", rel.Tag, gitx.Short(c))
-				}
-			}
-			if pt.relCommit == "" {
-				pr.Problemf("tag %s already exists on %s, which is not a release of %s that relkit made; relkit never moves tags and takes over only its own earlier work: check it by hand", rel.Tag, gitx.Short(c), s.Branch)
-				return nil
-			}
+		if rel, ok := tags[release]; ok && !pt.adoptEarlierTag(ctx, g, pr, rel, tip) {
+			return nil
 		}
 	}
 
@@ -377,81 +325,22 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	if err := pt.previous(ctx, allTags, line, rv, tip); err != nil {
 		return err
 	}
-	if moveOn {
+	if choice.Case == releaseMovedOn {
 		pt.manifestDone(g, pr, tip)
 		return pt.openRelease(ctx)
 	}
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	w, err := pt.checked(ctx, pr, tip)
+	if err != nil || w == nil {
 		return err
 	}
-	s.CanCommit(ctx, r.Dir, pr)
-	if len(pr.Problems) > 0 {
-		return nil
-	}
-	// The checks, on the branch as it is.
-	base := pt.prevCommit
-	if !pt.prevOnBranch {
-		base = "refs/heads/" + r.MainBranch
-	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
-	if err != nil {
-		return err
-	}
-	pt.wt = w
-	s.CheckCharts(ctx, w.Dir, base, pr, nil)
-	if len(pr.Problems) > 0 {
-		pr.Problemf("the checks must pass on %s before a point release", s.Branch)
-		return nil
-	}
-
-	title := Title(pt.ws, release)
-	mpath := manifest.Path(release)
 	var moveOnManifest []byte // the manifest the move-on commit adds
 	if pt.relCommit == "" {
-		data, err := w.ReadFile(r.VersionFile)
-		if err != nil {
+		if ok, err := pt.releaseCommit(ctx, pr, w, tip); err != nil || !ok {
 			return err
 		}
-		out, old, err := yamledit.SetVersion(data, release)
-		if err != nil {
-			pr.Problemf("%s: %v", r.VersionFile, err)
-			return nil
-		}
-		// The manifest first: nothing is committed unless the registry
-		// gave every digest.
-		m, ok, err := pt.buildManifest(ctx, pr, w, tip)
-		if !ok || err != nil {
-			return err
-		}
-		what := "new"
-		prev, err := w.ReadFile(mpath)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		if err == nil {
-			what = "replacing the one on " + s.Branch
-			if string(prev) == string(m.Marshal()) {
-				what = "unchanged"
-			}
-		}
-		msg := fmt.Sprintf("Release %s\n\nPoint release %s of %s, with its release manifest %s:\n%d chart(s) and %d image(s), each image with the digest the registry\nserves. release:verify %s re-checks them.\n\n%s: %s\n",
-			title, release, s.Branch, mpath, len(m.Charts), len(m.Images), release, Trailer, release)
-		h, err := w.Commit(ctx, msg, map[string][]byte{r.VersionFile: out, mpath: m.Marshal()})
-		if err != nil {
-			return err
-		}
-		pt.relCommit = h
-		pr.Notef("new commit %s \"Release %s\":", gitx.Short(h), title)
-		pr.Notef("  %s:1 version %s -> %s", r.VersionFile, old, release)
-		pr.Notef("  %s: release manifest (%s), %d chart(s), %d image(s) with their registry digests, describing %s", mpath, what, len(m.Charts), len(m.Images), gitx.Short(tip))
 	} else {
-		if pt.relCommit != tip {
-			if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
-				return err
-			}
-		}
 		_, tagged := tags[release]
-		data, ok, err := pt.manifestOfRelease(ctx, pr, w, tagged)
+		data, ok, err := pt.existingRelease(ctx, pr, w, tip, tagged)
 		if !ok || err != nil {
 			return err
 		}
@@ -461,40 +350,188 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + pt.releaseTag(), Commit: pt.relCommit,
 			Message: tagging.Message(r.Name, release)})
 	}
-	next := fmt.Sprintf("%d.%d.%d-dev", major, minor, rv.Patch()+1)
-	data, err := w.ReadFile(r.VersionFile)
-	if err != nil {
+	if ok, err := pt.moveOnCommit(ctx, pr, w, tip, rv, moveOnManifest); err != nil || !ok {
 		return err
 	}
-	out, old, err := yamledit.SetVersion(data, next)
-	if err != nil {
-		pr.Problemf("%s: %v", r.VersionFile, err)
-		return nil
+	// The worktree stays at the release for the notes.
+	_, err = w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit)
+	return err
+}
+
+// checked opens the charts worktree at tip and runs the checks there, on
+// the branch as it is; it returns nil when the release is refused (the
+// branch checked out, no identity to commit with, a failed check).
+func (pt *pointRun) checked(ctx context.Context, pr *plan.Repo, tip string) (*cherry.Worktree, error) {
+	s, r := pt.s, pt.ws.Charts
+	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+		return nil, err
 	}
-	nextRel := fmt.Sprintf("%d.%d.%d", major, minor, rv.Patch()+1)
+	s.CanCommit(ctx, r.Dir, pr)
+	if len(pr.Problems) > 0 {
+		return nil, nil
+	}
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	if err != nil {
+		return nil, err
+	}
+	pt.wt = w
+	s.CheckCharts(ctx, w.Dir, checksBase(pt.prevCommit, pt.prevOnBranch, r.MainBranch), pr, nil)
+	if len(pr.Problems) > 0 {
+		pr.Problemf("the checks must pass on %s before a point release", s.Branch)
+		return nil, nil
+	}
+	return w, nil
+}
+
+// existingRelease puts w at the release commit that already exists
+// (tagged, or VERSION set at the tip) and returns the release manifest
+// the move-on commit adds when that commit lacks one (nil when it has it).
+func (pt *pointRun) existingRelease(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string, tagged bool) ([]byte, bool, error) {
+	if pt.relCommit != tip {
+		if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
+			return nil, false, err
+		}
+	}
+	return pt.manifestOfRelease(ctx, pr, w, tagged)
+}
+
+// confirmRelease checks what choice needs the repo for and records it:
+// the release commit when it exists, a note of work already done, or a
+// problem that refuses the release (ok false).
+func (pt *pointRun) confirmRelease(ctx context.Context, g *gitx.Repo, pr *plan.Repo, choice releaseChoice, tags map[string]gitx.Release, cur, tip string) (bool, error) {
+	s, r := pt.s, pt.ws.Charts
+	switch choice.Case {
+	case releaseMovedOn:
+		pt.relCommit, pt.relTag = choice.Commit, tags[choice.Version].Tag
+		pr.Donef("%s %s is released (tag %s) and %s moved on to %s; no change since", r.Name, choice.Version, pt.relTag, s.Branch, cur)
+	case releaseTaggedAtTip:
+		pt.relCommit, pt.relTag = choice.Commit, tags[cur].Tag
+		pr.Donef("%s %s is tagged %s at the tip of %s", r.VersionFile, cur, pt.relTag, s.Branch)
+	case releaseAfterTag:
+		ok, err := gitx.IsAncestor(ctx, r.Dir, choice.TagCommit, tip)
+		if err != nil || !ok {
+			if err == nil {
+				pr.Problemf("tag %s is on %s, which is not on %s; check it by hand", tags[cur].Tag, gitx.Short(choice.TagCommit), s.Branch)
+			}
+			return false, err
+		}
+	case releaseUntagged:
+		last, err := g.LastChange(ctx, plumbing.NewHash(tip), r.VersionFile)
+		if err != nil {
+			return false, err
+		}
+		if last.String() != tip {
+			pr.Problemf("%s is already %s (set by %s) but not tagged, and commits followed; set it to %s-dev or tag the release by hand", r.VersionFile, cur, gitx.Short(last.String()), cur)
+			return false, nil
+		}
+		pt.relCommit = choice.Commit
+	}
+	return true, nil
+}
+
+// readEarlierTag reads what adoptTag and docsTag decide on: the parent
+// of the tagged commit, VERSION there (in file, "" to skip) and whether
+// relkit made tag for release.
+func readEarlierTag(ctx context.Context, g *gitx.Repo, dir, tag, commit, file, release string) earlierTag {
+	t := earlierTag{Commit: commit, ByRelkit: byRelkit(g, tag, commit, release)}
+	if parent, err := gitx.Git(ctx, dir, "rev-parse", commit+"^1"); err == nil {
+		t.Parent = strings.TrimSpace(parent)
+	}
+	if file != "" {
+		t.Version, _ = versionAt(g, commit, file)
+	}
+	return t
+}
+
+// adoptEarlierTag takes over an earlier run's release tag on a commit
+// right after the tip (the run stopped before the branch moved); any
+// other existing tag of the release refuses it (false).
+func (pt *pointRun) adoptEarlierTag(ctx context.Context, g *gitx.Repo, pr *plan.Repo, rel gitx.Release, tip string) bool {
+	r, c := pt.ws.Charts, rel.Commit.String()
+	if adoptTag(readEarlierTag(ctx, g, r.Dir, rel.Tag, c, r.VersionFile, rel.Version), tip, rel.Version) {
+		pt.relCommit, pt.relTag = c, rel.Tag
+		pr.Donef("tag %s from an earlier run names the release commit %s", rel.Tag, gitx.Short(c))
+		return true
+	}
+	pr.Problemf("tag %s already exists on %s, which is not a release of %s that relkit made; relkit never moves tags and takes over only its own earlier work: check it by hand", rel.Tag, gitx.Short(c), pt.s.Branch)
+	return false
+}
+
+// releaseCommit makes the release commit in w (at tip): VERSION set to
+// the release and the release manifest, which is built first so nothing
+// is committed unless the registry gave every digest.
+func (pt *pointRun) releaseCommit(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string) (bool, error) {
+	s, r, release := pt.s, pt.ws.Charts, pt.res.Version
+	out, old, ok, err := versionEdit(w, pr, r.VersionFile, release)
+	if !ok || err != nil {
+		return false, err
+	}
+	m, ok, err := pt.buildManifest(ctx, pr, w, tip)
+	if !ok || err != nil {
+		return false, err
+	}
+	mpath := manifest.Path(release)
+	prev, err := w.ReadFile(mpath)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	what := manifestState(prev, err == nil, m.Marshal(), s.Branch)
+	title := Title(pt.ws, release)
+	h, err := w.Commit(ctx, releaseMessage(title, release, s.Branch, mpath, len(m.Charts), len(m.Images)),
+		map[string][]byte{r.VersionFile: out, mpath: m.Marshal()})
+	if err != nil {
+		return false, err
+	}
+	pt.relCommit = h
+	pr.Notef("new commit %s \"Release %s\":", gitx.Short(h), title)
+	pr.Notef("  %s:1 version %s -> %s", r.VersionFile, old, release)
+	pr.Notef("  %s: release manifest (%s), %d chart(s), %d image(s) with their registry digests, describing %s", mpath, what, len(m.Charts), len(m.Images), gitx.Short(tip))
+	return true, nil
+}
+
+// versionEdit reads file (VERSION) in w and returns it set to v, with the
+// version it held; a file that holds no version is a problem of pr (ok
+// false), one that cannot be read an error.
+func versionEdit(w *cherry.Worktree, pr *plan.Repo, file, v string) (out []byte, old string, ok bool, err error) {
+	data, err := w.ReadFile(file)
+	if err != nil {
+		return nil, "", false, err
+	}
+	out, old, err = yamledit.SetVersion(data, v)
+	if err != nil {
+		pr.Problemf("%s: %v", file, err)
+		return nil, "", false, nil
+	}
+	return out, old, true, nil
+}
+
+// moveOnCommit makes the commit after the release (w at the release
+// commit) that moves VERSION to the next -dev version, adding the release
+// manifest when the tagged commit lacks one, and plans the branch's move
+// from tip to it.
+func (pt *pointRun) moveOnCommit(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tip string, rv *semver.Version, manifestData []byte) (bool, error) {
+	s, r, release := pt.s, pt.ws.Charts, pt.res.Version
+	next, nextRel := moveOnVersions(rv)
+	out, old, ok, err := versionEdit(w, pr, r.VersionFile, next)
+	if !ok || err != nil {
+		return false, err
+	}
 	files := map[string][]byte{r.VersionFile: out}
-	extra := ""
-	if moveOnManifest != nil {
-		files[mpath] = moveOnManifest
-		extra = fmt.Sprintf("\nThe tagged release commit has no release manifest; this commit adds\n%s, describing it.\n", mpath)
+	mpath, withManifest := manifest.Path(release), ""
+	if manifestData != nil {
+		files[mpath], withManifest = manifestData, mpath
 	}
-	msg := fmt.Sprintf("Start %s development on %s\n\n%s is released (tag %s); the next point release of\n%s is %s.\n%s\n%s: %s\n",
-		nextRel, s.Branch, title, pt.releaseTag(), s.Branch, nextRel, extra, Trailer, release)
-	h, err := w.Commit(ctx, msg, files)
+	h, err := w.Commit(ctx, moveOnMessage(Title(pt.ws, release), release, pt.releaseTag(), s.Branch, nextRel, withManifest), files)
 	if err != nil {
-		return err
+		return false, err
 	}
 	pr.Notef("new commit %s \"Start %s development on %s\": %s:1 version %s -> %s", gitx.Short(h), nextRel, s.Branch, r.VersionFile, old, next)
-	if moveOnManifest != nil {
+	if manifestData != nil {
 		pr.Notef("  %s: release manifest of %s (new)", mpath, release)
 	}
 	pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, fmt.Sprintf("%s: release %s, then %s", gitx.Short(h), release, next)))
 	pt.chartsTip = h
-	// The worktree stays at the release for the notes.
-	if _, err := w.Git(ctx, nil, "checkout", "--quiet", "--detach", pt.relCommit); err != nil {
-		return err
-	}
-	return nil
+	return true, nil
 }
 
 // openRelease adds a worktree at the release commit (for the notes).
@@ -519,18 +556,15 @@ func (pt *pointRun) previous(ctx context.Context, tags *gitx.ReleaseTags, line v
 		pt.prevVersion, pt.prevTag, pt.prevCommit, pt.prevOnBranch = rel.Version, rel.Tag, rel.Commit.String(), true
 		return nil
 	}
-	all := tags.Versions()
-	for i := len(all) - 1; i >= 0; i-- {
-		if !semver.MustParse(all[i]).LessThan(rv) {
-			continue
-		}
-		rel, _, err := tags.Release(all[i])
-		if err != nil {
-			return err
-		}
-		pt.prevVersion, pt.prevTag, pt.prevCommit = rel.Version, rel.Tag, rel.Commit.String()
+	v := newestBelow(tags.Versions(), rv)
+	if v == "" {
 		return nil
 	}
+	rel, _, err = tags.Release(v)
+	if err != nil {
+		return err
+	}
+	pt.prevVersion, pt.prevTag, pt.prevCommit = rel.Version, rel.Tag, rel.Commit.String()
 	return nil
 }
 
@@ -566,11 +600,10 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		if err != nil {
 			return err
 		}
-		parent, _ := gitx.Git(ctx, r.Dir, "rev-parse", pt.docsTag+"^1")
-		switch {
-		case on:
+		switch docsTag(on, readEarlierTag(ctx, g, r.Dir, tag, pt.docsTag, "", release), tip) {
+		case docsTagDone:
 			pr.Donef("tag %s is on %s", tag, s.Branch)
-		case strings.TrimSpace(parent) == tip && byRelkit(g, tag, pt.docsTag, release):
+		case docsTagAdopt:
 			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, gitx.Short(pt.docsTag))
 			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 				return err

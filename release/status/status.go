@@ -416,13 +416,8 @@ func (s *Status) lastRelease(ctx context.Context, ws *workspace.Config, head str
 	if err != nil {
 		return err
 	}
-	s.released = map[string]gitx.Release{}
-	for _, v := range tags.Line(l) {
-		rel, _, err := tags.Release(v)
-		if err != nil {
-			return err
-		}
-		s.released[v] = rel
+	if s.released, err = tags.LineReleases(l); err != nil {
+		return err
 	}
 	last, ok, err := tags.Last(ctx, l, "", head)
 	if err != nil {
