@@ -11,7 +11,7 @@ import (
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -148,7 +148,7 @@ func (pt *pointRun) facts(ctx context.Context) (*Facts, error) {
 }
 
 // takenReleases lists the "<component> <version>" values of the
-// patch.UseTrailer on the charts branch's commits in the range picked
+// plan.UseTrailer on the charts branch's commits in the range picked
 // reads.
 func (pt *pointRun) takenReleases(ctx context.Context) []string {
 	r := pt.ws.Charts
@@ -164,7 +164,7 @@ func (pt *pointRun) takenReleases(ctx context.Context) []string {
 	}
 	var taken []string
 	for _, msg := range strings.Split(out, "\x00") {
-		if v := trailerValue(msg, patch.UseTrailer); v != "" {
+		if v := trailerValue(msg, plan.UseTrailer); v != "" {
 			taken = append(taken, v)
 		}
 	}

@@ -36,9 +36,7 @@ import (
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifest"
-	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
@@ -59,8 +57,8 @@ type Options struct {
 	Remote string
 	// Author overrides the identity of commits and tags.
 	Author string
-	// Checks run on the charts branch first; nil means patch.DefaultChecks.
-	Checks patch.CheckFunc
+	// Checks run on the charts branch first; nil means plan.DefaultChecks.
+	Checks plan.CheckFunc
 }
 
 // Result is what a plan found out, beside the plan itself.
@@ -81,16 +79,16 @@ type Result struct {
 // Plan works out release:point X.Y without writing anything but objects.
 // The error is a *plan.Undecided when a repo or remote could not be read.
 func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *Result, error) {
-	s, err := patch.NewSession(ctx, ws, opt.Line, patch.Options{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks})
+	s, err := plan.NewSession(ctx, ws, opt.Line, plan.SessionOptions{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks})
 	if err != nil {
 		return nil, nil, err
 	}
 	p := s.NewPlan("release:point " + s.Line)
-	chr := patch.RepoPlan(ws.Charts)
+	chr := plan.RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{chr}
 	var dr *plan.Repo
 	if ws.Docs != nil {
-		dr = patch.RepoPlan(ws.Docs)
+		dr = plan.RepoPlan(ws.Docs)
 		p.Repos = append(p.Repos, dr)
 	}
 	res := &Result{}
@@ -150,13 +148,13 @@ func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f 
 	if p == nil {
 		return err
 	}
-	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author})
+	s, _ := plan.NewSession(ctx, ws, opt.Line, plan.SessionOptions{Author: opt.Author})
 	return s.Run(ctx, p, err, w, f)
 }
 
 // pointRun is one planned point release.
 type pointRun struct {
-	s   *patch.Session
+	s   *plan.Session
 	ws  *workspace.Config
 	res *Result
 	// The charts branch: its release commit (tagged), the commit the
@@ -237,7 +235,7 @@ func byRelkit(g *gitx.Repo, tag, commit, release string) bool {
 		return false
 	}
 	obj, err := g.TagObject(tags[tag])
-	if err != nil || !tagging.ByRelkit(obj.Message) {
+	if err != nil || !plan.TagByRelkit(obj.Message) {
 		return false
 	}
 	c, err := g.CommitObject(plumbing.NewHash(commit))
@@ -257,7 +255,7 @@ func trailerValue(msg, key string) string {
 // has no such branch it records that as a problem of pr and returns "".
 func (pt *pointRun) branchTip(ctx context.Context, r *workspace.Repo, pr *plan.Repo) (string, error) {
 	s := pt.s
-	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
+	tip, err := plan.LocalBranch(ctx, r.Dir, s.Branch)
 	if err != nil || tip != "" {
 		return tip, err
 	}
@@ -378,7 +376,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 		pt.manifestDone(g, pr, tip)
 		return pt.openRelease(ctx)
 	}
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 		return err
 	}
 	s.CanCommit(ctx, r.Dir, pr)
@@ -456,7 +454,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	}
 	if _, ok := tags[release]; !ok {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + pt.releaseTag(), Commit: pt.relCommit,
-			Message: tagging.Message(r.Name, release)})
+			Message: plan.TagMessage(r.Name, release)})
 	}
 	next := fmt.Sprintf("%d.%d.%d-dev", major, minor, rv.Patch()+1)
 	data, err := w.ReadFile(r.VersionFile)
@@ -569,7 +567,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 			pr.Donef("tag %s is on %s", tag, s.Branch)
 		case strings.TrimSpace(parent) == tip && byRelkit(g, tag, pt.docsTag, release):
 			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, gitx.Short(pt.docsTag))
-			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+			if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 				return err
 			}
 			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, gitx.Short(pt.docsTag)+": "+release+" and its release notes"))
@@ -579,7 +577,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		}
 		return nil
 	}
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 		return err
 	}
 	s.CanCommit(ctx, r.Dir, pr)
@@ -651,7 +649,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		}
 		pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, gitx.Short(h)+": "+release+" and its release notes"))
 	}
-	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: tagging.Message(r.Name, release)}}, pr.Steps...)
+	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: plan.TagMessage(r.Name, release)}}, pr.Steps...)
 	pt.docsTip, pt.docsTag = h, h
 	return nil
 }

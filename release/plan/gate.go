@@ -1,0 +1,81 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/workspace"
+)
+
+// CheckFunc runs the checks a result must pass. ws is a copy of the
+// workspace whose charts repo is the scratch worktree; base is the commit
+// the charts are judged against.
+type CheckFunc func(ctx context.Context, ws *workspace.Config, base string) *report.Report
+
+// DefaultChecks runs check:charts against base and check:images (when this
+// build registers it).
+func DefaultChecks(ctx context.Context, ws *workspace.Config, base string) *report.Report {
+	rep := report.New()
+	rep.Merge(checks.ChartsAgainst(ctx, ws, base))
+	if slices.Contains(checks.Names(), "images") {
+		r := checks.NewRunnerWith(func() (*workspace.Config, error) { return ws, nil })
+		if err := r.Collect(ctx, "images"); err != nil {
+			rep.Undecided(err)
+		} else {
+			rep.Merge(r.Report("images"))
+		}
+	}
+	return rep
+}
+
+// Excuse says why a finding does not count (a tag the plan creates
+// itself), or "".
+type Excuse func(report.Finding) string
+
+// CheckCharts runs the session's checks on the charts tree in dir (a
+// scratch worktree) against base. Error findings become problems of pr,
+// warnings and excused findings notes; a check that could not decide is a
+// problem too (relkit does not write what it could not check).
+func (s *Session) CheckCharts(ctx context.Context, dir, base string, pr *Repo, excuse Excuse) {
+	ws := *s.WS
+	charts := *s.WS.Charts
+	charts.Dir = dir
+	ws.Charts = &charts
+	rep := s.Checks(ctx, &ws, base)
+	names := strings.Join(rep.Checks(), ", ")
+	if names == "" {
+		names = "the checks"
+	}
+	warnings := map[string]int{}
+	for _, f := range rep.Findings() {
+		msg := fmt.Sprintf("check:%s %s: %s: %s", f.Check, f.Rule, f.Location(), f.Message)
+		if f.Repo != "" && f.Repo != pr.Name {
+			msg = fmt.Sprintf("check:%s %s: %s %s: %s", f.Check, f.Rule, f.Repo, f.Location(), f.Message)
+		}
+		if excuse != nil {
+			if why := excuse(f); why != "" {
+				pr.Notef("%s (%s)", msg, why)
+				continue
+			}
+		}
+		if f.Severity == report.Error {
+			pr.Problemf("%s", msg)
+		} else {
+			warnings["check:"+f.Check+" "+f.Rule]++
+		}
+	}
+	if len(warnings) > 0 {
+		var parts []string
+		for _, k := range sortedKeys(warnings) {
+			parts = append(parts, fmt.Sprintf("%s x%d", k, warnings[k]))
+		}
+		pr.Notef("the checks pass with warnings (%s); run the checks on %s to read them", strings.Join(parts, ", "), s.Branch)
+	}
+	if err := rep.Err(); err != nil {
+		pr.Problemf("%s could not decide on the result: %v", names, err)
+	}
+}
