@@ -39,7 +39,7 @@ import (
 const Trailer = "Relkit-Release-Branch"
 
 // DefaultRemote is the remote pushed to and checked against.
-const DefaultRemote = "origin"
+const DefaultRemote = plan.DefaultRemote
 
 // Options of a cut.
 type Options struct {
