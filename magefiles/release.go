@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/safetext"
@@ -305,11 +306,11 @@ func (Release) Verify(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := manifest.VerifyOptions{}
+	opts := manifestfile.VerifyOptions{}
 	if from != nil {
 		opts.Rev = *from
 	}
-	v, err := manifest.Verify(ctx, ws, release, opts)
+	v, err := manifestfile.Verify(ctx, ws, release, opts)
 	if v != nil {
 		var werr error
 		if format == plan.JSON {

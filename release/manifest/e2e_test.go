@@ -14,6 +14,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 )
 
@@ -99,7 +100,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	if committed != string(res.Data) {
 		t.Errorf("committed file differs from Result.Data")
 	}
-	m, err := Read("releases/2.1.0.yaml", []byte(committed))
+	m, err := manifestfile.Read("releases/2.1.0.yaml", []byte(committed))
 	if err != nil {
 		t.Fatalf("the committed manifest does not read back: %v", err)
 	}
@@ -115,7 +116,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	}
 
 	// Verify: everything holds.
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err != nil {
 		t.Fatalf("verify of an untouched release: %v", err)
 	}
@@ -123,11 +124,11 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Errorf("verify: source %q, commit %s, %d images (want %d), exit %d", v.Source, v.Commit, len(v.Images), len(m.Images), v.ExitCode())
 	}
 	for _, c := range v.Images {
-		if c.Verdict != OK {
+		if c.Verdict != manifestfile.OK {
 			t.Errorf("verify: %s is %s, want ok", c.Ref, c.Verdict)
 		}
 	}
-	if len(v.Tags) == 0 || slices.ContainsFunc(v.Tags, func(tc TagCheck) bool { return tc.Verdict != OK }) {
+	if len(v.Tags) == 0 || slices.ContainsFunc(v.Tags, func(tc manifestfile.TagCheck) bool { return tc.Verdict != manifestfile.OK }) {
 		t.Errorf("verify: component tags %+v, want all ok", v.Tags)
 	}
 	if !strings.Contains(v.Notes[0], "tag 2.1.0") {
@@ -161,7 +162,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err = Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err = manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err == nil {
 		t.Fatal("verify passed after a tag was moved and another deleted")
 	}
@@ -174,15 +175,15 @@ func TestManifestWriteAndVerify(t *testing.T) {
 			t.Errorf("verify error does not name %q:\n%s", want, msg)
 		}
 	}
-	verdicts := map[string]Verdict{}
+	verdicts := map[string]manifestfile.Verdict{}
 	for _, c := range v.Images {
 		verdicts[c.Ref] = c.Verdict
 	}
-	if verdicts[amf.Ref] != Moved || verdicts[upf.Ref] != Vanished {
+	if verdicts[amf.Ref] != manifestfile.Moved || verdicts[upf.Ref] != manifestfile.Vanished {
 		t.Errorf("verdicts: amf %s, upf %s; want moved, vanished", verdicts[amf.Ref], verdicts[upf.Ref])
 	}
 	for ref, vd := range verdicts {
-		if ref != amf.Ref && ref != upf.Ref && vd != OK {
+		if ref != amf.Ref && ref != upf.Ref && vd != manifestfile.OK {
 			t.Errorf("%s: %s, want ok (only two images changed)", ref, vd)
 		}
 	}
@@ -199,16 +200,16 @@ func TestManifestWriteAndVerify(t *testing.T) {
 
 // checkDemoManifest compares a manifest of the freshly cut demo branch
 // with what the demo says its charts render and its registry serves.
-func checkDemoManifest(t *testing.T, fx *fixture, m *Manifest, chartsCommit string) {
+func checkDemoManifest(t *testing.T, fx *fixture, m *manifestfile.Manifest, chartsCommit string) {
 	t.Helper()
 	ctx := context.Background()
-	if m.APIVersion != APIVersion || m.Kind != Kind || m.Release != "2.1.0" || m.Branch != "aether-2.1" ||
-		m.ChartsCommit != chartsCommit || m.CreatedBy != DefaultCreatedBy {
+	if m.APIVersion != manifestfile.APIVersion || m.Kind != manifestfile.Kind || m.Release != "2.1.0" || m.Branch != "aether-2.1" ||
+		m.ChartsCommit != chartsCommit || m.CreatedBy != manifestfile.DefaultCreatedBy {
 		t.Errorf("header: %s %s release %s branch %s commit %s by %q", m.APIVersion, m.Kind, m.Release, m.Branch, m.ChartsCommit, m.CreatedBy)
 	}
-	var charts []Chart
+	var charts []manifestfile.Chart
 	for _, c := range fx.w.Charts {
-		charts = append(charts, Chart{Name: c.Name, Path: c.Dir, Version: c.Version})
+		charts = append(charts, manifestfile.Chart{Name: c.Name, Path: c.Dir, Version: c.Version})
 	}
 	if !slices.Equal(m.Charts, charts) {
 		t.Errorf("charts:\n%v\nwant\n%v", m.Charts, charts)
@@ -252,7 +253,7 @@ func checkDemoManifest(t *testing.T, fx *fixture, m *Manifest, chartsCommit stri
 	}
 }
 
-func imageOf(t *testing.T, m *Manifest, repo string) Image {
+func imageOf(t *testing.T, m *manifestfile.Manifest, repo string) manifestfile.Image {
 	t.Helper()
 	found := m.Find(repo)
 	if len(found) != 1 {
@@ -272,13 +273,13 @@ func TestManifestUnreachableRegistry(t *testing.T) {
 	head := fx.rev(t, "refs/heads/"+fx.branch)
 	fx.svc.Close()
 
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	var u *plan.Undecided
 	if !errors.As(err, &u) || plan.ExitCode(err) != 3 {
 		t.Fatalf("verify with the registry down: %v (exit %d), want undecided (exit 3)", err, plan.ExitCode(err))
 	}
 	for _, c := range v.Images {
-		if c.Verdict != Unknown {
+		if c.Verdict != manifestfile.Unknown {
 			t.Errorf("%s: %s with the registry down, want unknown", c.Ref, c.Verdict)
 		}
 	}
@@ -362,7 +363,7 @@ func TestManifestPushAndRefusals(t *testing.T) {
 	}
 
 	// Verify reads the tag first once it holds the manifest.
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err != nil || v.Source != "tag 2.1.0" {
 		t.Errorf("verify after tagging: source %q, err %v; want tag 2.1.0", v.Source, err)
 	}

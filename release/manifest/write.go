@@ -1,3 +1,6 @@
+// Package manifest is the release:manifest step: it builds the release
+// manifest of the charts repo's release branch (release/manifestfile) in
+// a scratch worktree and commits it there as releases/X.Y.Z.yaml.
 package manifest
 
 import (
@@ -12,6 +15,7 @@ import (
 
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/safetext"
@@ -63,10 +67,10 @@ type Result struct {
 	State  State  `json:"state"`
 	// Replaces is set when an earlier, different manifest was replaced (or
 	// would be, in a dry run).
-	Replaces bool      `json:"replaces,omitempty"`
-	Pushed   bool      `json:"pushed"`
-	Remote   string    `json:"remote,omitempty"`
-	Manifest *Manifest `json:"manifest"`
+	Replaces bool                   `json:"replaces,omitempty"`
+	Pushed   bool                   `json:"pushed"`
+	Remote   string                 `json:"remote,omitempty"`
+	Manifest *manifestfile.Manifest `json:"manifest"`
 	// Notes say what the run did on the way (a stale lock taken over).
 	Notes []string `json:"notes,omitempty"`
 	// Data is the manifest file as committed (or as it would be).
@@ -124,17 +128,17 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		}
 	}
 
-	sc, err := NewScratch(ctx, dir, head)
+	sc, err := manifestfile.NewScratch(ctx, dir, head)
 	if err != nil {
 		return nil, err
 	}
 	defer sc.Close()
 
-	raw, rel, err := ReleaseVersion(ws, sc.Dir)
+	raw, rel, err := manifestfile.ReleaseVersion(ws, sc.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
-	res.Version, res.Release, res.Path = raw, rel, Path(rel)
+	res.Version, res.Release, res.Path = raw, rel, manifestfile.Path(rel)
 	if maj, rest, _ := strings.Cut(rel, "."); maj+"."+strings.SplitN(rest, ".", 2)[0] != line {
 		return nil, fmt.Errorf("%s:%s on %s is %s, which is not in the %s line; expected %s.x", repo, ws.Charts.VersionFile, res.Branch, raw, line, line)
 	}
@@ -143,9 +147,9 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	if err := repofs.CheckWrite(sc.Dir, res.Path); err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
-	var existing *Manifest
+	var existing *manifestfile.Manifest
 	if data, err := repofs.Read(sc.Dir, res.Path, repofs.MaxManifest); err == nil {
-		if existing, err = Read(res.Path, data); err != nil {
+		if existing, err = manifestfile.Read(res.Path, data); err != nil {
 			return nil, fmt.Errorf("%s on %s already has %s, and it does not read as a manifest; fix or remove it first:\n%w", repo, res.Branch, res.Path, err)
 		}
 		res.Replaces = true
@@ -162,13 +166,13 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		return nil, err
 	}
 
-	m, err := BuildWith(ctx, ws, sc.Dir, BuildOptions{Release: rel, Branch: res.Branch, ChartsCommit: head, Checker: o.Checker})
+	m, err := manifestfile.BuildWith(ctx, ws, sc.Dir, manifestfile.BuildOptions{Release: rel, Branch: res.Branch, ChartsCommit: head, Checker: o.Checker})
 	if err != nil {
 		return nil, err
 	}
 	res.Manifest, res.Data = m, m.Marshal()
 	switch {
-	case existing != nil && Equivalent(existing, m):
+	case existing != nil && manifestfile.Equivalent(existing, m):
 		res.State, res.Manifest, res.Replaces = Unchanged, existing, false
 		res.Data, _ = repofs.Read(sc.Dir, res.Path, repofs.MaxManifest)
 	case o.DryRun:
@@ -229,7 +233,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 	if tagCommit == head {
 		return nil
 	}
-	_, err = gitx.Git(ctx, dir, "diff", "--quiet", tagCommit, head, "--", ".", ":(exclude)"+Dir)
+	_, err = gitx.Git(ctx, dir, "diff", "--quiet", tagCommit, head, "--", ".", ":(exclude)"+manifestfile.Dir)
 	if err == nil {
 		return nil
 	}
@@ -243,7 +247,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 
 // commitScratch stages the manifest in the scratch worktree and commits it
 // on the detached HEAD; it returns the new commit.
-func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result, charts, images int) (string, error) {
+func commitScratch(ctx context.Context, sc *manifestfile.Scratch, id gitx.Ident, res *Result, charts, images int) (string, error) {
 	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, nil, "add", "--", res.Path); err != nil {
 		return "", err

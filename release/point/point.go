@@ -35,7 +35,7 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
@@ -73,7 +73,7 @@ type Result struct {
 	// (releases/X.Y.n.yaml); Manifest is the one this plan built, nil
 	// when the release already had one (or it could not be built).
 	ManifestPath string
-	Manifest     *manifest.Manifest
+	Manifest     *manifestfile.Manifest
 }
 
 // Plan works out release:point X.Y without writing anything but objects.
@@ -400,7 +400,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	}
 
 	title := Title(pt.ws, release)
-	mpath := manifest.Path(release)
+	mpath := manifestfile.Path(release)
 	var moveOnManifest []byte // the manifest the move-on commit adds
 	if pt.relCommit == "" {
 		data, err := w.ReadFile(r.VersionFile)
