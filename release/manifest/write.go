@@ -128,11 +128,11 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		}
 	}
 
-	sc, err := manifestfile.NewScratch(ctx, dir, head)
+	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
 	if err != nil {
 		return nil, err
 	}
-	defer sc.Close()
+	defer sc.Remove(ctx)
 
 	raw, rel, err := manifestfile.ReleaseVersion(ws, sc.Dir)
 	if err != nil {
@@ -247,7 +247,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 
 // commitScratch stages the manifest in the scratch worktree and commits it
 // on the detached HEAD; it returns the new commit.
-func commitScratch(ctx context.Context, sc *manifestfile.Scratch, id gitx.Ident, res *Result, charts, images int) (string, error) {
+func commitScratch(ctx context.Context, sc *gitx.Worktree, id gitx.Ident, res *Result, charts, images int) (string, error) {
 	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, nil, "add", "--", res.Path); err != nil {
 		return "", err

@@ -196,12 +196,12 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 		return s, nil
 	}
 	s.Head = head
-	sc, err := manifestfile.NewScratch(ctx, dir, head)
+	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
 	if err != nil {
 		s.unknown("%v", err)
 		return s, nil
 	}
-	defer sc.Close()
+	defer sc.Remove(ctx)
 
 	if raw, _, err := manifestfile.ReleaseVersion(ws, sc.Dir); err != nil {
 		s.note("%s on %s: %v", ws.Charts.Name, s.Branch, err)
