@@ -187,8 +187,12 @@ func releaseExit(err error) error {
 // fully refuses the manifest; a release already tagged is only written
 // while the branch still holds the tagged content.
 //
-// -dryRun prints the manifest and commits nothing. -push pushes the branch
-// to origin afterwards, never forced. Commits are by RELKIT_GIT_AUTHOR,
+// -dryRun prints the manifest and commits nothing. -push also pushes the
+// branch to origin, never forced: origin is read before anything moves
+// (a branch there that the result does not contain refuses the run with
+// nothing written) and checked again just before the one atomic push.
+// The branch moves as release:point moves it, through a plan that takes
+// relkit's lock of the repo. Commits are by RELKIT_GIT_AUTHOR,
 // else git.author in relkit.yaml, else git config. RELKIT_FORMAT=json
 // prints the result (with the manifest) as JSON. Exit: 0 written or
 // already up to date, 1 refused or failed, 2 usage, 3 a registry, repo or

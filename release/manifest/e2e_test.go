@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -373,4 +375,37 @@ func TestManifestPushAndRefusals(t *testing.T) {
 func (fx *fixture) commitOnBranchInCheckout(t *testing.T, msg, file, content string) {
 	t.Helper()
 	fx.commitIn(t, fx.charts, msg, file, content)
+}
+
+// TestManifestPushIsPlanned: with -push the remote is read before anything
+// moves; a remote branch the result does not contain (someone pushed to
+// it) refuses the run with nothing written, the local branch where it
+// was, and the remote untouched.
+func TestManifestPushIsPlanned(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	remote := fx.w.Remotes[demo.ChartsRepo]
+	other := filepath.Join(t.TempDir(), "other")
+	fx.git(t, filepath.Dir(other), "clone", "-q", "--branch", fx.branch, remote, other)
+	fx.git(t, other, "-c", "user.name=Other", "-c", "user.email=o@example.org", "commit", "-q", "--allow-empty", "-m", "elsewhere")
+	fx.git(t, other, "push", "-q", "origin", fx.branch)
+	remoteBefore := fx.git(t, remote, "rev-parse", "refs/heads/"+fx.branch)
+	localBefore := fx.rev(t, "refs/heads/"+fx.branch)
+
+	res, err := Run(ctx, fx.ws, "2.1", Options{Push: true})
+	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(fmt.Sprint(err), "which the result does not contain") {
+		t.Fatalf("push onto a remote that moved on: %v (%+v); want a refusal naming the remote branch", err, res)
+	}
+	if got := fx.rev(t, "refs/heads/"+fx.branch); got != localBefore {
+		t.Errorf("the local branch moved to %s although the run was refused", got)
+	}
+	if got := fx.git(t, remote, "rev-parse", "refs/heads/"+fx.branch); got != remoteBefore {
+		t.Errorf("the remote branch moved to %s", got)
+	}
+
+	// Without -push the local branch moves, and the remote is not asked.
+	res, err = Run(ctx, fx.ws, "2.1", Options{})
+	if err != nil || res.State != Created || fx.rev(t, "refs/heads/"+fx.branch) != res.Commit || res.Pushed {
+		t.Errorf("local run: %+v, %v; want the branch moved to the manifest commit, nothing pushed", res, err)
+	}
 }

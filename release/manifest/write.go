@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
@@ -171,6 +173,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		return nil, err
 	}
 	res.Manifest, res.Data = m, m.Marshal()
+	var ident gitx.Ident
 	switch {
 	case existing != nil && manifestfile.Equivalent(existing, m):
 		res.State, res.Manifest, res.Replaces = Unchanged, existing, false
@@ -185,37 +188,69 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		if err != nil {
 			return nil, err
 		}
-		// relkit's lock of the repo until the branch is moved and pushed
-		// (released before the scratch worktree is removed, which takes
-		// it again).
-		lock, err := gitx.LockRepo(ctx, dir, gitx.LockOptions{Command: "relkit release:manifest " + line})
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release()
-		if lock.Note != "" {
-			res.Notes = append(res.Notes, lock.Note)
-		}
+		// The commit is an object only, made in the scratch worktree; the
+		// plan moves the branch to it.
 		if err := repofs.Write(sc.Dir, res.Path, res.Data, 0o644); err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 		}
 		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images)); err != nil {
 			return nil, fmt.Errorf("%s: committing %s: %w", repo, res.Path, err)
 		}
-		// Move the branch only from the head the manifest was built on.
-		if _, err := gitx.Git(ctx, dir, "update-ref", "-m", "relkit: release manifest "+rel, "refs/heads/"+res.Branch, res.Commit, head); err != nil {
-			return nil, fmt.Errorf("%s: %s moved while the manifest was built (it was %s); nothing was changed, run again: %w", repo, res.Branch, gitx.Short(head), err)
-		}
 		res.State = Created
 		if existing != nil {
 			res.State = Updated
 		}
+		ident = id
 	}
-	if o.Push && res.State != DryRun {
-		spec := "refs/heads/" + res.Branch + ":refs/heads/" + res.Branch
-		if err := gitx.Push(ctx, dir, o.Remote, spec); err != nil {
-			return res, fmt.Errorf("%s: pushing %s to %s (never forced): %w", repo, res.Branch, o.Remote, err)
+	if res.State == DryRun {
+		return res, nil
+	}
+	return apply(ctx, ws, line, o, res, ident)
+}
+
+// apply moves the release branch to the manifest commit and pushes it
+// through a plan (release/plan): relkit's lock of the repo is taken, the
+// branch moves only from the head the manifest was built on (a
+// fast-forward guarded like any push), and with -push the remote is read
+// first and pushed to once, atomically and never forced, only if it still
+// holds what was read.
+func apply(ctx context.Context, ws *workspace.Config, line string, o Options, res *Result, ident gitx.Ident) (*Result, error) {
+	dir, repo := ws.Charts.Dir, ws.Charts.Name
+	p := &plan.Plan{Action: "release:manifest " + line, Author: ident.String()}
+	pr := &plan.Repo{Name: repo, Kind: string(ws.Charts.Kind), Dir: dir}
+	p.Repos = []*plan.Repo{pr}
+	tip := res.Parent
+	if res.Commit != "" {
+		tip = res.Commit
+		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, res.Branch, res.Parent, res.Commit, "the release manifest "+res.Release))
+	}
+	if o.Push {
+		if err := plan.PlanPush(ctx, pr, dir, o.Remote, true, res.Branch, tip, nil); err != nil {
+			return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
 		}
+	}
+	if p.Empty() && len(pr.Problems) == 0 {
+		res.Pushed = o.Push
+		if o.Push {
+			res.Remote = o.Remote
+		}
+		return res, nil
+	}
+	p.CheckRepos()
+	err := p.Apply(ctx, plan.Options{Ident: ident})
+	for _, a := range pr.Applied {
+		if !strings.HasPrefix(a, "moved ") && !strings.HasPrefix(a, "pushed ") {
+			res.Notes = append(res.Notes, a)
+		}
+	}
+	moved := res.Commit == "" || slices.ContainsFunc(pr.Applied, func(a string) bool { return strings.HasPrefix(a, "moved ") })
+	if err != nil {
+		if !moved {
+			return nil, err
+		}
+		return res, err
+	}
+	if o.Push {
 		res.Pushed, res.Remote = true, o.Remote
 	}
 	return res, nil

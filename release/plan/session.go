@@ -188,8 +188,13 @@ func NotCheckedOut(ctx context.Context, dir, br string, pr *Repo) error {
 // forces: a remote branch that is not an ancestor of tip, or a remote tag
 // on another commit, is a problem.
 func (s *Session) PlanPush(ctx context.Context, pr *Repo, dir, br, tip string, tags map[string]string) error {
-	remote := s.Remote
-	if !s.DryRun {
+	return PlanPush(ctx, pr, dir, s.Remote, !s.DryRun, br, tip, tags)
+}
+
+// PlanPush is Session.PlanPush for a run without a session: remote is
+// fetched first when fetch is set (a real run; a dry run only asks).
+func PlanPush(ctx context.Context, pr *Repo, dir, remote string, fetch bool, br, tip string, tags map[string]string) error {
+	if fetch {
 		if err := gitx.Fetch(ctx, dir, remote); err != nil {
 			return fmt.Errorf("fetching %s: %w", remote, err)
 		}
