@@ -352,3 +352,11 @@ func (r *Result) WriteText(w io.Writer) error {
 func (r *Result) WriteJSON(w io.Writer) error {
 	return safetext.WriteJSON(w, r)
 }
+
+// Write writes the result in format f: JSON, else text.
+func (r *Result) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return r.WriteJSON(w)
+	}
+	return r.WriteText(w)
+}

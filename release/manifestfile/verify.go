@@ -367,3 +367,11 @@ func (v *Verification) WriteJSON(w io.Writer) error {
 	_ = v.Err()
 	return safetext.WriteJSON(w, v)
 }
+
+// Write writes the result in format f: JSON, else text.
+func (v *Verification) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return v.WriteJSON(w)
+	}
+	return v.WriteText(w)
+}

@@ -585,6 +585,14 @@ func (s *Status) WriteJSON(w io.Writer) error {
 	return safetext.WriteJSON(w, s)
 }
 
+// Write writes the result in format f: JSON, else text.
+func (s *Status) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return s.WriteJSON(w)
+	}
+	return s.WriteText(w)
+}
+
 // WriteText writes the status for people, on one screen: lists of things
 // that are fine are summarised by a count.
 func (s *Status) WriteText(w io.Writer) error {
