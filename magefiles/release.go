@@ -81,15 +81,8 @@ func (Release) Branch(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	gate := releaseGate(ctx)
-	if gate != nil && !flagOn(dryRun) {
-		return gate
-	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
-	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
-		return releaseExit(err)
-	}
-	return gate // a dry run shows the plan, then fails if the checks do
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push), Checks: releaseChecks, CheckReport: os.Stderr}
+	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
 }
 
 // Tag creates the annotated release tag of every repo whose VERSION is a release, on the commit that set it.
@@ -218,13 +211,7 @@ func (Release) Manifest(ctx context.Context,
 	}
 	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push)})
 	if res != nil {
-		var werr error
-		if format == plan.JSON {
-			werr = res.WriteJSON(os.Stdout)
-		} else {
-			werr = res.WriteText(os.Stdout)
-		}
-		if err == nil {
+		if werr := res.Write(os.Stdout, format); err == nil {
 			err = werr
 		}
 	}
@@ -268,12 +255,7 @@ func (Release) Status(ctx context.Context,
 	if err != nil {
 		return releaseExit(err)
 	}
-	if format == plan.JSON {
-		err = st.WriteJSON(os.Stdout)
-	} else {
-		err = st.WriteText(os.Stdout)
-	}
-	if err != nil {
+	if err := st.Write(os.Stdout, format); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	return releaseExit(st.Err())
@@ -316,13 +298,7 @@ func (Release) Verify(ctx context.Context,
 	}
 	v, err := manifestfile.Verify(ctx, ws, release, opts)
 	if v != nil {
-		var werr error
-		if format == plan.JSON {
-			werr = v.WriteJSON(os.Stdout)
-		} else {
-			werr = v.WriteText(os.Stdout)
-		}
-		if err == nil && werr != nil {
+		if werr := v.Write(os.Stdout, format); err == nil && werr != nil {
 			return mg.Fatal(plan.ExitFailed, werr.Error())
 		}
 	}

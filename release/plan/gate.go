@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -78,4 +79,36 @@ func (s *Session) CheckCharts(ctx context.Context, dir, base string, pr *Repo, e
 	if err := rep.Err(); err != nil {
 		pr.Problemf("%s could not decide on the result: %v", names, err)
 	}
+}
+
+// Gate runs the checks a release must pass before it writes anything,
+// writes their report to w, and returns the exit code (0 pass, 1 error
+// findings, 3 could not decide) with a one-line summary.
+type Gate func(ctx context.Context, w io.Writer) (code int, summary string)
+
+// ChecksFailed is the error of a release whose checks do not pass; its
+// exit code is the checks' (1 error findings, 3 could not decide).
+type ChecksFailed struct {
+	Code    int
+	Summary string
+}
+
+func (e *ChecksFailed) Error() string {
+	return "the release checks do not pass (" + e.Summary + "); fix them or see go tool mage check:all"
+}
+
+// ExitCode is the checks' exit code.
+func (e *ChecksFailed) ExitCode() int { return e.Code }
+
+// RunGate runs g with its report going to w (nil: discarded) and returns
+// nil when the checks pass, else a *ChecksFailed.
+func RunGate(ctx context.Context, g Gate, w io.Writer) error {
+	if w == nil {
+		w = io.Discard
+	}
+	code, summary := g(ctx, w)
+	if code == ExitOK {
+		return nil
+	}
+	return &ChecksFailed{Code: code, Summary: summary}
 }
