@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"github.com/magefile/mage/mg"
@@ -169,23 +170,19 @@ func setRegistryFlag(registry *bool) {
 	}
 }
 
-// releaseGate is the precondition of the release targets: every check,
-// run once as a mage dependency (sharing results with check:all), must
-// pass. Its report goes to stderr so that a target's own output (a JSON
-// plan) stays alone on stdout. It returns nil when the checks pass, else
-// the error the target must exit with; a dry run prints its plan first.
-func releaseGate(ctx context.Context) error {
+// releaseChecks is the gate of release:branch (plan.Gate): every check,
+// run once as a mage dependency (sharing results with check:all), its
+// report written to w (the target passes stderr, so that its own output,
+// a JSON plan, stays alone on stdout). The library decides what a
+// failure stops.
+func releaseChecks(ctx context.Context, w io.Writer) (int, string) {
 	names := checks.Names()
 	deps := make([]any, 0, len(names))
 	for _, n := range names {
 		deps = append(deps, mg.F(collect, n))
 	}
 	mg.CtxDeps(ctx, deps...)
-	code, summary := runner.Print(os.Stderr, names...)
-	if code == 0 {
-		return nil
-	}
-	return mg.Fatal(code, "the release checks do not pass ("+summary+"); fix them or see go tool mage check:all")
+	return runner.Print(w, names...)
 }
 
 // All runs every check once, merges the reports and exits with the worst status.

@@ -9,7 +9,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/release/imagepush"
-	"github.com/relkit/relkit/release/tagging"
+	"github.com/relkit/relkit/release/imagetags"
 )
 
 // Image tells CI how to tag component images.
@@ -43,7 +43,7 @@ func (Image) Tags(ctx context.Context,
 	if err := componentArg(ws, name); err != nil {
 		return err
 	}
-	tags, err := tagging.ForHead(ctx, ws, name, flagOn(dev))
+	tags, err := imagetags.ForHead(ctx, ws, name, flagOn(dev))
 	if err != nil {
 		return releaseExit(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/safetext"
@@ -96,15 +97,8 @@ func (Release) Branch(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	gate := releaseGate(ctx)
-	if gate != nil && !flagOn(dryRun) {
-		return gate
-	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
-	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
-		return releaseExit(err)
-	}
-	return gate // a dry run shows the plan, then fails if the checks do
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Checks: releaseChecks, CheckReport: os.Stderr}
+	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
 }
 
 // Tag creates the annotated release tag of every repo whose VERSION is a release, on the commit that set it.
@@ -202,8 +196,12 @@ func releaseExit(err error) error {
 // fully refuses the manifest; a release already tagged is only written
 // while the branch still holds the tagged content.
 //
-// -dryRun prints the manifest and commits nothing. -push pushes the branch
-// to origin afterwards, never forced.
+// -dryRun prints the manifest and commits nothing. -push also pushes the
+// branch to origin, never forced: origin is read before anything moves
+// (a branch there that the result does not contain refuses the run with
+// nothing written) and checked again just before the one atomic push.
+// The branch moves as release:point moves it, through a plan that takes
+// relkit's lock of the repo.
 // -review sends the new commits for review instead of pushing them
 // (review: in relkit.yaml; with review.default: true, -push does, unless
 // -review=false): Gerrit gets them on refs/for/<branch> with topic
@@ -244,13 +242,7 @@ func (Release) Manifest(ctx context.Context,
 	}
 	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: doPush, Review: mode})
 	if res != nil {
-		var werr error
-		if format == plan.JSON {
-			werr = res.WriteJSON(os.Stdout)
-		} else {
-			werr = res.WriteText(os.Stdout)
-		}
-		if err == nil {
+		if werr := res.Write(os.Stdout, format); err == nil {
 			err = werr
 		}
 	}
@@ -300,12 +292,7 @@ func (Release) Status(ctx context.Context,
 	if err != nil {
 		return releaseExit(err)
 	}
-	if format == plan.JSON {
-		err = st.WriteJSON(os.Stdout)
-	} else {
-		err = st.WriteText(os.Stdout)
-	}
-	if err != nil {
+	if err := st.Write(os.Stdout, format); err != nil {
 		return mg.Fatal(plan.ExitFailed, err.Error())
 	}
 	return releaseExit(st.Err())
@@ -342,19 +329,13 @@ func (Release) Verify(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := manifest.VerifyOptions{}
+	opts := manifestfile.VerifyOptions{}
 	if from != nil {
 		opts.Rev = *from
 	}
-	v, err := manifest.Verify(ctx, ws, release, opts)
+	v, err := manifestfile.Verify(ctx, ws, release, opts)
 	if v != nil {
-		var werr error
-		if format == plan.JSON {
-			werr = v.WriteJSON(os.Stdout)
-		} else {
-			werr = v.WriteText(os.Stdout)
-		}
-		if err == nil && werr != nil {
+		if werr := v.Write(os.Stdout, format); err == nil && werr != nil {
 			return mg.Fatal(plan.ExitFailed, werr.Error())
 		}
 	}

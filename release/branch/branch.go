@@ -39,7 +39,7 @@ import (
 const Trailer = "Relkit-Release-Branch"
 
 // DefaultRemote is the remote pushed to and checked against.
-const DefaultRemote = "origin"
+const DefaultRemote = plan.DefaultRemote
 
 // Options of a cut.
 type Options struct {
@@ -60,6 +60,14 @@ type Options struct {
 	// the remote has, are still created directly. It implies Push's
 	// planning.
 	Review plan.ReviewMode
+	// Checks must pass before anything is written (release:branch passes
+	// every check, plan.AllChecks or the mage-memoised equivalent); a dry
+	// run prints its plan even when they fail, and still fails. nil runs
+	// no checks: for callers that ran them already (the demo, tests).
+	Checks plan.Gate
+	// CheckReport receives the checks' report (nil: discarded), apart
+	// from the plan's output.
+	CheckReport io.Writer
 }
 
 // Author returns the identity of relkit's commits; see plan.Author.
@@ -221,12 +229,23 @@ func relkitBump(ctx context.Context, r *workspace.Repo, br string) (bool, error)
 	return false, nil
 }
 
-// Run plans the cut, prints the plan to w and, unless it is a dry run or
-// refused, applies it. See plan.ExitCode for the exit status of the error.
+// Run runs the release checks (opt.Checks), then plans the cut, prints
+// the plan to w and, unless it is a dry run or refused or the checks
+// failed, applies it. See plan.ExitCode for the exit status of the error.
 func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f plan.Format) error {
+	var gate error
+	if opt.Checks != nil {
+		gate = plan.RunGate(ctx, opt.Checks, opt.CheckReport)
+	}
+	if gate != nil && !opt.DryRun {
+		return gate
+	}
 	p, err := Plan(ctx, ws, opt)
 	ident, _ := Author(ws, opt.Author)
-	return plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel, Review: opt.Review})
+	if err := plan.Execute(ctx, p, err, w, f, plan.Options{Ident: ident, Parallel: opt.Parallel, Review: opt.Review}); err != nil {
+		return err
+	}
+	return gate // a dry run shows the plan, then fails if the checks do
 }
 
 // roles of each repo kind.

@@ -15,105 +15,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/repofs"
 )
 
-// noHooks keeps the repo's hooks out of relkit's scratch work: a
-// post-checkout or commit-msg hook must not change what the plan shows.
-var noHooks = []string{"-c", "core.hooksPath=" + os.DevNull}
+// noHooks keeps the repo's hooks out of relkit's scratch work (see
+// gitx.NoHooks).
+var noHooks = gitx.NoHooks
 
-// Worktree is a scratch worktree of a repository.
+// Worktree is a scratch worktree of a repository (gitx.Worktree) that
+// cherry-picks.
 type Worktree struct {
-	// Repo is the checkout (or bare repository) the worktree belongs to.
-	Repo string
-	// Dir is the scratch worktree.
-	Dir string
-	// Start is the commit the worktree was added at.
-	Start string
-	// ident makes relkit's commits; picks keep their original author.
-	ident   gitx.Ident
-	scratch *gitx.Scratch
+	*gitx.Worktree
 }
 
 // Add adds a scratch worktree of repo detached at commit (a full hash or
-// any revision), in a relkit-owned temp dir (see gitx.AddScratch, which
-// also removes what killed runs left). Close it with Remove.
+// any revision), in a relkit-owned temp dir (see gitx.AddWorktree). Close
+// it with Remove.
 func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree, error) {
-	sc, err := gitx.AddScratch(ctx, repo, commit, filepath.Base(repo), noHooks...)
+	w, err := gitx.AddWorktree(ctx, repo, commit, ident)
 	if err != nil {
 		return nil, err
 	}
-	w := &Worktree{Repo: repo, Dir: sc.Dir, ident: ident, scratch: sc}
-	head, err := w.Head(ctx)
-	if err != nil {
-		w.Remove(ctx)
-		return nil, err
-	}
-	w.Start = head
-	return w, nil
+	return &Worktree{w}, nil
 }
 
-// Remove deletes the worktree and its administrative files; it runs even
-// when ctx is already cancelled.
+// Remove deletes the worktree (see gitx.Worktree.Remove); a nil Worktree
+// has nothing to remove.
 func (w *Worktree) Remove(ctx context.Context) error {
-	if w == nil || w.scratch == nil {
+	if w == nil {
 		return nil
 	}
-	err := w.scratch.Remove(ctx)
-	w.scratch = nil
-	return err
-}
-
-// Head is the worktree's current commit.
-func (w *Worktree) Head(ctx context.Context) (string, error) {
-	out, err := gitx.Git(ctx, w.Dir, "rev-parse", "--verify", "HEAD^{commit}")
-	return strings.TrimSpace(out), err
-}
-
-// Git runs git in the worktree with hooks disabled and relkit's identity
-// as author and committer.
-func (w *Worktree) Git(ctx context.Context, stdin []byte, args ...string) (string, error) {
-	return gitx.GitEnv(ctx, w.Dir, w.ident.Env(), stdin, append(noHooks, args...)...)
-}
-
-// ReadFile reads a worktree file (a slash-separated repo path) through
-// repofs: a symlink leading out of the repo, a FIFO or a file over
-// repofs.MaxFile is refused (see repofs.Refused).
-func (w *Worktree) ReadFile(path string) ([]byte, error) {
-	return repofs.Read(w.Dir, path, repofs.MaxFile)
-}
-
-// Commit writes files (repo path -> content) and commits them with msg; it
-// returns the new commit. Nothing is committed (and "" returned) when the
-// files already hold that content.
-func (w *Worktree) Commit(ctx context.Context, msg string, files map[string][]byte) (string, error) {
-	var paths []string
-	for p, data := range files {
-		// A committed symlink at p (or above it) is refused: the write
-		// would land wherever it points, even during a dry run.
-		if err := repofs.Write(w.Dir, p, data, 0o644); err != nil {
-			return "", err
-		}
-		paths = append(paths, p)
-	}
-	env := append(w.ident.Env(), "GIT_LITERAL_PATHSPECS=1")
-	if _, err := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, append([]string{"add", "--"}, paths...)...)...); err != nil {
-		return "", err
-	}
-	if _, err := gitx.Git(ctx, w.Dir, "diff", "--cached", "--quiet"); err == nil {
-		return "", nil
-	}
-	if _, err := w.Git(ctx, []byte(msg), "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-"); err != nil {
-		return "", err
-	}
-	return w.Head(ctx)
+	return w.Worktree.Remove(ctx)
 }
 
 // Changed lists the files (repo paths) that differ between two commits.
@@ -195,7 +131,7 @@ func (w *Worktree) Pick(ctx context.Context, commit string, resolve Resolver) (R
 		return res, err
 	}
 	// Picks keep the fix's author; relkit only commits them.
-	env := committerOnly(w.ident)
+	env := committerOnly(w.Ident)
 	_, pickErr := gitx.GitEnv(ctx, w.Dir, env, nil, append(noHooks, "cherry-pick", "-x", "--allow-empty-message", commit)...)
 	if pickErr == nil {
 		res.Commit, err = w.Head(ctx)

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/imagetags"
 	rplan "github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -33,13 +33,13 @@ type ComponentOptions struct {
 func PushComponent(ctx context.Context, ws *workspace.Config, o ComponentOptions) (Result, error) {
 	r, ok := ws.Component(o.Name)
 	if !ok {
-		_, err := tagging.ForHead(ctx, ws, o.Name, false)
+		_, err := imagetags.ForHead(ctx, ws, o.Name, false)
 		return Result{}, err
 	}
 	if len(r.Images) == 0 {
 		return Result{}, fmt.Errorf("component %s lists no images in %s (components[].images); nothing to publish to", r.Name, ws.File)
 	}
-	tags, err := tagging.ForHead(ctx, ws, r.Name, false)
+	tags, err := imagetags.ForHead(ctx, ws, r.Name, false)
 	if err != nil {
 		return Result{}, err
 	}

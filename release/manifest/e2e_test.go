@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 )
 
@@ -99,7 +102,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	if committed != string(res.Data) {
 		t.Errorf("committed file differs from Result.Data")
 	}
-	m, err := Read("releases/2.1.0.yaml", []byte(committed))
+	m, err := manifestfile.Read("releases/2.1.0.yaml", []byte(committed))
 	if err != nil {
 		t.Fatalf("the committed manifest does not read back: %v", err)
 	}
@@ -115,7 +118,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	}
 
 	// Verify: everything holds.
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err != nil {
 		t.Fatalf("verify of an untouched release: %v", err)
 	}
@@ -123,11 +126,11 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Errorf("verify: source %q, commit %s, %d images (want %d), exit %d", v.Source, v.Commit, len(v.Images), len(m.Images), v.ExitCode())
 	}
 	for _, c := range v.Images {
-		if c.Verdict != OK {
+		if c.Verdict != manifestfile.OK {
 			t.Errorf("verify: %s is %s, want ok", c.Ref, c.Verdict)
 		}
 	}
-	if len(v.Tags) == 0 || slices.ContainsFunc(v.Tags, func(tc TagCheck) bool { return tc.Verdict != OK }) {
+	if len(v.Tags) == 0 || slices.ContainsFunc(v.Tags, func(tc manifestfile.TagCheck) bool { return tc.Verdict != manifestfile.OK }) {
 		t.Errorf("verify: component tags %+v, want all ok", v.Tags)
 	}
 	if !strings.Contains(v.Notes[0], "tag 2.1.0") {
@@ -161,7 +164,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err = Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err = manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err == nil {
 		t.Fatal("verify passed after a tag was moved and another deleted")
 	}
@@ -174,15 +177,15 @@ func TestManifestWriteAndVerify(t *testing.T) {
 			t.Errorf("verify error does not name %q:\n%s", want, msg)
 		}
 	}
-	verdicts := map[string]Verdict{}
+	verdicts := map[string]manifestfile.Verdict{}
 	for _, c := range v.Images {
 		verdicts[c.Ref] = c.Verdict
 	}
-	if verdicts[amf.Ref] != Moved || verdicts[upf.Ref] != Vanished {
+	if verdicts[amf.Ref] != manifestfile.Moved || verdicts[upf.Ref] != manifestfile.Vanished {
 		t.Errorf("verdicts: amf %s, upf %s; want moved, vanished", verdicts[amf.Ref], verdicts[upf.Ref])
 	}
 	for ref, vd := range verdicts {
-		if ref != amf.Ref && ref != upf.Ref && vd != OK {
+		if ref != amf.Ref && ref != upf.Ref && vd != manifestfile.OK {
 			t.Errorf("%s: %s, want ok (only two images changed)", ref, vd)
 		}
 	}
@@ -199,16 +202,16 @@ func TestManifestWriteAndVerify(t *testing.T) {
 
 // checkDemoManifest compares a manifest of the freshly cut demo branch
 // with what the demo says its charts render and its registry serves.
-func checkDemoManifest(t *testing.T, fx *fixture, m *Manifest, chartsCommit string) {
+func checkDemoManifest(t *testing.T, fx *fixture, m *manifestfile.Manifest, chartsCommit string) {
 	t.Helper()
 	ctx := context.Background()
-	if m.APIVersion != APIVersion || m.Kind != Kind || m.Release != "2.1.0" || m.Branch != "aether-2.1" ||
-		m.ChartsCommit != chartsCommit || m.CreatedBy != DefaultCreatedBy {
+	if m.APIVersion != manifestfile.APIVersion || m.Kind != manifestfile.Kind || m.Release != "2.1.0" || m.Branch != "aether-2.1" ||
+		m.ChartsCommit != chartsCommit || m.CreatedBy != manifestfile.DefaultCreatedBy {
 		t.Errorf("header: %s %s release %s branch %s commit %s by %q", m.APIVersion, m.Kind, m.Release, m.Branch, m.ChartsCommit, m.CreatedBy)
 	}
-	var charts []Chart
+	var charts []manifestfile.Chart
 	for _, c := range fx.w.Charts {
-		charts = append(charts, Chart{Name: c.Name, Path: c.Dir, Version: c.Version})
+		charts = append(charts, manifestfile.Chart{Name: c.Name, Path: c.Dir, Version: c.Version})
 	}
 	if !slices.Equal(m.Charts, charts) {
 		t.Errorf("charts:\n%v\nwant\n%v", m.Charts, charts)
@@ -252,7 +255,7 @@ func checkDemoManifest(t *testing.T, fx *fixture, m *Manifest, chartsCommit stri
 	}
 }
 
-func imageOf(t *testing.T, m *Manifest, repo string) Image {
+func imageOf(t *testing.T, m *manifestfile.Manifest, repo string) manifestfile.Image {
 	t.Helper()
 	found := m.Find(repo)
 	if len(found) != 1 {
@@ -272,13 +275,13 @@ func TestManifestUnreachableRegistry(t *testing.T) {
 	head := fx.rev(t, "refs/heads/"+fx.branch)
 	fx.svc.Close()
 
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	var u *plan.Undecided
 	if !errors.As(err, &u) || plan.ExitCode(err) != 3 {
 		t.Fatalf("verify with the registry down: %v (exit %d), want undecided (exit 3)", err, plan.ExitCode(err))
 	}
 	for _, c := range v.Images {
-		if c.Verdict != Unknown {
+		if c.Verdict != manifestfile.Unknown {
 			t.Errorf("%s: %s with the registry down, want unknown", c.Ref, c.Verdict)
 		}
 	}
@@ -362,7 +365,7 @@ func TestManifestPushAndRefusals(t *testing.T) {
 	}
 
 	// Verify reads the tag first once it holds the manifest.
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err != nil || v.Source != "tag 2.1.0" {
 		t.Errorf("verify after tagging: source %q, err %v; want tag 2.1.0", v.Source, err)
 	}
@@ -372,4 +375,37 @@ func TestManifestPushAndRefusals(t *testing.T) {
 func (fx *fixture) commitOnBranchInCheckout(t *testing.T, msg, file, content string) {
 	t.Helper()
 	fx.commitIn(t, fx.charts, msg, file, content)
+}
+
+// TestManifestPushIsPlanned: with -push the remote is read before anything
+// moves; a remote branch the result does not contain (someone pushed to
+// it) refuses the run with nothing written, the local branch where it
+// was, and the remote untouched.
+func TestManifestPushIsPlanned(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	remote := fx.w.Remotes[demo.ChartsRepo]
+	other := filepath.Join(t.TempDir(), "other")
+	fx.git(t, filepath.Dir(other), "clone", "-q", "--branch", fx.branch, remote, other)
+	fx.git(t, other, "-c", "user.name=Other", "-c", "user.email=o@example.org", "commit", "-q", "--allow-empty", "-m", "elsewhere")
+	fx.git(t, other, "push", "-q", "origin", fx.branch)
+	remoteBefore := fx.git(t, remote, "rev-parse", "refs/heads/"+fx.branch)
+	localBefore := fx.rev(t, "refs/heads/"+fx.branch)
+
+	res, err := Run(ctx, fx.ws, "2.1", Options{Push: true})
+	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(fmt.Sprint(err), "which the result does not contain") {
+		t.Fatalf("push onto a remote that moved on: %v (%+v); want a refusal naming the remote branch", err, res)
+	}
+	if got := fx.rev(t, "refs/heads/"+fx.branch); got != localBefore {
+		t.Errorf("the local branch moved to %s although the run was refused", got)
+	}
+	if got := fx.git(t, remote, "rev-parse", "refs/heads/"+fx.branch); got != remoteBefore {
+		t.Errorf("the remote branch moved to %s", got)
+	}
+
+	// Without -push the local branch moves, and the remote is not asked.
+	res, err = Run(ctx, fx.ws, "2.1", Options{})
+	if err != nil || res.State != Created || fx.rev(t, "refs/heads/"+fx.branch) != res.Commit || res.Pushed {
+		t.Errorf("local run: %+v, %v; want the branch moved to the manifest commit, nothing pushed", res, err)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/relkit/relkit/release/manifestfile"
 )
 
 // TestManifestTagsInEveryForm: repos that switched tag prefix. amf
@@ -36,7 +38,7 @@ func TestManifestTagsInEveryForm(t *testing.T) {
 	}
 
 	fx.git(t, fx.charts, "tag", "v2.1.0", res.Commit)
-	v, err := Verify(ctx, fx.ws, "2.1.0", VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, fx.ws, "2.1.0", manifestfile.VerifyOptions{})
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

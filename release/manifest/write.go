@@ -1,3 +1,6 @@
+// Package manifest is the release:manifest step: it builds the release
+// manifest of the charts repo's release branch (release/manifestfile) in
+// a scratch worktree and commits it there as releases/X.Y.Z.yaml.
 package manifest
 
 import (
@@ -8,11 +11,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/review"
@@ -73,8 +79,8 @@ type Result struct {
 	Pushed   bool   `json:"pushed"`
 	Remote   string `json:"remote,omitempty"`
 	// Reviewed says what -review did ("" without it).
-	Reviewed string    `json:"reviewed,omitempty"`
-	Manifest *Manifest `json:"manifest"`
+	Reviewed string                 `json:"reviewed,omitempty"`
+	Manifest *manifestfile.Manifest `json:"manifest"`
 	// Notes say what the run did on the way (a stale lock taken over).
 	Notes []string `json:"notes,omitempty"`
 	// Data is the manifest file as committed (or as it would be).
@@ -132,17 +138,17 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		}
 	}
 
-	sc, err := NewScratch(ctx, dir, head)
+	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
 	if err != nil {
 		return nil, err
 	}
-	defer sc.Close()
+	defer sc.Remove(ctx)
 
-	raw, rel, err := ReleaseVersion(ws, sc.Dir)
+	raw, rel, err := manifestfile.ReleaseVersion(ws, sc.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
-	res.Version, res.Release, res.Path = raw, rel, Path(rel)
+	res.Version, res.Release, res.Path = raw, rel, manifestfile.Path(rel)
 	if maj, rest, _ := strings.Cut(rel, "."); maj+"."+strings.SplitN(rest, ".", 2)[0] != line {
 		return nil, fmt.Errorf("%s:%s on %s is %s, which is not in the %s line; expected %s.x", repo, ws.Charts.VersionFile, res.Branch, raw, line, line)
 	}
@@ -151,9 +157,9 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	if err := repofs.CheckWrite(sc.Dir, res.Path); err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 	}
-	var existing *Manifest
+	var existing *manifestfile.Manifest
 	if data, err := repofs.Read(sc.Dir, res.Path, repofs.MaxManifest); err == nil {
-		if existing, err = Read(res.Path, data); err != nil {
+		if existing, err = manifestfile.Read(res.Path, data); err != nil {
 			return nil, fmt.Errorf("%s on %s already has %s, and it does not read as a manifest; fix or remove it first:\n%w", repo, res.Branch, res.Path, err)
 		}
 		res.Replaces = true
@@ -170,13 +176,14 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		return nil, err
 	}
 
-	m, err := BuildWith(ctx, ws, sc.Dir, BuildOptions{Release: rel, Branch: res.Branch, ChartsCommit: head, Checker: o.Checker})
+	m, err := manifestfile.BuildWith(ctx, ws, sc.Dir, manifestfile.BuildOptions{Release: rel, Branch: res.Branch, ChartsCommit: head, Checker: o.Checker})
 	if err != nil {
 		return nil, err
 	}
 	res.Manifest, res.Data = m, m.Marshal()
+	var ident gitx.Ident
 	switch {
-	case existing != nil && Equivalent(existing, m):
+	case existing != nil && manifestfile.Equivalent(existing, m):
 		res.State, res.Manifest, res.Replaces = Unchanged, existing, false
 		res.Data, _ = repofs.Read(sc.Dir, res.Path, repofs.MaxManifest)
 	case o.DryRun:
@@ -189,42 +196,79 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		if err != nil {
 			return nil, err
 		}
-		// relkit's lock of the repo until the branch is moved and pushed
-		// (released before the scratch worktree is removed, which takes
-		// it again).
-		lock, err := gitx.LockRepo(ctx, dir, gitx.LockOptions{Command: "relkit release:manifest " + line})
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release()
-		if lock.Note != "" {
-			res.Notes = append(res.Notes, lock.Note)
-		}
+		// The commit is an object only, made in the scratch worktree; the
+		// plan moves the branch to it.
 		if err := repofs.Write(sc.Dir, res.Path, res.Data, 0o644); err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", repo, res.Branch, err)
 		}
 		if res.Commit, err = commitScratch(ctx, sc, id, res, len(m.Charts), len(m.Images), o.changeID(repo, res)); err != nil {
 			return nil, fmt.Errorf("%s: committing %s: %w", repo, res.Path, err)
 		}
-		// Move the branch only from the head the manifest was built on.
-		if _, err := gitx.Git(ctx, dir, "update-ref", "-m", "relkit: release manifest "+rel, "refs/heads/"+res.Branch, res.Commit, head); err != nil {
-			return nil, fmt.Errorf("%s: %s moved while the manifest was built (it was %s); nothing was changed, run again: %w", repo, res.Branch, gitx.Short(head), err)
-		}
 		res.State = Created
 		if existing != nil {
 			res.State = Updated
 		}
+		ident = id
 	}
-	if o.Review != nil && res.State != DryRun {
-		if res.Reviewed, err = o.sendReview(ctx, dir, res); err != nil {
-			return res, fmt.Errorf("%s: %w", repo, err)
+	if res.State == DryRun {
+		return res, nil
+	}
+	res, err = apply(ctx, ws, line, o, res, ident)
+	if err != nil || o.Review == nil {
+		return res, err
+	}
+	// The branch has moved locally; what it has beyond the remote's goes
+	// for review (never onto the remote branch).
+	if res.Reviewed, err = o.sendReview(ctx, dir, res); err != nil {
+		return res, fmt.Errorf("%s: %w", repo, err)
+	}
+	res.Remote = o.Remote
+	return res, nil
+}
+
+// apply moves the release branch to the manifest commit and pushes it
+// through a plan (release/plan): relkit's lock of the repo is taken, the
+// branch moves only from the head the manifest was built on (a
+// fast-forward guarded like any push), and with -push the remote is read
+// first and pushed to once, atomically and never forced, only if it still
+// holds what was read.
+func apply(ctx context.Context, ws *workspace.Config, line string, o Options, res *Result, ident gitx.Ident) (*Result, error) {
+	dir, repo := ws.Charts.Dir, ws.Charts.Name
+	p := &plan.Plan{Action: "release:manifest " + line, Author: ident.String()}
+	pr := &plan.Repo{Name: repo, Kind: string(ws.Charts.Kind), Dir: dir}
+	p.Repos = []*plan.Repo{pr}
+	tip := res.Parent
+	if res.Commit != "" {
+		tip = res.Commit
+		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, res.Branch, res.Parent, res.Commit, "the release manifest "+res.Release))
+	}
+	if o.Push {
+		if err := plan.PlanPush(ctx, pr, dir, o.Remote, true, res.Branch, tip, nil); err != nil {
+			return nil, &plan.Undecided{Err: fmt.Errorf("%s: %w", repo, err)}
 		}
-		res.Remote = o.Remote
-	} else if o.Push && res.State != DryRun {
-		spec := "refs/heads/" + res.Branch + ":refs/heads/" + res.Branch
-		if err := gitx.Push(ctx, dir, o.Remote, spec); err != nil {
-			return res, fmt.Errorf("%s: pushing %s to %s (never forced): %w", repo, res.Branch, o.Remote, err)
+	}
+	if p.Empty() && len(pr.Problems) == 0 {
+		res.Pushed = o.Push
+		if o.Push {
+			res.Remote = o.Remote
 		}
+		return res, nil
+	}
+	p.CheckRepos()
+	err := p.Apply(ctx, plan.Options{Ident: ident})
+	for _, a := range pr.Applied {
+		if !strings.HasPrefix(a, "moved ") && !strings.HasPrefix(a, "pushed ") {
+			res.Notes = append(res.Notes, a)
+		}
+	}
+	moved := res.Commit == "" || slices.ContainsFunc(pr.Applied, func(a string) bool { return strings.HasPrefix(a, "moved ") })
+	if err != nil {
+		if !moved {
+			return nil, err
+		}
+		return res, err
+	}
+	if o.Push {
 		res.Pushed, res.Remote = true, o.Remote
 	}
 	return res, nil
@@ -291,7 +335,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 	if tagCommit == head {
 		return nil
 	}
-	_, err = gitx.Git(ctx, dir, "diff", "--quiet", tagCommit, head, "--", ".", ":(exclude)"+Dir)
+	_, err = gitx.Git(ctx, dir, "diff", "--quiet", tagCommit, head, "--", ".", ":(exclude)"+manifestfile.Dir)
 	if err == nil {
 		return nil
 	}
@@ -305,7 +349,7 @@ func releasedContent(ctx context.Context, dir, tag, head, branch string) error {
 
 // commitScratch stages the manifest in the scratch worktree and commits it
 // on the detached HEAD; it returns the new commit.
-func commitScratch(ctx context.Context, sc *Scratch, id gitx.Ident, res *Result, charts, images int, changeID string) (string, error) {
+func commitScratch(ctx context.Context, sc *gitx.Worktree, id gitx.Ident, res *Result, charts, images int, changeID string) (string, error) {
 	env := append(id.Env(), "GIT_LITERAL_PATHSPECS=1")
 	if _, err := gitx.GitEnv(ctx, sc.Dir, env, nil, "add", "--", res.Path); err != nil {
 		return "", err
@@ -379,4 +423,12 @@ func (r *Result) WriteText(w io.Writer) error {
 // WriteJSON writes the result as one JSON document.
 func (r *Result) WriteJSON(w io.Writer) error {
 	return safetext.WriteJSON(w, r)
+}
+
+// Write writes the result in format f: JSON, else text.
+func (r *Result) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return r.WriteJSON(w)
+	}
+	return r.WriteText(w)
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/repofs"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -532,7 +531,7 @@ func (s *Session) releaseFixes(ctx context.Context, pr *plan.Repo, comp *workspa
 	pr.Notef("new commit %s \"Release %s\": %s:1 version %s -> %s", gitx.Short(bump), title, comp.VersionFile, old, next)
 	tagName := comp.Tag(next)
 	pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + tagName, Commit: bump,
-		Message: tagging.Message(comp.Name, next)})
+		Message: plan.TagMessage(comp.Name, next)})
 	res.version, res.tip, res.tagCommit, res.tagName, res.tagPlanned = next, bump, bump, tagName, true
 	return res, s.placeBranch(ctx, pr, dir, br.local, base, bump)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -86,7 +85,7 @@ func relkitRelease(g *gitx.Repo, t releaseTag, branch string) (ok bool, why stri
 	if err != nil {
 		return false, "", err
 	}
-	if !tagging.ByRelkit(tag.Message) {
+	if !plan.TagByRelkit(tag.Message) {
 		return false, "its tag message is not relkit's", nil
 	}
 	c, err := g.CommitObject(plumbing.NewHash(t.commit))

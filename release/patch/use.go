@@ -17,7 +17,7 @@ import (
 // UseTrailer marks the charts commit of patch:component -use; its value is
 // "<component> <version>", so the release notes can say the release was
 // taken as it was, not made for the branch.
-const UseTrailer = "Relkit-Use"
+const UseTrailer = plan.UseTrailer
 
 // maxExtraShown bounds the extra commits of a -use release listed in the
 // plan and in the charts commit.

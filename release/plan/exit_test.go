@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -72,5 +73,27 @@ func TestExitCodeOfGitRemoteFailures(t *testing.T) {
 	err := gitx.Push(ctx, r.Dir, "origin", "refs/heads/master:refs/heads/master")
 	if err == nil || ExitCode(err) != ExitFailed {
 		t.Errorf("rejected push: exit %d: %v (head %s)", ExitCode(err), err, head)
+	}
+}
+
+// A release whose checks fail exits as the checks do (1 findings, 3 could
+// not decide), wrapped or not; passing checks are no error.
+func TestGateExitCodes(t *testing.T) {
+	gate := func(code int) Gate {
+		return func(_ context.Context, w io.Writer) (int, string) {
+			fmt.Fprintf(w, "report %d\n", code)
+			return code, fmt.Sprintf("summary %d", code)
+		}
+	}
+	var report strings.Builder
+	if err := RunGate(context.Background(), gate(ExitOK), &report); err != nil || report.String() != "report 0\n" {
+		t.Errorf("passing checks: %v, report %q", err, report.String())
+	}
+	for _, code := range []int{ExitFailed, ExitUndecided} {
+		err := RunGate(context.Background(), gate(code), nil)
+		if ExitCode(err) != code || ExitCode(fmt.Errorf("wrapped: %w", err)) != code ||
+			err.Error() != fmt.Sprintf("the release checks do not pass (summary %d); fix them or see go tool mage check:all", code) {
+			t.Errorf("checks exiting %d: exit %d, %v", code, ExitCode(err), err)
+		}
 	}
 }

@@ -228,14 +228,20 @@ const (
 )
 
 // ExitCode maps an error to the exit status of a release target: 0 for
-// nil, 3 when it is (or wraps) Undecided, a git command that could not
+// nil, the checks' own for ChecksFailed (1 or 3), 3 when it is (or wraps)
+// Undecided, a git command that could not
 // reach its remote or a shallow clone's cut-off history, else 1.
 func ExitCode(err error) int {
 	var u *Undecided
 	var sh *gitx.ShallowError
+	var cf *ChecksFailed
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &cf) && cf.Code == ExitUndecided:
+		return ExitUndecided
+	case errors.As(err, &cf):
+		return ExitFailed
 	case errors.As(err, &u), errors.As(err, &sh), remoteUnreachable(err):
 		return ExitUndecided
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 )
 
@@ -51,14 +51,14 @@ func (e *reported) Unwrap() error { return e.err }
 // problem of pr and a *plan.Undecided error (exit 3); an image the registry
 // lacks (or anything else that keeps the manifest from being complete) is
 // a problem that refuses the release (ok false, nil error).
-func (pt *pointRun) buildManifest(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, commit string) (m *manifest.Manifest, ok bool, err error) {
-	path := manifest.Path(pt.res.Version)
+func (pt *pointRun) buildManifest(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, commit string) (m *manifestfile.Manifest, ok bool, err error) {
+	path := manifestfile.Path(pt.res.Version)
 	if pt.checker == nil {
-		if pt.checker, err = manifest.NewChecker(pt.ws); err != nil {
+		if pt.checker, err = manifestfile.NewChecker(pt.ws); err != nil {
 			return nil, false, err
 		}
 	}
-	m, err = manifest.BuildWith(ctx, pt.ws, w.Dir, manifest.BuildOptions{
+	m, err = manifestfile.BuildWith(ctx, pt.ws, w.Dir, manifestfile.BuildOptions{
 		Release: pt.res.Version, Branch: pt.s.Branch, ChartsCommit: commit, CreatedBy: CreatedBy, Checker: pt.checker})
 	if err == nil {
 		pt.res.ManifestPath, pt.res.Manifest = path, m
@@ -86,12 +86,12 @@ func (pt *pointRun) buildManifest(ctx context.Context, pr *plan.Repo, w *cherry.
 // is one line, not one per image). Anything else comes back whole.
 func grouped(s string) string {
 	_, rest, _ := strings.Cut(s, "\n")
-	var probs []manifest.Problem
+	var probs []manifestfile.Problem
 	var other []string
 	for _, l := range strings.Split(rest, "\n") {
 		t := strings.TrimSpace(l)
 		if ref, e, ok := strings.Cut(strings.TrimPrefix(t, "image "), ": "); ok && strings.HasPrefix(t, "image ") {
-			probs = append(probs, manifest.Problem{Subject: ref, Err: e})
+			probs = append(probs, manifestfile.Problem{Subject: ref, Err: e})
 		} else if t != "" {
 			other = append(other, t)
 		}
@@ -99,7 +99,7 @@ func grouped(s string) string {
 	if len(probs) == 0 {
 		return " " + s
 	}
-	lines := append(manifest.Group("image", probs), other...)
+	lines := append(manifestfile.Group("image", probs), other...)
 	return "\n  " + strings.Join(lines, "\n  ")
 }
 
@@ -110,7 +110,7 @@ func grouped(s string) string {
 // whether the release tag exists already.
 func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *cherry.Worktree, tagged bool) (data []byte, ok bool, err error) {
 	r, release := pt.ws.Charts, pt.res.Version
-	path := manifest.Path(release)
+	path := manifestfile.Path(release)
 	pt.res.ManifestPath = path
 	existing, err := w.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -122,7 +122,7 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 	}
 	if existing != nil && tagged {
 		// Released as it is: release:verify judges it.
-		if m, rerr := manifest.Read(path+" at "+where, existing); rerr != nil {
+		if m, rerr := manifestfile.Read(path+" at "+where, existing); rerr != nil {
 			pr.Notef("%s holds %s, which does not read as a release manifest (release:verify %s will say so): %v", where, path, release, rerr)
 		} else if m.Release != release {
 			pr.Notef("%s holds %s for release %q; release:verify %s will refuse it", where, path, m.Release, release)
@@ -138,8 +138,8 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 	if existing != nil {
 		// Not tagged yet: the tag will carry what the commit holds, so it
 		// must describe the release as it is.
-		old, rerr := manifest.Read(path, existing)
-		if rerr == nil && manifest.Equivalent(old, m) {
+		old, rerr := manifestfile.Read(path, existing)
+		if rerr == nil && manifestfile.Equivalent(old, m) {
 			pr.Donef("%s holds the release manifest %s, and it describes the release", where, path)
 			pt.res.Manifest = old
 			return nil, true, nil
@@ -159,7 +159,7 @@ func (pt *pointRun) manifestOfRelease(ctx context.Context, pr *plan.Repo, w *che
 // release:point wrote manifests has none; a rerun only says so.
 func (pt *pointRun) manifestDone(g *gitx.Repo, pr *plan.Repo, tip string) {
 	r, release := pt.ws.Charts, pt.res.Version
-	path := manifest.Path(release)
+	path := manifestfile.Path(release)
 	pt.res.ManifestPath = path
 	for _, at := range []struct{ commit, what string }{{pt.relCommit, "tag " + pt.releaseTag()}, {tip, pt.s.Branch}} {
 		if _, err := g.FileAt(plumbing.NewHash(at.commit), path); err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/yamledit"
@@ -23,10 +24,10 @@ import (
 // render (images maps a repository to its tag where the branch changed it)
 // with the digest the registry serves now, and each component image's git
 // tag and commit.
-func (f *fixture) tagManifest(release string, images map[string]string) *manifest.Manifest {
+func (f *fixture) tagManifest(release string, images map[string]string) *manifestfile.Manifest {
 	f.t.Helper()
-	path := manifest.Path(release)
-	m, err := manifest.Read(path+" at tag "+release, []byte(f.show(chartsRepo, release, path)))
+	path := manifestfile.Path(release)
+	m, err := manifestfile.Read(path+" at tag "+release, []byte(f.show(chartsRepo, release, path)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 // verify runs release:verify release and expects it to pass from the tag.
 func (f *fixture) verify(release string) {
 	f.t.Helper()
-	v, err := manifest.Verify(f.ctx, f.ws, release, manifest.VerifyOptions{})
+	v, err := manifestfile.Verify(f.ctx, f.ws, release, manifestfile.VerifyOptions{})
 	if err != nil {
 		var b strings.Builder
 		if v != nil {
@@ -272,14 +273,14 @@ func TestPointManifestAfterHandRelease(t *testing.T) {
 			if got := f.git(chartsRepo, "rev-parse", "2.1.0^{commit}"); got != rel {
 				t.Fatalf("tag 2.1.0 is on %s, want the commit that set VERSION, %s", got, rel)
 			}
-			m, err := manifest.Read("releases/2.1.0.yaml", []byte(f.show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml")))
+			m, err := manifestfile.Read("releases/2.1.0.yaml", []byte(f.show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml")))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if m.ChartsCommit != rel || f.git(chartsRepo, "rev-parse", "aether-2.1^") != rel {
 				t.Errorf("the manifest should describe the release commit %s and come right after it; chartsCommit %s", rel, m.ChartsCommit)
 			}
-			v, err := manifest.Verify(f.ctx, f.ws, "2.1.0", manifest.VerifyOptions{})
+			v, err := manifestfile.Verify(f.ctx, f.ws, "2.1.0", manifestfile.VerifyOptions{})
 			if err != nil || v.Source != "branch aether-2.1" {
 				t.Errorf("release:verify 2.1.0: %v (source %v)", err, v)
 			}

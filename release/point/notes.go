@@ -9,7 +9,7 @@ import (
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -143,7 +143,7 @@ func (pt *pointRun) branchRange(main string) []string {
 }
 
 // takenReleases lists the "<component> <version>" values of the
-// patch.UseTrailer on the charts branch's commits in the range picked
+// plan.UseTrailer on the charts branch's commits in the range picked
 // reads.
 func (pt *pointRun) takenReleases(ctx context.Context) []string {
 	r := pt.ws.Charts
@@ -152,7 +152,7 @@ func (pt *pointRun) takenReleases(ctx context.Context) []string {
 	if err != nil {
 		return nil
 	}
-	return trailerValuesOfLog(out, patch.UseTrailer)
+	return trailerValuesOfLog(out, plan.UseTrailer)
 }
 
 // componentCommits lists the subjects of the commits in old..new of the

@@ -35,10 +35,8 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
-	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
@@ -59,8 +57,8 @@ type Options struct {
 	Remote string
 	// Author overrides the identity of commits and tags.
 	Author string
-	// Checks run on the charts branch first; nil means patch.DefaultChecks.
-	Checks patch.CheckFunc
+	// Checks run on the charts branch first; nil means plan.DefaultChecks.
+	Checks plan.CheckFunc
 	// Review, when set, sends the release and move-on commits for review
 	// instead of pushing them (release/review.Mode); tags stay local.
 	Review plan.ReviewMode
@@ -78,22 +76,22 @@ type Result struct {
 	// (releases/X.Y.n.yaml); Manifest is the one this plan built, nil
 	// when the release already had one (or it could not be built).
 	ManifestPath string
-	Manifest     *manifest.Manifest
+	Manifest     *manifestfile.Manifest
 }
 
 // Plan works out release:point X.Y without writing anything but objects.
 // The error is a *plan.Undecided when a repo or remote could not be read.
 func Plan(ctx context.Context, ws *workspace.Config, opt Options) (*plan.Plan, *Result, error) {
-	s, err := patch.NewSession(ctx, ws, opt.Line, patch.Options{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks, Review: opt.Review})
+	s, err := plan.NewSession(ctx, ws, opt.Line, plan.SessionOptions{DryRun: opt.DryRun, Push: opt.Push, Remote: opt.Remote, Author: opt.Author, Checks: opt.Checks, Review: opt.Review})
 	if err != nil {
 		return nil, nil, err
 	}
 	p := s.NewPlan("release:point " + s.Line)
-	chr := patch.RepoPlan(ws.Charts)
+	chr := plan.RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{chr}
 	var dr *plan.Repo
 	if ws.Docs != nil {
-		dr = patch.RepoPlan(ws.Docs)
+		dr = plan.RepoPlan(ws.Docs)
 		p.Repos = append(p.Repos, dr)
 	}
 	res := &Result{}
@@ -153,13 +151,13 @@ func Run(ctx context.Context, ws *workspace.Config, opt Options, w io.Writer, f 
 	if p == nil {
 		return err
 	}
-	s, _ := patch.NewSession(ctx, ws, opt.Line, patch.Options{Author: opt.Author, Review: opt.Review})
+	s, _ := plan.NewSession(ctx, ws, opt.Line, plan.SessionOptions{Author: opt.Author, Review: opt.Review})
 	return s.Run(ctx, p, err, w, f)
 }
 
 // pointRun is one planned point release.
 type pointRun struct {
-	s   *patch.Session
+	s   *plan.Session
 	ws  *workspace.Config
 	res *Result
 	// The charts branch: its release commit (tagged), the commit the
@@ -233,7 +231,7 @@ func byRelkit(g *gitx.Repo, tag, commit, release string) bool {
 		return false
 	}
 	obj, err := g.TagObject(tags[tag])
-	if err != nil || !tagging.ByRelkit(obj.Message) {
+	if err != nil || !plan.TagByRelkit(obj.Message) {
 		return false
 	}
 	c, err := g.CommitObject(plumbing.NewHash(commit))
@@ -253,7 +251,7 @@ func trailerValue(msg, key string) string {
 // has no such branch it records that as a problem of pr and returns "".
 func (pt *pointRun) branchTip(ctx context.Context, r *workspace.Repo, pr *plan.Repo) (string, error) {
 	s := pt.s
-	tip, err := patch.LocalBranch(ctx, r.Dir, s.Branch)
+	tip, err := plan.LocalBranch(ctx, r.Dir, s.Branch)
 	if err != nil || tip != "" {
 		return tip, err
 	}
@@ -348,7 +346,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 	}
 	if _, ok := tags[release]; !ok {
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: "refs/tags/" + pt.releaseTag(), Commit: pt.relCommit,
-			Message: tagging.Message(r.Name, release)})
+			Message: plan.TagMessage(r.Name, release)})
 	}
 	if ok, err := pt.moveOnCommit(ctx, pr, w, tip, rv, moveOnManifest); err != nil || !ok {
 		return err
@@ -363,7 +361,7 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 // branch checked out, no identity to commit with, a failed check).
 func (pt *pointRun) checked(ctx context.Context, pr *plan.Repo, tip string) (*cherry.Worktree, error) {
 	s, r := pt.s, pt.ws.Charts
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 		return nil, err
 	}
 	s.CanCommit(ctx, r.Dir, pr)
@@ -470,7 +468,7 @@ func (pt *pointRun) releaseCommit(ctx context.Context, pr *plan.Repo, w *cherry.
 	if !ok || err != nil {
 		return false, err
 	}
-	mpath := manifest.Path(release)
+	mpath := manifestfile.Path(release)
 	prev, err := w.ReadFile(mpath)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
@@ -517,7 +515,7 @@ func (pt *pointRun) moveOnCommit(ctx context.Context, pr *plan.Repo, w *cherry.W
 		return false, err
 	}
 	files := map[string][]byte{r.VersionFile: out}
-	mpath, withManifest := manifest.Path(release), ""
+	mpath, withManifest := manifestfile.Path(release), ""
 	if manifestData != nil {
 		files[mpath], withManifest = manifestData, mpath
 	}
@@ -605,7 +603,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 			pr.Donef("tag %s is on %s", tag, s.Branch)
 		case docsTagAdopt:
 			pr.Donef("tag %s from an earlier run names the docs commit %s", tag, gitx.Short(pt.docsTag))
-			if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+			if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 				return err
 			}
 			pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, pt.docsTag, gitx.Short(pt.docsTag)+": "+release+" and its release notes"))
@@ -615,7 +613,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		}
 		return nil
 	}
-	if err := patch.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 		return err
 	}
 	s.CanCommit(ctx, r.Dir, pr)
@@ -687,7 +685,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		}
 		pr.Steps = append(pr.Steps, cherry.MoveStep(r.Dir, s.Branch, tip, h, gitx.Short(h)+": "+release+" and its release notes"))
 	}
-	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: tagging.Message(r.Name, release)}}, pr.Steps...)
+	pr.Steps = append([]plan.Step{{Kind: plan.CreateTag, Ref: "refs/tags/" + tag, Commit: h, Message: plan.TagMessage(r.Name, release)}}, pr.Steps...)
 	pt.docsTip, pt.docsTag = h, h
 	return nil
 }

@@ -29,7 +29,7 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/safetext"
@@ -211,14 +211,14 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 		return s, nil
 	}
 	s.Head = head
-	sc, err := manifest.NewScratch(ctx, dir, head)
+	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
 	if err != nil {
 		s.unknown("%v", err)
 		return s, nil
 	}
-	defer sc.Close()
+	defer sc.Remove(ctx)
 
-	if raw, _, err := manifest.ReleaseVersion(ws, sc.Dir); err != nil {
+	if raw, _, err := manifestfile.ReleaseVersion(ws, sc.Dir); err != nil {
 		s.note("%s on %s: %v", ws.Charts.Name, s.Branch, err)
 	} else {
 		s.BranchVersion, s.NextVersion = raw, s.nextVersion(raw)
@@ -537,7 +537,7 @@ func (s *Status) commits(ctx context.Context, ws *workspace.Config, head string,
 // content renders the branch's charts and asks the registry for every
 // image and the chart repository for every chart version.
 func (s *Status) content(ctx context.Context, bws *workspace.Config, o Options) {
-	scan, err := manifest.ScanCharts(ctx, bws, bws.Charts.Dir)
+	scan, err := manifestfile.ScanCharts(ctx, bws, bws.Charts.Dir)
 	if err != nil {
 		s.unknown("%v", err)
 		return
@@ -558,10 +558,10 @@ func (s *Status) content(ctx context.Context, bws *workspace.Config, o Options) 
 	wg.Wait()
 }
 
-func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifest.Scan, checker *imageref.Checker) {
+func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifestfile.Scan, checker *imageref.Checker) {
 	if checker == nil {
 		var err error
-		if checker, err = manifest.NewChecker(ws); err != nil {
+		if checker, err = manifestfile.NewChecker(ws); err != nil {
 			s.unknown("registry client: %v", err)
 			return
 		}
@@ -572,7 +572,7 @@ func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifes
 		refs = append(refs, r)
 	}
 	results := checker.CheckAll(ctx, refs)
-	var unknown []manifest.Problem
+	var unknown []manifestfile.Problem
 	for i, res := range results {
 		im := scan.Images[i]
 		st := Image{Ref: im.Ref, Charts: im.Charts, Component: im.Component}
@@ -584,16 +584,16 @@ func (s *Status) images(ctx context.Context, ws *workspace.Config, scan *manifes
 		default:
 			st.State = Unknown
 			st.Error = fmt.Sprint(res.Err)
-			unknown = append(unknown, manifest.Problem{Subject: im.Ref, Err: st.Error})
+			unknown = append(unknown, manifestfile.Problem{Subject: im.Ref, Err: st.Error})
 		}
 		s.Images = append(s.Images, st)
 	}
-	for _, u := range manifest.Group("image", unknown) {
+	for _, u := range manifestfile.Group("image", unknown) {
 		s.unknown("%s", u)
 	}
 }
 
-func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifest.Scan) {
+func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifestfile.Scan) {
 	list := make([]Chart, len(scan.Charts))
 	for i, c := range scan.Charts {
 		list[i] = Chart{Name: c.Name, Path: c.Path, Version: c.Version, State: Unknown}
@@ -614,7 +614,7 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		return
 	}
 	s.ChartRepository = strings.Join(chartrepo.Names(repos), ", ")
-	var errs []manifest.Problem
+	var errs []manifestfile.Problem
 	var mu sync.Mutex
 	// A repository that cannot be read fails for every chart, each time
 	// with the chart's name in the error: the first error stands for all,
@@ -644,15 +644,15 @@ func (s *Status) charts(ctx context.Context, ws *workspace.Config, scan *manifes
 		switch {
 		case len(failed) > 0:
 			list[i].Error = strings.Join(failed, "; ")
-			errs = append(errs, manifest.Problem{Subject: list[i].Name + " " + list[i].Version, Err: list[i].Error})
+			errs = append(errs, manifestfile.Problem{Subject: list[i].Name + " " + list[i].Version, Err: list[i].Error})
 		case len(lack) == 0:
 			list[i].State = Present
 		default:
 			list[i].State = Absent
 		}
 	})
-	slices.SortFunc(errs, func(a, b manifest.Problem) int { return strings.Compare(a.Subject, b.Subject) })
-	for _, line := range manifest.Group("chart", errs) {
+	slices.SortFunc(errs, func(a, b manifestfile.Problem) int { return strings.Compare(a.Subject, b.Subject) })
+	for _, line := range manifestfile.Group("chart", errs) {
 		s.unknown("%s", line)
 	}
 }
@@ -677,6 +677,14 @@ func (s *Status) Err() error {
 // WriteJSON writes the status as one JSON document.
 func (s *Status) WriteJSON(w io.Writer) error {
 	return safetext.WriteJSON(w, s)
+}
+
+// Write writes the result in format f: JSON, else text.
+func (s *Status) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return s.WriteJSON(w)
+	}
+	return s.WriteText(w)
 }
 
 // WriteText writes the status for people, on one screen: lists of things

@@ -30,7 +30,7 @@ type Options struct {
 	Push bool
 	// Remote defaults to origin.
 	Remote string
-	// Author overrides the tagger ("Name <email>"); see branch.Author.
+	// Author overrides the tagger ("Name <email>"); see plan.Author.
 	Author   string
 	Parallel int
 }
@@ -89,18 +89,6 @@ func repoNames(ws *workspace.Config) []string {
 	}
 	return names
 }
-
-// Message is the annotation of a release tag.
-func Message(repo, v string) string {
-	return fmt.Sprintf("%s %s\n\nRelease %s of %s, %srelease:tag on the commit\nthat set its VERSION to %s.\n", repo, v, v, repo, relkitMark, v)
-}
-
-// relkitMark is in every tag message relkit writes.
-const relkitMark = "tagged by relkit "
-
-// ByRelkit reports whether an annotated tag's message is one relkit wrote
-// (Message): a rerun takes over only tags it made itself.
-func ByRelkit(msg string) bool { return strings.Contains(msg, relkitMark) }
 
 func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ident, pr *plan.Repo) error {
 	// The commit that set VERSION is found in history: a shallow clone
@@ -194,7 +182,7 @@ func planTag(ctx context.Context, r *workspace.Repo, opt Options, ident gitx.Ide
 		}
 	}
 	create := func() {
-		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: ref, Commit: commit.String(), Message: Message(r.Name, v)})
+		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateTag, Ref: ref, Commit: commit.String(), Message: plan.TagMessage(r.Name, v)})
 		if ident.Name == "" {
 			if _, err := gitx.Git(ctx, r.Dir, "var", "GIT_COMMITTER_IDENT"); err != nil {
 				pr.Problemf("git has no identity to tag with here; set git.author in relkit.yaml, %s, or user.name and user.email", plan.AuthorEnv)

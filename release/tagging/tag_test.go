@@ -17,6 +17,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/imagetags"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -423,7 +424,7 @@ func TestImageTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	got, err := ForHead(ctx, fx.ws, "comp-a", false)
+	got, err := imagetags.ForHead(ctx, fx.ws, "comp-a", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +445,7 @@ func TestImageTags(t *testing.T) {
 
 	// A commit with no release tag: nothing, or the dev tag.
 	b := fx.repos["comp-b"]
-	got, err = ForHead(ctx, fx.ws, "comp-b", false)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", false)
 	if err != nil || len(got.Tags) != 0 {
 		t.Errorf("untagged commit: %+v, %v; want no tags", got, err)
 	}
@@ -453,49 +454,25 @@ func TestImageTags(t *testing.T) {
 	if !strings.Contains(buf.String(), `"tags":[]`) {
 		t.Errorf("JSON for no tags should hold an empty list: %s", buf.String())
 	}
-	got, err = ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", true)
 	if err != nil || strings.Join(got.Tags, ",") != "master-"+b.Head()[:7] {
 		t.Errorf("dev tag: %+v, %v", got, err)
 	}
 
 	// A detached CI checkout takes the branch from the environment.
 	b.Git("checkout", "-q", "--detach")
-	for _, k := range BranchEnv {
+	for _, k := range imagetags.BranchEnv {
 		t.Setenv(k, "")
 	}
-	if _, err := ForHead(ctx, fx.ws, "comp-b", true); plan.ExitCode(err) != plan.ExitUndecided {
+	if _, err := imagetags.ForHead(ctx, fx.ws, "comp-b", true); plan.ExitCode(err) != plan.ExitUndecided {
 		t.Errorf("detached HEAD without a branch: %v, want could-not-decide", err)
 	}
 	t.Setenv("GITHUB_REF_NAME", "feature/Login+SSO")
-	got, err = ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", true)
 	if err != nil || strings.Join(got.Tags, ",") != "feature-Login-SSO-"+b.Head()[:7] {
 		t.Errorf("dev tag from GITHUB_REF_NAME: %+v, %v", got, err)
 	}
-	if _, err := ForHead(ctx, fx.ws, "nope", false); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
+	if _, err := imagetags.ForHead(ctx, fx.ws, "nope", false); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
 		t.Errorf("unknown component: %v", err)
-	}
-}
-
-func TestDevTag(t *testing.T) {
-	sha := "0123456789abcdef0123456789abcdef01234567"
-	long := strings.Repeat("x", 200)
-	cases := map[string]string{
-		"master":               "master-0123456",
-		"release/aether-2.1":   "release-aether-2.1-0123456",
-		"..hidden":             "hidden-0123456",
-		"-dash":                "dash-0123456",
-		"ünïcode branch":       "n-code-branch-0123456",
-		"":                     "branch-0123456",
-		long:                   strings.Repeat("x", 120) + "-0123456",
-		"a" + long[:119] + ".": "a" + long[:119] + "-0123456",
-	}
-	for in, want := range cases {
-		got := DevTag(in, sha)
-		if got != want {
-			t.Errorf("DevTag(%q) = %q, want %q", in, got, want)
-		}
-		if len(got) > MaxDockerTag {
-			t.Errorf("DevTag(%q) is %d characters long", in, len(got))
-		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/demo/story5"
 	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/workspace"
@@ -177,14 +177,14 @@ func runPublish(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.
 // re-resolves every image in it.
 func runVerify(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
 	const release = demoLine + ".0"
-	path := manifest.Path(release)
+	path := manifestfile.Path(release)
 	data, err := gitx.Git(ctx, ws.Charts.Dir, "show", ws.Charts.Tag(release)+":"+path)
 	if err != nil {
 		return fmt.Errorf("release:point should have committed %s with tag %s: %w", path, release, err)
 	}
 	fmt.Fprintf(w, "$ git -C %s show %s:%s\n%s\n", ws.Charts.Path, ws.Charts.Tag(release), path, data)
 	fmt.Fprintf(w, "$ go tool mage release:verify %s\n", release)
-	v, err := manifest.Verify(ctx, ws, release, manifest.VerifyOptions{})
+	v, err := manifestfile.Verify(ctx, ws, release, manifestfile.VerifyOptions{})
 	if v != nil {
 		if werr := v.WriteText(w); werr != nil {
 			return werr

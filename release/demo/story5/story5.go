@@ -20,10 +20,10 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/imagepush"
+	"github.com/relkit/relkit/release/imagetags"
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
-	"github.com/relkit/relkit/release/tagging"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -192,7 +192,7 @@ func publishFromCI(ctx context.Context, w io.Writer, ws *workspace.Config, comp 
 		}
 		ci.Components = append(ci.Components, c)
 	}
-	tags, err := tagging.ForHead(ctx, &ci, comp.Name, false)
+	tags, err := imagetags.ForHead(ctx, &ci, comp.Name, false)
 	if err != nil {
 		return err
 	}

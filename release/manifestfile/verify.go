@@ -1,4 +1,4 @@
-package manifest
+package manifestfile
 
 import (
 	"bytes"
@@ -366,4 +366,12 @@ func (v *Verification) WriteText(w io.Writer) error {
 func (v *Verification) WriteJSON(w io.Writer) error {
 	_ = v.Err()
 	return safetext.WriteJSON(w, v)
+}
+
+// Write writes the result in format f: JSON, else text.
+func (v *Verification) Write(w io.Writer, f plan.Format) error {
+	if f == plan.JSON {
+		return v.WriteJSON(w)
+	}
+	return v.WriteText(w)
 }

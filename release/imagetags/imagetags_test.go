@@ -1,4 +1,4 @@
-package tagging
+package imagetags
 
 import (
 	"bytes"
@@ -112,5 +112,29 @@ components:
 	}
 	if n := len(got.Tags); n != 3 || got.Tags[2] != "main-"+smf.Head()[:7] {
 		t.Errorf("smf -dev: %v, want the two release tags and main-<sha7>", got.Tags)
+	}
+}
+
+func TestDevTag(t *testing.T) {
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	long := strings.Repeat("x", 200)
+	cases := map[string]string{
+		"master":               "master-0123456",
+		"release/aether-2.1":   "release-aether-2.1-0123456",
+		"..hidden":             "hidden-0123456",
+		"-dash":                "dash-0123456",
+		"ünïcode branch":       "n-code-branch-0123456",
+		"":                     "branch-0123456",
+		long:                   strings.Repeat("x", 120) + "-0123456",
+		"a" + long[:119] + ".": "a" + long[:119] + "-0123456",
+	}
+	for in, want := range cases {
+		got := DevTag(in, sha)
+		if got != want {
+			t.Errorf("DevTag(%q) = %q, want %q", in, got, want)
+		}
+		if len(got) > MaxDockerTag {
+			t.Errorf("DevTag(%q) is %d characters long", in, len(got))
+		}
 	}
 }

@@ -1,4 +1,9 @@
-package tagging
+// Package imagetags works out the docker tags of a component's commit:
+// every release git tag on it in the component's image tag form, and a
+// development tag <branch>-<sha7>. image:tags prints them and image:push
+// pushes the image under them; it sits below both so the release steps do
+// not import each other.
+package imagetags
 
 import (
 	"context"

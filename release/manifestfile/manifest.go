@@ -1,12 +1,14 @@
-// Package manifest writes, reads and verifies release manifests: the file
+// Package manifestfile builds, reads and verifies release manifests: the file
 // releases/X.Y.Z.yaml on the charts repo's release branch that says what a
 // release is made of. It lists every chart and version on the branch, every
 // image reference the charts render to with the digest the registry served
 // for it, and, for each image a workspace component builds, the component's
 // git tag and the commit it names. release:manifest writes it, release:point
 // commits it with the release, release:verify re-resolves every image
-// against the registry to prove the release is still what it was.
-package manifest
+// against the registry to prove the release is still what it was. It is
+// the model those steps share (release/manifest, release/point,
+// release/status); the steps do not import each other.
+package manifestfile
 
 import (
 	"bytes"
