@@ -86,7 +86,7 @@ func TestImagesDemoUmbrellaFollowsFileDependencies(t *testing.T) {
 	if err := charts.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rep := ImagesWith(ctx, ws, ImagesOptions{Now: imgNow})
+	rep := Images(ctx, ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestImagesInvalidChart(t *testing.T) {
 		"apps/broken/Chart.yaml":  "apiVersion: v2\nname: broken\nversion: 1.0.0\n  appVersion: 1.0\n",
 		"apps/broken/values.yaml": "image: org/broken:latest\n",
 	}, imgPolicy)
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v; expected a finding, not undecided", err)
 	}

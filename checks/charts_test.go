@@ -78,11 +78,10 @@ func chartsConfig(t *testing.T, root, repository string) *workspace.Config {
 	return ws
 }
 
-// runCharts runs the check with RELKIT_BASE set to base ("" = unset).
+// runCharts runs the check with base as its Base option ("" = none).
 func runCharts(t *testing.T, ws *workspace.Config, base string) *report.Report {
 	t.Helper()
-	t.Setenv(BaseEnv, base)
-	rep := Charts(context.Background(), ws)
+	rep := Charts(context.Background(), ws, Options{Base: base})
 	if got := rep.Checks(); !slices.Equal(got, []string{"charts"}) {
 		t.Errorf("report names checks %v, want [charts]", got)
 	}

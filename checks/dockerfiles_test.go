@@ -209,8 +209,7 @@ func TestDockerfilesExpandedSubject(t *testing.T) {
 
 func TestDockerfilesStrict(t *testing.T) {
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
-	t.Setenv("RELKIT_STRICT", "1")
-	rep := Dockerfiles(context.Background(), ws)
+	rep := Dockerfiles(context.Background(), ws, Options{Strict: true})
 	if rep.Err() != nil {
 		t.Fatal(rep.Err())
 	}
@@ -227,11 +226,11 @@ func TestDockerfilesStrict(t *testing.T) {
 	want := []string{"api Dockerfile:8 image-waived", "api docker/Dockerfile.pinned:1 parent-moving-tag"}
 	slices.Sort(warnings)
 	if !slices.Equal(warnings, want) {
-		t.Errorf("warnings under RELKIT_STRICT=1: %q; want %q", warnings, want)
+		t.Errorf("warnings when strict: %q; want %q", warnings, want)
 	}
 	errs, _ := rep.Counts()
 	if errs != 12 {
-		t.Errorf("%d errors under RELKIT_STRICT=1; want 12: %q", errs, dfLines(rep))
+		t.Errorf("%d errors when strict; want 12: %q", errs, dfLines(rep))
 	}
 }
 
@@ -239,13 +238,10 @@ func TestDockerfilesStrictOff(t *testing.T) {
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
-	for _, v := range []string{"0", "", "false"} {
-		t.Setenv("RELKIT_STRICT", v)
-		rep := Dockerfiles(context.Background(), ws)
-		dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
-		if rep.ExitCode() != report.ExitOK {
-			t.Errorf("RELKIT_STRICT=%q: exit %d; warnings only should exit 0", v, rep.ExitCode())
-		}
+	rep := Dockerfiles(context.Background(), ws, Options{})
+	dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
+	if rep.ExitCode() != report.ExitOK {
+		t.Errorf("not strict: exit %d; warnings only should exit 0", rep.ExitCode())
 	}
 }
 
@@ -309,9 +305,8 @@ func TestDockerfilesRegisteredAndRun(t *testing.T) {
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.0.0\n", "Dockerfile": "FROM alpine:3.20 AS b\nFROM b\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
-	t.Setenv("RELKIT_FORMAT", "json")
 	var out strings.Builder
-	code, _ := NewRunnerWith(func() (*workspace.Config, error) { return ws, nil }).Run(context.Background(), &out, "dockerfiles")
+	code, _ := NewRunner(func() (*workspace.Config, error) { return ws, nil }, Options{}).Run(context.Background(), &out, report.Options{Format: report.JSON}, "dockerfiles")
 	if code != report.ExitOK {
 		t.Errorf("clean workspace: exit %d; output %s", code, out.String())
 	}

@@ -34,7 +34,7 @@ func imgRender(t *testing.T, config string) (*report.Report, *workspace.Config) 
 	// config continues the render: section imgWorkspace ends with (its
 	// values: map first).
 	ws := imgWorkspace(t, imgNeeds, config)
-	return ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow}), ws
+	return Images(context.Background(), ws, Options{Now: imgNow}), ws
 }
 
 // A chart that cannot render with its values (required, fail) hides its
@@ -154,7 +154,7 @@ proxy: registry.example.org/proxy/
 // values use.
 func TestImagesValuesLineReportedOnce(t *testing.T) {
 	ws := imgWorkspace(t, imgSDCore, "")
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	var got []string
 	for _, f := range rep.Findings() {
 		if strings.HasPrefix(f.File, "omec/sdcore/") || strings.HasPrefix(f.File, "omec/5gc/") {
@@ -193,7 +193,7 @@ func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			policy := "images:\n  waivers:\n    - image: " + tc.image + "\n      tag: \"*\"\n      reason: test\n      expires: 2099-01-01\n"
 			ws := imgWorkspace(t, imgSDCore, policy)
-			rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+			rep := Images(context.Background(), ws, Options{Now: imgNow})
 			waived := 0
 			for _, f := range rep.Findings() {
 				if !strings.HasPrefix(f.File, "omec/sdcore/") {
@@ -221,7 +221,7 @@ func TestImagesReleaseFormHint(t *testing.T) {
 		"apps/roc/values.yaml":        "models: onosproject/aether-models:2.0.16-aether-2.0.x\ndev: onosproject/dev:2.0.16-dev\n",
 		"apps/roc/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.models }}\n    - image: {{ .Values.dev }}\n",
 	}
-	rep := ImagesWith(context.Background(), imgWorkspace(t, extra, ""), ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), imgWorkspace(t, extra, ""), Options{Now: imgNow})
 	hints := map[string]string{
 		"registry.example.org/legacy/api:rel-1.2.3":     `add "rel-{version}" to images.releaseTagForms in relkit.yaml`,
 		"onosproject/aether-models:2.0.16-aether-2.0.x": `add "{version}-aether-2.0.x" to images.releaseTagForms in relkit.yaml`,
@@ -306,7 +306,7 @@ images:
 // tag maps back to the component's git tag through its form, with or
 // without a v.
 func TestImagesTagForm(t *testing.T) {
-	rep := ImagesWith(context.Background(), formWorkspace(t), ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), formWorkspace(t), Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}

@@ -75,7 +75,7 @@ func TestVersionsInShallowClones(t *testing.T) {
 		makeShallow(t, filepath.Join(root, name))
 	}
 	ws := configFor(t, root, map[string]string{"full-flipflop": "", "full-hole": "", "shallow-flipflop": "", "shallow-hole": "", "shallow-invalid": "", "shallow-dev": ""})
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	got := byRepo(rep)
 	for _, want := range []string{"full-flipflop version-tag-exists", "full-hole version-parent-missing", "shallow-invalid version-invalid"} {
 		if _, ok := got[want]; !ok {
@@ -143,7 +143,7 @@ func TestImagesComponentInAShallowClone(t *testing.T) {
 		t.Fatal("no component api")
 	}
 	makeShallow(t, api.Dir)
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	for _, g := range imgFindings(rep) {
 		if strings.HasPrefix(g, "image-tag-not-in-repo") {
 			t.Errorf("a tag finding for a shallow component: %s", g)

@@ -119,7 +119,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"sdcore-bare": "", "sdcore-v": "v", "ci-merge": "", "ci-later": "v",
 		"dev-tagged": "", "elsewhere": "v", "backwards": "v", "patch-on-main": "", "both-forms": "", "old-conflict": "v"})
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -248,7 +248,7 @@ func TestVersionsDocsLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := Versions(context.Background(), ws)
+			rep := Versions(context.Background(), ws, Options{})
 			if err := rep.Err(); err != nil {
 				t.Fatalf("could not decide: %v", err)
 			}
@@ -292,7 +292,7 @@ func TestVersionsDocsLineNeedsNoDocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := Versions(context.Background(), ws)
+		rep := Versions(context.Background(), ws, Options{})
 		for _, f := range rep.Findings() {
 			if f.Rule == "docs-version-line" {
 				t.Errorf("%q: unexpected %+v", cfg, f)
@@ -327,7 +327,7 @@ func TestImagesTagInTheOtherForm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := ImagesWith(context.Background(), ws, ImagesOptions{})
+		rep := Images(context.Background(), ws, Options{})
 		if err := rep.Err(); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -142,5 +143,37 @@ func TestJUnit(t *testing.T) {
 	}
 	if got.Suites[0].Name != "versions" || got.Suites[0].Cases[0].Failure == nil {
 		t.Errorf("versions suite should carry the failure: %+v", got.Suites[0])
+	}
+}
+
+// ParseFormat takes what users type in RELKIT_FORMAT, and names a value it
+// does not know together with what it expected.
+func TestParseFormat(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Format{"": Text, "text": Text, " JSON ": JSON, "JUnit": JUnit, "json\n": JSON} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"xml", "jsonl", "text json"} {
+		if _, err := ParseFormat(in); err == nil || !strings.Contains(err.Error(), "expected text, json or junit") || !strings.Contains(err.Error(), in) {
+			t.Errorf("ParseFormat(%q) error %v; want one naming the value and the choices", in, err)
+		}
+	}
+}
+
+// Only a terminal gets colours; a pipe or a buffer never does.
+func TestIsTerminal(t *testing.T) {
+	t.Parallel()
+	if IsTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer is not a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Error("a regular file is not a terminal")
 	}
 }
