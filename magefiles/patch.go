@@ -66,7 +66,8 @@ func (Patch) Charts(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: flagOn(push),
+		Author: settings.author, Checks: patch.ChecksWith(settings.checks)}
 	return releaseExit(patch.RunCharts(ctx, ws, opts, os.Stdout, format))
 }
 
@@ -145,7 +146,7 @@ func (Patch) Component(ctx context.Context,
 		return err
 	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), From: flagStr(from), Use: flagStr(use),
-		DryRun: flagOn(dryRun), Push: flagOn(push)}
+		DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author, Checks: patch.ChecksWith(settings.checks)}
 	return releaseExit(patch.RunComponent(ctx, ws, opts, os.Stdout, format))
 }
 

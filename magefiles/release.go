@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/manifest"
+	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/point"
 	"github.com/relkit/relkit/release/safetext"
@@ -84,7 +85,7 @@ func (Release) Branch(ctx context.Context,
 	if gate != nil && !flagOn(dryRun) {
 		return gate
 	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author}
 	if err := branch.Run(ctx, ws, opts, os.Stdout, format); err != nil {
 		return releaseExit(err)
 	}
@@ -130,7 +131,7 @@ func (Release) Tag(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author}
 	if repo != nil {
 		if err := versionedRepoArg(ws, *repo); err != nil {
 			return err
@@ -147,9 +148,9 @@ func setup() (*workspace.Config, plan.Format, error) {
 	if err != nil {
 		return nil, "", mg.Fatal(plan.ExitUndecided, safetext.Clean(err.Error()))
 	}
-	format, err := plan.FormatFromEnv()
+	format, err := plan.ParseFormat(settings.format)
 	if err != nil {
-		return nil, "", mg.Fatal(plan.ExitUndecided, err.Error())
+		return nil, "", mg.Fatal(plan.ExitUndecided, "RELKIT_FORMAT="+err.Error())
 	}
 	return ws, format, nil
 }
@@ -211,7 +212,7 @@ func (Release) Manifest(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push)})
+	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author})
 	if res != nil {
 		var werr error
 		if format == plan.JSON {
@@ -375,6 +376,7 @@ func (Release) Point(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author,
+		Checks: patch.ChecksWith(settings.checks)}
 	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
 }

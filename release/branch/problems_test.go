@@ -171,26 +171,24 @@ func TestLocalCutThenPush(t *testing.T) {
 	}
 }
 
-// TestAuthor: RELKIT_GIT_AUTHOR overrides relkit.yaml; with neither, the
-// repo's git config is used.
+// TestAuthor: Options.Author (RELKIT_GIT_AUTHOR in the targets) overrides
+// relkit.yaml; with neither, the repo's git config is used.
 func TestAuthor(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(plan.AuthorEnv, "CI Robot <ci@example.org>")
-	mustRun(t, fx, Options{})
+	mustRun(t, fx, Options{Author: "CI Robot <ci@example.org>"})
 	if who := fx.git(t, "comp-00", "log", "-1", "--format=%an <%ae> %cn <%ce>", "master"); who != "CI Robot <ci@example.org> CI Robot <ci@example.org>" {
 		t.Errorf("author %q, want the RELKIT_GIT_AUTHOR identity", who)
 	}
 
 	fx2 := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(plan.AuthorEnv, "")
 	fx2.ws.GitAuthor = ""
 	mustRun(t, fx2, Options{})
 	if who := fx2.git(t, "comp-00", "log", "-1", "--format=%an <%ae>", "master"); who != "Demo Developer <dev@example.org>" {
 		t.Errorf("author %q, want the repo's git config identity", who)
 	}
 
-	t.Setenv(plan.AuthorEnv, "no email")
-	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line}); err == nil || !strings.Contains(err.Error(), plan.AuthorEnv) {
+	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line, Author: "no email"}); err == nil || !strings.Contains(err.Error(), plan.AuthorEnv) {
 		t.Errorf("a malformed %s should be an error naming it, got %v", plan.AuthorEnv, err)
 	}
 }

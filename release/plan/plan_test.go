@@ -235,15 +235,13 @@ func TestExitCodesAndFormat(t *testing.T) {
 		ExitCode(fmt.Errorf("a: %w", &gitx.ShallowError{Dir: "/a"})) != 3 || ExitCode(&gitx.LockedError{Dir: "/a"}) != 1 {
 		t.Errorf("exit codes wrong")
 	}
-	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON} {
-		t.Setenv("RELKIT_FORMAT", v)
-		if f, err := FormatFromEnv(); err != nil || f != want {
-			t.Errorf("RELKIT_FORMAT=%q: %v %v", v, f, err)
+	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON, " json\n": JSON} {
+		if f, err := ParseFormat(v); err != nil || f != want {
+			t.Errorf("ParseFormat(%q): %v %v", v, f, err)
 		}
 	}
-	t.Setenv("RELKIT_FORMAT", "junit")
-	if _, err := FormatFromEnv(); err == nil {
-		t.Errorf("junit accepted")
+	if _, err := ParseFormat("junit"); err == nil || !strings.Contains(err.Error(), `"junit": expected text or json`) {
+		t.Errorf("junit: %v; want an error naming it and the choices", err)
 	}
 }
 
