@@ -21,7 +21,7 @@ type Check mg.Namespace
 
 // runner loads the workspace once and runs each check once per process, so
 // check:all and the release targets that depend on it share the work.
-var runner = checks.NewRunner(workspace.LoadDefault, settings.checks)
+var runner = checks.NewRunner(func() (*workspace.Config, error) { return workspace.LoadDefault(settings.config) }, settings.checks)
 
 // collect is the memoised unit of work behind every check target.
 func collect(ctx context.Context, name string) error { return runner.Collect(ctx, name) }

@@ -177,14 +177,12 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 	if err := os.WriteFile(file, []byte("charts: {path: charts}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RELKIT_CONFIG", file)
-	c, err := LoadDefault()
+	c, err := LoadDefault(file)
 	if err != nil || c.Root != root {
-		t.Fatalf("LoadDefault() = %+v, %v", c, err)
+		t.Fatalf("LoadDefault(%s) = %+v, %v", file, c, err)
 	}
-	t.Setenv("RELKIT_CONFIG", "")
 	t.Chdir(t.TempDir())
-	if _, err := LoadDefault(); err == nil || !strings.Contains(err.Error(), "RELKIT_CONFIG") {
+	if _, err := LoadDefault(""); err == nil || !strings.Contains(err.Error(), "RELKIT_CONFIG") {
 		t.Errorf("without a config the error should say how to name one, got %v", err)
 	}
 }
