@@ -20,7 +20,7 @@ func gitT(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.org")
+	cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.org")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v in %s: %v\n%s", args, dir, err, out)
@@ -274,7 +274,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "switch", "-q", "master")
 			cmd := exec.Command("git", "merge", "side")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the merge did not stop on a conflict: %s", out)
 			}
@@ -285,7 +285,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "commit", "-q", "-am", "side")
 			cmd := exec.Command("git", "rebase", "master")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the rebase did not stop on a conflict: %s", out)
 			}
@@ -297,7 +297,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "switch", "-q", "master")
 			cmd := exec.Command("git", "cherry-pick", "side")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the pick did not stop on a conflict: %s", out)
 			}
@@ -471,5 +471,23 @@ func TestScratchLeftByKilledRunIsPruned(t *testing.T) {
 	}
 	if !strings.HasPrefix(filepath.Base(next.Root), ScratchPrefix) {
 		t.Errorf("scratch root %s is not recognisably relkit's", next.Root)
+	}
+}
+
+// Env keeps what git needs from the environment it is given, drops the
+// variables that would point git at another repository or change its
+// language, and adds relkit's fixed settings after everything else.
+func TestEnvFiltersTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	base := []string{"HOME=/home/dev", "GIT_DIR=/elsewhere/.git", "GIT_WORK_TREE=/elsewhere", "GIT_INDEX_FILE=/x/index",
+		"LANG=de_DE.UTF-8", "LC_ALL=de_DE.UTF-8", "LANGUAGE=de", "SSH_AUTH_SOCK=/tmp/agent", "GIT_SSH_COMMAND=ssh -i k"}
+	got := Env(base, "GIT_AUTHOR_NAME=T")
+	want := []string{"HOME=/home/dev", "SSH_AUTH_SOCK=/tmp/agent", "GIT_SSH_COMMAND=ssh -i k",
+		"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_PAGER=cat", "GIT_EDITOR=true", "GIT_AUTHOR_NAME=T"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Env =\n  %q\nwant\n  %q", got, want)
+	}
+	if got := Env(nil); !slices.Equal(got, []string{"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_PAGER=cat", "GIT_EDITOR=true"}) {
+		t.Errorf("Env(nil) = %q; want only relkit's settings", got)
 	}
 }
