@@ -38,6 +38,11 @@ type env struct {
 	// author is RELKIT_GIT_AUTHOR ("Name <email>"), the identity of the
 	// commits and tags relkit makes; "" leaves it to relkit.yaml.
 	author string
+	// environ is the whole environment (KEY=value), for the decisions that
+	// look at many variables: image:push's CI detection
+	// (imagepush.CheckEnvironment) and image:tags' branch of a detached
+	// HEAD (tagging.BranchEnv).
+	environ []string
 }
 
 func readEnv() env {
@@ -54,6 +59,7 @@ func readEnv() env {
 		noColor:       os.Getenv("NO_COLOR") != "",
 		demoDir:       os.Getenv("RELKIT_DEMO_DIR"),
 		author:        os.Getenv(plan.AuthorEnv),
+		environ:       os.Environ(),
 	}
 }
 

@@ -147,6 +147,16 @@ func TestRefuseOutsideCI(t *testing.T) {
 		t.Errorf("a push refused outside CI made %d requests, want 0", n)
 	}
 
+	// No environment given is outside CI too, whatever the process's
+	// environment says.
+	req.Environ = nil
+	if res, err := Push(ctxT(t), req); !errors.Is(err, ErrNotCI) {
+		t.Fatalf("nil Environ: err = %v, want ErrNotCI", err)
+	} else {
+		wantAll(t, res, StatusRefused)
+	}
+	req.Environ = []string{"HOME=/home/dev", "CI=true"}
+
 	// A dry run outside CI checks and reports, and writes nothing.
 	req.DryRun = true
 	var out bytes.Buffer

@@ -83,7 +83,7 @@ components:
 		{"smf", []string{"rel-1.0.9", "rel-1.1.0"}, []string{"1.0.9", "1.1.0"}},
 		{"upf", []string{"3.0.0"}, []string{"3.0.0"}},
 	} {
-		got, err := ForHead(ctx, ws, tc.comp, false)
+		got, err := ForHead(ctx, ws, tc.comp, HeadOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.comp, err)
 		}
@@ -106,7 +106,7 @@ components:
 		}
 	}
 	// The dev tag is not in the release form.
-	got, err := ForHead(ctx, ws, "smf", true)
+	got, err := ForHead(ctx, ws, "smf", HeadOptions{Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

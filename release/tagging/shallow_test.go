@@ -86,7 +86,7 @@ func TestImageTagsInAShallowClone(t *testing.T) {
 	}
 	dir := fx.shallowClone(t, "comp-a")
 	before := hashTree(t, fx.root)
-	got, err := ForHead(context.Background(), fx.ws, "comp-a", false)
+	got, err := ForHead(context.Background(), fx.ws, "comp-a", HeadOptions{})
 	if plan.ExitCode(err) != plan.ExitUndecided || !strings.Contains(err.Error(), "comp-a is a shallow clone; run git fetch --unshallow in "+filepath.Clean(dir)) {
 		t.Fatalf("want could-not-decide naming the shallow clone, got %+v, %v", got, err)
 	}
@@ -95,7 +95,7 @@ func TestImageTagsInAShallowClone(t *testing.T) {
 	}
 	// Deepened, the same commit has its release tag.
 	fx.git(t, dir, "fetch", "-q", "--unshallow", "origin")
-	got, err = ForHead(context.Background(), fx.ws, "comp-a", false)
+	got, err = ForHead(context.Background(), fx.ws, "comp-a", HeadOptions{})
 	if err != nil || strings.Join(got.Tags, ",") != "1.2.4" {
 		t.Errorf("after deepening: %+v, %v; want tag 1.2.4", got, err)
 	}

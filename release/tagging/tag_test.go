@@ -423,7 +423,7 @@ func TestImageTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	got, err := ForHead(ctx, fx.ws, "comp-a", false)
+	got, err := ForHead(ctx, fx.ws, "comp-a", HeadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestImageTags(t *testing.T) {
 
 	// A commit with no release tag: nothing, or the dev tag.
 	b := fx.repos["comp-b"]
-	got, err = ForHead(ctx, fx.ws, "comp-b", false)
+	got, err = ForHead(ctx, fx.ws, "comp-b", HeadOptions{})
 	if err != nil || len(got.Tags) != 0 {
 		t.Errorf("untagged commit: %+v, %v; want no tags", got, err)
 	}
@@ -453,26 +453,49 @@ func TestImageTags(t *testing.T) {
 	if !strings.Contains(buf.String(), `"tags":[]`) {
 		t.Errorf("JSON for no tags should hold an empty list: %s", buf.String())
 	}
-	got, err = ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = ForHead(ctx, fx.ws, "comp-b", HeadOptions{Dev: true})
 	if err != nil || strings.Join(got.Tags, ",") != "master-"+b.Head()[:7] {
 		t.Errorf("dev tag: %+v, %v", got, err)
 	}
 
 	// A detached CI checkout takes the branch from the environment.
 	b.Git("checkout", "-q", "--detach")
-	for _, k := range BranchEnv {
-		t.Setenv(k, "")
-	}
-	if _, err := ForHead(ctx, fx.ws, "comp-b", true); plan.ExitCode(err) != plan.ExitUndecided {
+	blank := []string{"HOME=/home/ci", "RELKIT_BRANCH=", "GITHUB_HEAD_REF= "}
+	if _, err := ForHead(ctx, fx.ws, "comp-b", HeadOptions{Dev: true, Environ: blank}); plan.ExitCode(err) != plan.ExitUndecided {
 		t.Errorf("detached HEAD without a branch: %v, want could-not-decide", err)
 	}
-	t.Setenv("GITHUB_REF_NAME", "feature/Login+SSO")
-	got, err = ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = ForHead(ctx, fx.ws, "comp-b", HeadOptions{Dev: true, Environ: append(blank, "GITHUB_REF_NAME=feature/Login+SSO")})
 	if err != nil || strings.Join(got.Tags, ",") != "feature-Login-SSO-"+b.Head()[:7] {
 		t.Errorf("dev tag from GITHUB_REF_NAME: %+v, %v", got, err)
 	}
-	if _, err := ForHead(ctx, fx.ws, "nope", false); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
+	if _, err := ForHead(ctx, fx.ws, "nope", HeadOptions{}); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
 		t.Errorf("unknown component: %v", err)
+	}
+}
+
+// The branch of a detached CI checkout comes from the first variable of
+// BranchEnv that is set and not blank, with Jenkins' origin/ and a
+// refs/heads/ prefix removed.
+func TestBranchFromEnviron(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		environ []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"HOME=/root", "PATH=/bin"}, ""},
+		{[]string{"RELKIT_BRANCH=  ", "GITHUB_HEAD_REF=", "GITHUB_REF_NAME=main"}, "main"},
+		{[]string{"GITHUB_REF_NAME=main", "GITHUB_HEAD_REF=feature/x"}, "feature/x"}, // a pull request's head first
+		{[]string{"CI_COMMIT_REF_NAME=gl", "RELKIT_BRANCH=mine"}, "mine"},
+		{[]string{"GIT_BRANCH=origin/aether-2.1"}, "aether-2.1"},
+		{[]string{"BRANCH_NAME=refs/heads/release"}, "release"},
+		{[]string{"GIT_BRANCH=refs/heads/origin/x"}, "origin/x"}, // only Jenkins' origin/ prefix goes
+		{[]string{"RELKIT_BRANCH=first", "RELKIT_BRANCH=second"}, "first"}, // as os.Getenv
+		{[]string{"NOEQUALS", "BRANCH_NAME= dev "}, "dev"},
+	} {
+		if got := BranchFromEnviron(tc.environ); got != tc.want {
+			t.Errorf("BranchFromEnviron(%q) = %q, want %q", tc.environ, got, tc.want)
+		}
 	}
 }
 
