@@ -23,7 +23,7 @@ type ComponentOptions struct {
 	// Out receives progress and the final per-target lines.
 	Out io.Writer
 	// Environ is the environment checked for CI, as KEY=value (the
-	// targets pass os.Environ()); nil is an empty one, outside CI.
+	// targets pass the process environment); nil is an empty one, outside CI.
 	Environ []string
 }
 

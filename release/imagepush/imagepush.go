@@ -103,7 +103,7 @@ type Request struct {
 	// authn.DefaultKeychain (docker/podman config files and helpers).
 	Keychain authn.Keychain
 	// Environ is the environment checked for CI, as KEY=value (the
-	// targets pass os.Environ()); nil is an empty one, outside CI.
+	// targets pass the process environment); nil is an empty one, outside CI.
 	Environ []string
 	// Settle is how long after its last write the run reads every tag it
 	// pushed once more, to catch a concurrent push of another image that

@@ -36,7 +36,7 @@ const MaxDockerTag = 128
 type HeadOptions struct {
 	// Dev adds the development tag <branch>-<sha7>.
 	Dev bool
-	// Environ is the environment (KEY=value entries, as os.Environ returns
+	// Environ is the environment (KEY=value entries, as the process has
 	// them) a detached HEAD's branch name is read from, the first of
 	// BranchEnv set; nil means none, so a detached HEAD has no dev tag.
 	Environ []string
@@ -125,7 +125,7 @@ func releaseVersion(r *workspace.Repo, tag string) (string, bool) {
 func BranchFromEnviron(environ []string) string {
 	env := map[string]string{}
 	for _, kv := range environ {
-		// The first entry of a key wins, as with os.Getenv.
+		// The first entry of a key wins, as for the process environment.
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			if _, dup := env[k]; !dup {
 				env[k] = v

@@ -489,7 +489,7 @@ func TestBranchFromEnviron(t *testing.T) {
 		{[]string{"CI_COMMIT_REF_NAME=gl", "RELKIT_BRANCH=mine"}, "mine"},
 		{[]string{"GIT_BRANCH=origin/aether-2.1"}, "aether-2.1"},
 		{[]string{"BRANCH_NAME=refs/heads/release"}, "release"},
-		{[]string{"GIT_BRANCH=refs/heads/origin/x"}, "origin/x"}, // only Jenkins' origin/ prefix goes
+		{[]string{"GIT_BRANCH=refs/heads/origin/x"}, "origin/x"},           // origin/ goes only when it leads
 		{[]string{"RELKIT_BRANCH=first", "RELKIT_BRANCH=second"}, "first"}, // as os.Getenv
 		{[]string{"NOEQUALS", "BRANCH_NAME= dev "}, "dev"},
 	} {
