@@ -140,6 +140,7 @@ func dfComponents() map[string]map[string]string {
 }
 
 func TestDockerfilesEndToEnd(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
 	rep := checkDockerfiles(context.Background(), ws, time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), false)
 	dfWant(t, rep,
@@ -196,6 +197,7 @@ func TestDockerfilesEndToEnd(t *testing.T) {
 }
 
 func TestDockerfilesExpandedSubject(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu\nARG T=latest\nFROM ${BASE}:${T}\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
@@ -208,6 +210,7 @@ func TestDockerfilesExpandedSubject(t *testing.T) {
 }
 
 func TestDockerfilesStrict(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
 	rep := Dockerfiles(context.Background(), ws, Options{Strict: true})
 	if rep.Err() != nil {
@@ -235,6 +238,7 @@ func TestDockerfilesStrict(t *testing.T) {
 }
 
 func TestDockerfilesStrictOff(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
@@ -246,6 +250,7 @@ func TestDockerfilesStrictOff(t *testing.T) {
 }
 
 func TestDockerfilesBuildArgOverrides(t *testing.T) {
+	t.Parallel()
 	comps := map[string]map[string]string{
 		"a": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
 		"b": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
@@ -267,6 +272,7 @@ dockerfiles:
 }
 
 func TestDockerfilesUnreadableRepoIsUndecided(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"gone": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
 		"here": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
@@ -289,6 +295,7 @@ func TestDockerfilesUnreadableRepoIsUndecided(t *testing.T) {
 }
 
 func TestDockerfilesCancelled(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -299,6 +306,7 @@ func TestDockerfilesCancelled(t *testing.T) {
 }
 
 func TestDockerfilesRegisteredAndRun(t *testing.T) {
+	t.Parallel()
 	if !slices.Contains(Names(), "dockerfiles") {
 		t.Fatalf("dockerfiles not in %v", Names())
 	}
@@ -353,6 +361,7 @@ func BenchmarkDockerfiles(b *testing.B) {
 }
 
 func TestDockerfilesInvalidVersionAndReference(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"odd": {"VERSION": "v1.0.0\n", "Dockerfile": "FROM Ubuntu:22.04\nFROM ubuntu:jammy\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: odd\n    path: odd\n")
@@ -380,6 +389,7 @@ func doublingDockerfile() string {
 }
 
 func TestDockerfilesDiscoveryAndSources(t *testing.T) {
+	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(outside, []byte("FROM ubuntu:latest\nAWS_SECRET=hunter2\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,7 @@ func imgRender(t *testing.T, config string) (*report.Report, *workspace.Config) 
 // and the two ways out. A chart that crosses a render limit is a failed
 // render; the other charts are checked either way.
 func TestImagesChartNeedsValues(t *testing.T) {
+	t.Parallel()
 	rep, _ := imgRender(t, "")
 	if rep.ExitCode() != report.ExitUndecided {
 		t.Fatalf("exit %d; expected %d", rep.ExitCode(), report.ExitUndecided)
@@ -88,6 +89,7 @@ func TestImagesChartNeedsValues(t *testing.T) {
 // warning names the config line and the reason, every run. A skip entry
 // that names no chart is stale config.
 func TestImagesRenderValuesAndSkip(t *testing.T) {
+	t.Parallel()
 	rep, _ := imgRender(t, "    apps/needs: [apps/needs/ci.yaml]\n  skip:\n    - chart: apps/fails\n      reason: takes a token only sites have\n    - chart: apps/gone\n      reason: renamed long ago\n")
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
@@ -153,6 +155,7 @@ proxy: registry.example.org/proxy/
 // template rendered (registry prefix included), whichever shape the
 // values use.
 func TestImagesValuesLineReportedOnce(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, imgSDCore, "")
 	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	var got []string
@@ -184,6 +187,7 @@ func TestImagesValuesLineReportedOnce(t *testing.T) {
 // A waiver matches an image by the full name it renders to and by the
 // name the values write (here a Docker Hub name behind a proxy prefix).
 func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, image string }{
 		{"full", "registry.aetherproject.org/omecproject/5gc-amf"},
 		{"written", "5gc-amf"},
@@ -216,6 +220,7 @@ func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
 // A tag that is a release in a project's own form says which form to add
 // to images.releaseTagForms; a development tag does not.
 func TestImagesReleaseFormHint(t *testing.T) {
+	t.Parallel()
 	extra := map[string]string{
 		"apps/roc/Chart.yaml":         "apiVersion: v2\nname: roc\nversion: 1.0.0\n",
 		"apps/roc/values.yaml":        "models: onosproject/aether-models:2.0.16-aether-2.0.x\ndev: onosproject/dev:2.0.16-dev\n",
@@ -306,6 +311,7 @@ images:
 // tag maps back to the component's git tag through its form, with or
 // without a v.
 func TestImagesTagForm(t *testing.T) {
+	t.Parallel()
 	rep := Images(context.Background(), formWorkspace(t), Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)

@@ -144,6 +144,7 @@ func imgFindings(rep *report.Report) []string {
 }
 
 func TestImagesRules(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, imgDup, imgPolicy)
 	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
@@ -218,6 +219,7 @@ func TestImagesRules(t *testing.T) {
 // Without the rel-{version} form, rel- tags are not releases; with no
 // waivers every waived finding is an error.
 func TestImagesStrictPolicy(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, nil, "")
 	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	got := imgFindings(rep)
@@ -291,6 +293,7 @@ func imgMirrors(host string) string {
 }
 
 func TestImagesRegistry(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(ociregistry.New(ociregistry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -321,6 +324,7 @@ func TestImagesRegistry(t *testing.T) {
 }
 
 func TestImagesRegistryDownIsUndecided(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(ociregistry.New(ociregistry.Logger(log.New(io.Discard, "", 0))))
 	host := strings.TrimPrefix(srv.URL, "http://")
 	srv.Close()
@@ -341,6 +345,7 @@ func TestImagesRegistryDownIsUndecided(t *testing.T) {
 }
 
 func TestImagesNoCharts(t *testing.T) {
+	t.Parallel()
 	rep := Images(context.Background(), &workspace.Config{}, Options{})
 	if rep.ExitCode() != report.ExitUndecided {
 		t.Errorf("exit %d without a charts repo; expected %d", rep.ExitCode(), report.ExitUndecided)

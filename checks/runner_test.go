@@ -14,6 +14,7 @@ import (
 // A config error stops every check; each format shows it once, not once
 // per check.
 func TestConfigErrorIsReportedOncePerFormat(t *testing.T) {
+	t.Parallel()
 	const problem = "/ws/relkit.yaml:3: unknown key \"mainbranch\" in charts"
 	bad := func() (*workspace.Config, error) {
 		return nil, &workspace.Error{Problems: []string{problem}}

@@ -60,6 +60,7 @@ func byRepo(rep *report.Report) map[string]report.Finding {
 }
 
 func TestVersionsOverRealHistories(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	// Clean release: tagged where VERSION was set, parent tagged.
 	component(t, root, "clean", func(r *demo.Repo) {
@@ -181,6 +182,7 @@ func TestVersionsOverRealHistories(t *testing.T) {
 }
 
 func TestVersionsUnreadableRepoIsUndecided(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	component(t, root, "broken", func(r *demo.Repo) { r.SetVersion("1.0.0\n") })
 	ws := configFor(t, root, map[string]string{"broken": ""})
@@ -198,6 +200,7 @@ func TestVersionsUnreadableRepoIsUndecided(t *testing.T) {
 }
 
 func TestRunnerRunsEachCheckOnceAndReportsBadConfig(t *testing.T) {
+	t.Parallel()
 	loads := 0
 	r := NewRunner(func() (*workspace.Config, error) {
 		loads++

@@ -21,6 +21,7 @@ func sample() *Report {
 }
 
 func TestJSONHasExactlyTheContractFields(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sample().Write(&buf, Options{Format: JSON}); err != nil {
 		t.Fatal(err)
@@ -51,6 +52,7 @@ func TestJSONHasExactlyTheContractFields(t *testing.T) {
 }
 
 func TestEmptyJSONReportHasEmptyList(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := New("versions").Write(&buf, Options{Format: JSON}); err != nil {
 		t.Fatal(err)
@@ -61,6 +63,7 @@ func TestEmptyJSONReportHasEmptyList(t *testing.T) {
 }
 
 func TestTextGroupsByRepoWithEditorLocations(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	o := Options{Format: Text, RepoDir: map[string]string{"amf": "components/amf", "charts": "aether-helm-charts"}}
 	if err := sample().Write(&buf, o); err != nil {
@@ -89,6 +92,7 @@ func TestTextGroupsByRepoWithEditorLocations(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	if c := New("x").ExitCode(); c != ExitOK {
 		t.Errorf("empty = %d", c)
 	}
@@ -114,6 +118,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestGitHubAnnotations(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sample().Write(&buf, Options{Format: Text, GitHub: true, RepoDir: map[string]string{"amf": "c/amf"}}); err != nil {
 		t.Fatal(err)
@@ -128,6 +133,7 @@ func TestGitHubAnnotations(t *testing.T) {
 }
 
 func TestJUnit(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := sample()
 	r.Undecided(errors.New("cannot read repo"))

@@ -53,6 +53,7 @@ func newRepo(t *testing.T) (dir, remote string) {
 }
 
 func TestShallowCloneIsDetectedAndDeepened(t *testing.T) {
+	t.Parallel()
 	full, remote := newRepo(t)
 	shallow := filepath.Join(t.TempDir(), "shallow")
 	gitT(t, filepath.Dir(shallow), "clone", "-q", "--depth", "1", "file://"+remote, shallow)
@@ -132,6 +133,7 @@ func writeLock(t *testing.T, dir string, o Owner) string {
 }
 
 func TestLockExcludesAndReleases(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	ctx := context.Background()
 	l, err := LockRepo(ctx, dir, LockOptions{Command: "release:tag -push"})
@@ -173,6 +175,7 @@ func TestLockExcludesAndReleases(t *testing.T) {
 }
 
 func TestStaleLockIsTakenOverLiveOneIsNot(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	ctx := context.Background()
 
@@ -221,6 +224,7 @@ func TestStaleLockIsTakenOverLiveOneIsNot(t *testing.T) {
 // TestStaleLockRace: many takers find the same stale lock at once; exactly
 // one gets the lock, the others are refused, and no lock file is lost.
 func TestStaleLockRace(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	for round := range 5 {
 		writeLock(t, dir, deadOwner(t))
@@ -258,6 +262,7 @@ func TestStaleLockRace(t *testing.T) {
 }
 
 func TestWriteProblems(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -328,6 +333,7 @@ func TestWriteProblems(t *testing.T) {
 // neither takes, it says so and checks only that a writable repo has no
 // problem.
 func TestReadOnlyGitDir(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	objects := filepath.Join(dir, ".git", "objects")
 	canWrite := func() bool {

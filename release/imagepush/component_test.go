@@ -18,6 +18,7 @@ import (
 // from the component's release git tag, the dirty and dev refusals, and a
 // push through the workspace's registry mirror.
 func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	w, err := demo.Build(ctx, filepath.Join(t.TempDir(), "ws"))
 	if err != nil {

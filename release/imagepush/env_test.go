@@ -16,6 +16,7 @@ import (
 )
 
 func TestCheckEnvironment(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		env      []string
@@ -104,6 +105,7 @@ func facts(t *testing.T, ctx context.Context, dir string) Checkout {
 }
 
 func TestPreflightOnRealCheckouts(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "hss")
@@ -165,6 +167,7 @@ func TestPreflightOnRealCheckouts(t *testing.T) {
 }
 
 func TestPreflightMessages(t *testing.T) {
+	t.Parallel()
 	files := []string{"a", "b", "c", "d", "e", "f", "g"}
 	err := Preflight(Checkout{Component: "amf", Dirty: true, DirtyFiles: files, Tags: []string{"1.0.0"}})
 	if err == nil || !strings.Contains(err.Error(), "amf: dirty worktree: a, b, c, d, e and 2 more") {
@@ -176,6 +179,7 @@ func TestPreflightMessages(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
 		in   string
@@ -198,6 +202,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestContactRepository(t *testing.T) {
+	t.Parallel()
 	mirrors := map[string]string{
 		"registry.example.org": "proxy.internal:5000",
 		"docker.io":            "127.0.0.1:5001",

@@ -39,6 +39,7 @@ func closedPort(t *testing.T) string {
 // writing, for the targets and for a staging source; nothing is reported
 // pushed.
 func TestUnreachableRegistryIsUndecided(t *testing.T) {
+	t.Parallel()
 	status := func(code int, h http.Header) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for k, v := range h {
@@ -147,6 +148,7 @@ func TestUnreachableRegistryIsUndecided(t *testing.T) {
 // TestRefusalsExitOne: what relkit decided against is exit 1, also when
 // the registry is reachable and fine.
 func TestRefusalsExitOne(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	repo := reg.repo("team/app")
 	if _, err := Push(ctxT(t), request(layoutOf(t, randomImage(t, 1)), []string{repo}, "1.0.0")); err != nil {
@@ -182,6 +184,7 @@ func TestRefusalsExitOne(t *testing.T) {
 }
 
 func TestUnreachableClassifies(t *testing.T) {
+	t.Parallel()
 	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "http://127.0.0.1:5000/v2/", Err: err} }
 	opErr := func(op string, err error) error { return &net.OpError{Op: op, Net: "tcp", Err: err} }
 	terr := func(code int) error { return &transport.Error{StatusCode: code} }

@@ -17,6 +17,7 @@ import (
 // tag on HEAD, in either prefix form, as a docker tag in the component's
 // imageTagForm, and the tags read back to the same versions.
 func TestImageTagsInTheComponentsForm(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	mk := func(name string) *demo.Repo {

@@ -32,6 +32,7 @@ func (fx *fixture) shallowClone(t *testing.T, name string) string {
 // and writes nothing; a real run fetches the history from the remote, says
 // so, and tags the commit that set VERSION, not HEAD.
 func TestTagInAShallowClone(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	dir := fx.shallowClone(t, "comp-a")
 	head := fx.git(t, dir, "rev-parse", "HEAD")
@@ -77,6 +78,7 @@ func TestTagInAShallowClone(t *testing.T) {
 // release tags (they were not fetched with it): exit 3 naming the cause,
 // never an empty list that would push a release image untagged.
 func TestImageTagsInAShallowClone(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	a := fx.repos["comp-a"]
 	a.Tag("v1.2.4", "Release", "")

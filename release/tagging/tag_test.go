@@ -159,6 +159,7 @@ func hashTree(t *testing.T, dir string) string {
 }
 
 func TestTagAndPush(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	before := hashTree(t, fx.root)
 	out, err := runTag(t, fx, Options{Push: true, DryRun: true})
@@ -211,6 +212,7 @@ func TestTagAndPush(t *testing.T) {
 }
 
 func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	// The commit before the release commit: VERSION is 1.2.3-dev there.
 	wrong := fx.git(t, "comp-a", "rev-parse", fx.setAt["comp-a"]+"^")
@@ -253,6 +255,7 @@ func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
 // in the configured form or the other; release:tag finds the release
 // tagged and makes no second tag, locally or on the remote.
 func TestTagOnTheMergeCommitIsTheRelease(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, repo, tag string
 		annotated       bool
@@ -303,6 +306,7 @@ func TestTagOnTheMergeCommitIsTheRelease(t *testing.T) {
 // fetched the tag: release:tag -push fetches it instead of pushing a
 // second tag on the VERSION commit.
 func TestTagOtherFormOnTheRemoteIsFetched(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	fx.git(t, "comp-b", "push", "-q", "origin", "master")
 	head := fx.git(t, "comp-b", "rev-parse", "master")
@@ -332,6 +336,7 @@ func TestTagOtherFormOnTheRemoteIsFetched(t *testing.T) {
 }
 
 func TestTagMadeElsewhereIsFetched(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	other := filepath.Join(fx.root, "other")
 	fx.git(t, fx.root, "clone", "-q", fx.remotes["comp-b"], other)
@@ -351,6 +356,7 @@ func TestTagMadeElsewhereIsFetched(t *testing.T) {
 }
 
 func TestRejectedTagPushThenRerun(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	hooks := filepath.Join(fx.remotes["charts"], "hooks")
 	if err := os.MkdirAll(hooks, 0o755); err != nil {
@@ -384,6 +390,7 @@ func TestRejectedTagPushThenRerun(t *testing.T) {
 }
 
 func TestTagRefusals(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	// A release commit that only exists locally.
 	fx.repos["comp-b"].SetVersion("0.5.0\n")
@@ -410,6 +417,7 @@ func TestTagRefusals(t *testing.T) {
 }
 
 func TestImageTags(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	a := fx.repos["comp-a"]
 	head := a.Head()
@@ -500,6 +508,7 @@ func TestBranchFromEnviron(t *testing.T) {
 }
 
 func TestDevTag(t *testing.T) {
+	t.Parallel()
 	sha := "0123456789abcdef0123456789abcdef01234567"
 	long := strings.Repeat("x", 200)
 	cases := map[string]string{

@@ -65,6 +65,7 @@ git:
 `
 
 func TestParseFullConfig(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "aether-helm-charts", "aether-docs", "components/amf", "system-tests")
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(full))
 	if err != nil {
@@ -111,6 +112,7 @@ func TestParseFullConfig(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte("charts:\n  path: charts\n"))
 	if err != nil {
@@ -123,6 +125,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -188,6 +191,7 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 }
 
 func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "a", "b", "c", "d", "e")
 	write := func(rel, content string) {
 		p := filepath.Join(root, rel)
@@ -217,6 +221,7 @@ func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
 }
 
 func TestParseImageTagFormPublishReviewSkip(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts", "amf", "site")
 	text := `charts:
   path: charts
@@ -268,6 +273,7 @@ components: [{name: amf, path: amf}]
 }
 
 func TestParseNewKeysRefuseBadValues(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts", "amf")
 	for _, tc := range []struct{ text, want string }{
 		{"charts: {path: charts}\ncomponents: [{name: amf, path: amf, imageTagForm: v}]\n", "relkit.yaml:2: components[0].imageTagForm: \"v\" must contain {version} once"},
