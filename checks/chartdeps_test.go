@@ -32,6 +32,7 @@ func demoWorkspace(t *testing.T) (*demo.Workspace, *workspace.Config) {
 // umbrella's values set under the alias key is checked where it is
 // written.
 func TestImagesDemoUmbrellaFollowsFileDependencies(t *testing.T) {
+	t.Parallel()
 	w, ws := demoWorkspace(t)
 	ctx := context.Background()
 
@@ -86,7 +87,7 @@ func TestImagesDemoUmbrellaFollowsFileDependencies(t *testing.T) {
 	if err := charts.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rep := ImagesWith(ctx, ws, ImagesOptions{Now: imgNow})
+	rep := Images(ctx, ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -117,11 +118,12 @@ func TestImagesDemoUmbrellaFollowsFileDependencies(t *testing.T) {
 // A Chart.yaml that does not parse is a chart-invalid error at its file
 // and line; every other chart is still checked.
 func TestImagesInvalidChart(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, map[string]string{
 		"apps/broken/Chart.yaml":  "apiVersion: v2\nname: broken\nversion: 1.0.0\n  appVersion: 1.0\n",
 		"apps/broken/values.yaml": "image: org/broken:latest\n",
 	}, imgPolicy)
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v; expected a finding, not undecided", err)
 	}
@@ -150,6 +152,7 @@ func TestImagesInvalidChart(t *testing.T) {
 }
 
 func TestChartsInvalidChartYAML(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(

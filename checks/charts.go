@@ -34,7 +34,8 @@ import (
 const chartsCheck = "charts"
 
 // BaseEnv names the environment variable that sets the base the charts
-// check compares with (CI sets the target branch of the change).
+// check compares with (CI sets the target branch of the change); the
+// targets read it into Options.Base, and messages name it.
 const BaseEnv = "RELKIT_BASE"
 
 // Charts checks every chart of the charts repo against a base commit:
@@ -45,8 +46,9 @@ const BaseEnv = "RELKIT_BASE"
 // chart's kubeVersion constraint.
 //
 // The base is, in order:
-//   - RELKIT_BASE=<ref>: the merge base of HEAD and ref (origin/<ref> when
-//     ref names no commit), like chart-testing's --target-branch;
+//   - o.Base (RELKIT_BASE=<ref> in the targets): the merge base of HEAD
+//     and ref (origin/<ref> when ref names no commit), like
+//     chart-testing's --target-branch;
 //   - on release branch <branchPrefix>X.Y: the highest <tagPrefix>X.Y.Z
 //     release tag reachable from HEAD, else as on any other branch;
 //   - on the main branch: when HEAD holds commits its upstream (or
@@ -77,8 +79,8 @@ const BaseEnv = "RELKIT_BASE"
 // (not git-ignored) files of the worktree. A chart whose only change is a
 // Chart.yaml that parses to the same content (blank lines, comments, key
 // order, quoting) has not changed.
-func Charts(ctx context.Context, ws *workspace.Config) *report.Report {
-	return ChartsAgainst(ctx, ws, os.Getenv(BaseEnv))
+func Charts(ctx context.Context, ws *workspace.Config, o Options) *report.Report {
+	return ChartsAgainst(ctx, ws, o.Base)
 }
 
 // chartBase is the commit charts are compared with.

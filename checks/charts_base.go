@@ -7,10 +7,10 @@ import (
 	"github.com/relkit/relkit/release/workspace"
 )
 
-// ChartsAgainst is check:charts with the base given as an argument instead
-// of RELKIT_BASE: base is a ref or commit, and HEAD is judged against its
-// merge base with it; "" chooses the base as Charts does when RELKIT_BASE
-// is unset. release:status runs it on a detached scratch worktree of a
+// ChartsAgainst is check:charts with only its base as an argument
+// (Options.Base): base is a ref or commit, and HEAD is judged against its
+// merge base with it; "" chooses the base as Charts does when none is
+// given. release:status runs it on a detached scratch worktree of a
 // release branch (where the branch-name rule cannot apply) with the
 // branch's last point-release tag as the base.
 func ChartsAgainst(ctx context.Context, ws *workspace.Config, base string) *report.Report {

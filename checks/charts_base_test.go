@@ -75,6 +75,7 @@ func ciCheckout(t *testing.T, root, name string, cloneArgs []string, setup ...[]
 }
 
 func TestChartsBaseOfADetachedHEAD(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	baseHistory(t, root)
 	detach := func(rev string) []string { return []string{"checkout", "-q", "--detach", rev} }
@@ -144,6 +145,7 @@ func TestChartsBaseOfADetachedHEAD(t *testing.T) {
 }
 
 func TestChartsBaseUndecidedWithoutMain(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	baseHistory(t, root)
 	// A clone of the work branch alone: no main, no origin/main.
@@ -169,6 +171,7 @@ func TestChartsBaseUndecidedWithoutMain(t *testing.T) {
 }
 
 func TestChartsBaseOfABranchWithoutCommits(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	baseHistory(t, root)
 	ciCheckout(t, root, "dev", nil, []string{"checkout", "-q", "--detach"})

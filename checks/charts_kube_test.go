@@ -18,6 +18,7 @@ func kubeChart(name, constraint string) map[string]string {
 }
 
 func TestChartsKubeVersion(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	constraints := map[string]string{
 		"atleast":     ">=1.20.0",
@@ -70,6 +71,7 @@ func TestChartsKubeVersion(t *testing.T) {
 }
 
 func TestChartsChartYAMLLayoutOnlyIsNoChange(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	names := []string{"blank", "comment", "order", "quotes", "value", "typed", "withvalues", "docs"}
 	var files []map[string]string
@@ -116,6 +118,7 @@ func TestChartsChartYAMLLayoutOnlyIsNoChange(t *testing.T) {
 }
 
 func TestSameYAML(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		a, b string
 		want bool

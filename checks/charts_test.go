@@ -78,11 +78,10 @@ func chartsConfig(t *testing.T, root, repository string) *workspace.Config {
 	return ws
 }
 
-// runCharts runs the check with RELKIT_BASE set to base ("" = unset).
+// runCharts runs the check with base as its Base option ("" = none).
 func runCharts(t *testing.T, ws *workspace.Config, base string) *report.Report {
 	t.Helper()
-	t.Setenv(BaseEnv, base)
-	rep := Charts(context.Background(), ws)
+	rep := Charts(context.Background(), ws, Options{Base: base})
 	if got := rep.Checks(); !slices.Equal(got, []string{"charts"}) {
 		t.Errorf("report names checks %v, want [charts]", got)
 	}
@@ -140,6 +139,7 @@ func wantContains(t *testing.T, s string, parts ...string) {
 }
 
 func TestChartsBumpRulesOnAFeatureBranch(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(
@@ -211,6 +211,7 @@ func TestChartsBumpRulesOnAFeatureBranch(t *testing.T) {
 }
 
 func TestChartsUseTheMergeBaseNotTheMainTip(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(chart("a", "a", "1.0.0"), chart("b", "b", "1.0.0"), chart("c", "c", "1.0.0")))
@@ -246,6 +247,7 @@ func TestChartsUseTheMergeBaseNotTheMainTip(t *testing.T) {
 }
 
 func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add onos", merged(chart("onos", "onos", "1.0.0"), map[string]string{"VERSION": "2.1.0\n"}))
@@ -292,6 +294,7 @@ func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
 }
 
 func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add onos", chart("onos", "onos", "1.0.0"))
@@ -315,6 +318,7 @@ func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
 }
 
 func TestChartsRelkitBaseOverrides(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add a", chart("a", "a", "1.0.0"))
@@ -344,6 +348,7 @@ func TestChartsRelkitBaseOverrides(t *testing.T) {
 }
 
 func TestChartsOnTheMainBranch(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(chart("a", "a", "1.0.0"), chart("b", "b", "1.0.0")))
@@ -372,6 +377,7 @@ func TestChartsOnTheMainBranch(t *testing.T) {
 }
 
 func TestChartsFirstCommitHasNoBase(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r, err := demo.NewRepo(context.Background(), filepath.Join(root, "charts"), "main")
 	if err != nil {
@@ -384,6 +390,7 @@ func TestChartsFirstCommitHasNoBase(t *testing.T) {
 }
 
 func TestChartsInvalidVersions(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", map[string]string{
@@ -417,6 +424,7 @@ func TestChartsInvalidVersions(t *testing.T) {
 }
 
 func TestChartsPublishedVersionInIndex(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(chart("onos", "onos", "1.0.0"), chart("hss", "hss", "2.0.0"), chart("spgw", "spgw", "1.0.0")))
@@ -459,6 +467,7 @@ func TestChartsPublishedVersionInIndex(t *testing.T) {
 }
 
 func TestChartsUnreachableRepositoryIsUndecided(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) { r.Commit("Add charts", chart("onos", "onos", "1.0.0")) })
 	step(t, r, func(r *demo.Repo) {
@@ -481,6 +490,7 @@ func TestChartsUnreachableRepositoryIsUndecided(t *testing.T) {
 }
 
 func TestChartsPublishedVersionInOCIRegistry(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
@@ -505,6 +515,7 @@ func TestChartsPublishedVersionInOCIRegistry(t *testing.T) {
 }
 
 func TestChartsDependencyPins(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(
@@ -541,6 +552,7 @@ func TestChartsDependencyPins(t *testing.T) {
 }
 
 func TestChartsEmptyRepositorySkipsPublishedRule(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) { r.Commit("Add charts", chart("onos", "onos", "1.0.0")) })
 	step(t, r, func(r *demo.Repo) {
@@ -551,6 +563,7 @@ func TestChartsEmptyRepositorySkipsPublishedRule(t *testing.T) {
 }
 
 func TestChartsIsRegistered(t *testing.T) {
+	t.Parallel()
 	if !slices.Contains(Names(), "charts") {
 		t.Errorf("check names %v lack charts", Names())
 	}
@@ -561,6 +574,7 @@ func TestChartsIsRegistered(t *testing.T) {
 // release:branch), yet it still says so as a warning. Unpushed commits on
 // main reusing a published version stay errors.
 func TestChartsPublishedAfterMergeOnMainIsAWarning(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("Add charts", merged(chart("onos", "onos", "1.0.0"), chart("hss", "hss", "2.0.0")))

@@ -10,15 +10,46 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/workspace"
 )
 
+// Options are the settings every check runs with. The caller decides them
+// (the mage targets read RELKIT_REGISTRY, RELKIT_STRICT and RELKIT_BASE
+// once, in magefiles/); the zero value is a run with none of them set.
+type Options struct {
+	// Registry makes check:images ask each registry whether the tag
+	// exists (the -registry flag or RELKIT_REGISTRY=1).
+	Registry bool
+	// Strict makes check:dockerfiles findings errors even while the repo's
+	// VERSION is a pre-release (RELKIT_STRICT=1).
+	Strict bool
+	// Base is what check:charts compares with (RELKIT_BASE): a ref or
+	// commit whose merge base with HEAD is the base; "" lets the check
+	// choose (see Charts).
+	Base string
+	// Now is the day waivers are compared with; zero means today.
+	Now time.Time
+	// Client configures check:images' registry client; its Mirrors
+	// default to the workspace's images.mirrors.
+	Client imageref.Options
+}
+
+// now is o.Now, or the current time when it is unset.
+func (o Options) now() time.Time {
+	if o.Now.IsZero() {
+		return time.Now()
+	}
+	return o.Now
+}
+
 // Func is one check.
-type Func func(ctx context.Context, ws *workspace.Config) *report.Report
+type Func func(ctx context.Context, ws *workspace.Config, o Options) *report.Report
 
 // registry lists every check by the name of its mage target (check:<name>).
 var registry = map[string]Func{
@@ -42,6 +73,7 @@ func Names() []string {
 // the reports so check:all can merge them.
 type Runner struct {
 	load    func() (*workspace.Config, error)
+	opts    Options
 	once    sync.Once
 	ws      *workspace.Config
 	wsErr   error
@@ -49,13 +81,26 @@ type Runner struct {
 	results map[string]*report.Report
 }
 
-// NewRunner returns a runner over the workspace named by RELKIT_CONFIG or
-// ./relkit.yaml.
-func NewRunner() *Runner { return NewRunnerWith(workspace.LoadDefault) }
+// NewRunner returns a runner over the workspace load returns, running the
+// checks with options o.
+func NewRunner(load func() (*workspace.Config, error), o Options) *Runner {
+	return &Runner{load: load, opts: o, results: map[string]*report.Report{}}
+}
 
-// NewRunnerWith returns a runner over the workspace load returns.
-func NewRunnerWith(load func() (*workspace.Config, error)) *Runner {
-	return &Runner{load: load, results: map[string]*report.Report{}}
+// Options returns the options checks not yet collected run with.
+func (r *Runner) Options() Options {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.opts
+}
+
+// SetOptions changes the options of the checks not yet collected; a check
+// already run keeps its report. It is for a target flag (check:images
+// -registry) read after the runner was made.
+func (r *Runner) SetOptions(o Options) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.opts = o
 }
 
 // Workspace returns the loaded config, loading it on first use.
@@ -74,6 +119,7 @@ func (r *Runner) Collect(ctx context.Context, name string) error {
 	}
 	r.mu.Lock()
 	_, done := r.results[name]
+	opts := r.opts
 	r.mu.Unlock()
 	if done {
 		return nil
@@ -81,7 +127,7 @@ func (r *Runner) Collect(ctx context.Context, name string) error {
 	// Without a workspace no check runs; Report says why, once.
 	rep := report.New(name)
 	if ws, err := r.Workspace(); err == nil {
-		rep = f(ctx, ws)
+		rep = f(ctx, ws, opts)
 	}
 	r.mu.Lock()
 	r.results[name] = rep
@@ -114,14 +160,11 @@ func (r *Runner) Report(names ...string) *report.Report {
 	return out
 }
 
-// Print writes the merged report of the named checks to w in the format
-// RELKIT_FORMAT selects, and returns the exit code with a one-line summary.
-func (r *Runner) Print(w io.Writer, names ...string) (int, string) {
+// Print writes the merged report of the named checks to w as opts say
+// (format, colour, annotations; the repo paths come from the workspace),
+// and returns the exit code with a one-line summary.
+func (r *Runner) Print(w io.Writer, opts report.Options, names ...string) (int, string) {
 	rep := r.Report(names...)
-	opts, err := report.OptionsFromEnv(w)
-	if err != nil {
-		return report.ExitUndecided, err.Error()
-	}
 	if ws, err := r.Workspace(); err == nil {
 		opts.RepoDir = ws.RepoDirs()
 	}
@@ -143,13 +186,13 @@ func (r *Runner) Print(w io.Writer, names ...string) (int, string) {
 
 // Run collects and prints the named checks: the whole job of a check target
 // outside mage.
-func (r *Runner) Run(ctx context.Context, w io.Writer, names ...string) (int, string) {
+func (r *Runner) Run(ctx context.Context, w io.Writer, opts report.Options, names ...string) (int, string) {
 	for _, n := range names {
 		if err := r.Collect(ctx, n); err != nil {
 			return report.ExitUndecided, err.Error()
 		}
 	}
-	return r.Print(w, names...)
+	return r.Print(w, opts, names...)
 }
 
 // parallel runs fn for every item with bounded concurrency.

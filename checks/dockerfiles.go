@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,13 +41,12 @@ var skippedDirs = map[string]bool{"vendor": true, ".git": true, "testdata": true
 // --from or RUN --mount=from pulls must be pinned (a digest, a SemVer tag
 // or a tag leading with a MAJOR.MINOR version), not moving, and known
 // without build args. The policy binds released versions: findings are
-// warnings while the repo's VERSION is a pre-release, unless
-// RELKIT_STRICT=1. A build file that is a symlink leaving the repo, or not
+// warnings while the repo's VERSION is a pre-release, unless o.Strict
+// (RELKIT_STRICT=1). A build file that is a symlink leaving the repo, or not
 // a regular file, is not read (file-not-regular); an ARG too large to
 // expand stops the expansion (dockerfile-arg-too-large).
-func Dockerfiles(ctx context.Context, ws *workspace.Config) *report.Report {
-	strict, _ := strconv.ParseBool(os.Getenv("RELKIT_STRICT"))
-	return checkDockerfiles(ctx, ws, time.Now(), strict)
+func Dockerfiles(ctx context.Context, ws *workspace.Config, o Options) *report.Report {
+	return checkDockerfiles(ctx, ws, o.now(), o.Strict)
 }
 
 func checkDockerfiles(ctx context.Context, ws *workspace.Config, now time.Time, strict bool) *report.Report {

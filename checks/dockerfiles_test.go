@@ -140,6 +140,7 @@ func dfComponents() map[string]map[string]string {
 }
 
 func TestDockerfilesEndToEnd(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
 	rep := checkDockerfiles(context.Background(), ws, time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), false)
 	dfWant(t, rep,
@@ -196,6 +197,7 @@ func TestDockerfilesEndToEnd(t *testing.T) {
 }
 
 func TestDockerfilesExpandedSubject(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu\nARG T=latest\nFROM ${BASE}:${T}\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
@@ -208,9 +210,9 @@ func TestDockerfilesExpandedSubject(t *testing.T) {
 }
 
 func TestDockerfilesStrict(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
-	t.Setenv("RELKIT_STRICT", "1")
-	rep := Dockerfiles(context.Background(), ws)
+	rep := Dockerfiles(context.Background(), ws, Options{Strict: true})
 	if rep.Err() != nil {
 		t.Fatal(rep.Err())
 	}
@@ -227,29 +229,28 @@ func TestDockerfilesStrict(t *testing.T) {
 	want := []string{"api Dockerfile:8 image-waived", "api docker/Dockerfile.pinned:1 parent-moving-tag"}
 	slices.Sort(warnings)
 	if !slices.Equal(warnings, want) {
-		t.Errorf("warnings under RELKIT_STRICT=1: %q; want %q", warnings, want)
+		t.Errorf("warnings when strict: %q; want %q", warnings, want)
 	}
 	errs, _ := rep.Counts()
 	if errs != 12 {
-		t.Errorf("%d errors under RELKIT_STRICT=1; want 12: %q", errs, dfLines(rep))
+		t.Errorf("%d errors when strict; want 12: %q", errs, dfLines(rep))
 	}
 }
 
 func TestDockerfilesStrictOff(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
-	for _, v := range []string{"0", "", "false"} {
-		t.Setenv("RELKIT_STRICT", v)
-		rep := Dockerfiles(context.Background(), ws)
-		dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
-		if rep.ExitCode() != report.ExitOK {
-			t.Errorf("RELKIT_STRICT=%q: exit %d; warnings only should exit 0", v, rep.ExitCode())
-		}
+	rep := Dockerfiles(context.Background(), ws, Options{})
+	dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
+	if rep.ExitCode() != report.ExitOK {
+		t.Errorf("not strict: exit %d; warnings only should exit 0", rep.ExitCode())
 	}
 }
 
 func TestDockerfilesBuildArgOverrides(t *testing.T) {
+	t.Parallel()
 	comps := map[string]map[string]string{
 		"a": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
 		"b": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu:latest\nFROM ${BASE}\n"},
@@ -271,6 +272,7 @@ dockerfiles:
 }
 
 func TestDockerfilesUnreadableRepoIsUndecided(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"gone": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
 		"here": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:latest\n"},
@@ -293,6 +295,7 @@ func TestDockerfilesUnreadableRepoIsUndecided(t *testing.T) {
 }
 
 func TestDockerfilesCancelled(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, dfComponents(), dfConfig)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -303,15 +306,15 @@ func TestDockerfilesCancelled(t *testing.T) {
 }
 
 func TestDockerfilesRegisteredAndRun(t *testing.T) {
+	t.Parallel()
 	if !slices.Contains(Names(), "dockerfiles") {
 		t.Fatalf("dockerfiles not in %v", Names())
 	}
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"app": {"VERSION": "1.0.0\n", "Dockerfile": "FROM alpine:3.20 AS b\nFROM b\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
-	t.Setenv("RELKIT_FORMAT", "json")
 	var out strings.Builder
-	code, _ := NewRunnerWith(func() (*workspace.Config, error) { return ws, nil }).Run(context.Background(), &out, "dockerfiles")
+	code, _ := NewRunner(func() (*workspace.Config, error) { return ws, nil }, Options{}).Run(context.Background(), &out, report.Options{Format: report.JSON}, "dockerfiles")
 	if code != report.ExitOK {
 		t.Errorf("clean workspace: exit %d; output %s", code, out.String())
 	}
@@ -358,6 +361,7 @@ func BenchmarkDockerfiles(b *testing.B) {
 }
 
 func TestDockerfilesInvalidVersionAndReference(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"odd": {"VERSION": "v1.0.0\n", "Dockerfile": "FROM Ubuntu:22.04\nFROM ubuntu:jammy\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: odd\n    path: odd\n")
@@ -385,6 +389,7 @@ func doublingDockerfile() string {
 }
 
 func TestDockerfilesDiscoveryAndSources(t *testing.T) {
+	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(outside, []byte("FROM ubuntu:latest\nAWS_SECRET=hunter2\n"), 0o644); err != nil {
 		t.Fatal(err)

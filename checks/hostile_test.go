@@ -42,8 +42,8 @@ func hostileHelper(cfg string) int {
 	}
 	ctx := context.Background()
 	rep := report.New()
-	rep.Merge(Versions(ctx, ws))
-	rep.Merge(Dockerfiles(ctx, ws))
+	rep.Merge(Versions(ctx, ws, Options{}))
+	rep.Merge(Dockerfiles(ctx, ws, Options{}))
 	for _, o := range []report.Options{{Format: report.Text, GitHub: true}, {Format: report.JSON}, {Format: report.JUnit}} {
 		o.RepoDir = ws.RepoDirs()
 		if err := rep.Write(os.Stdout, o); err != nil {
@@ -94,6 +94,7 @@ func newRepo(t *testing.T, dir string, files map[string]string) *demo.Repo {
 // file-not-regular finding of check:versions and check:dockerfiles, and no
 // output format holds a byte of the environment or of the password file.
 func TestHostileVersionFiles(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	dockerfile := map[string]string{"Dockerfile": "FROM golang:1.22 AS build\nFROM scratch\n"}
 	env := newRepo(t, filepath.Join(root, "envleak"), dockerfile)
@@ -265,9 +266,10 @@ func runBounded(t *testing.T, f func(ctx context.Context)) {
 }
 
 func TestHostileChartsThroughCheckImages(t *testing.T) {
+	t.Parallel()
 	ws, secret := hostileCharts(t)
 	var rep *report.Report
-	runBounded(t, func(ctx context.Context) { rep = ImagesWith(ctx, ws, ImagesOptions{Now: imgNow}) })
+	runBounded(t, func(ctx context.Context) { rep = Images(ctx, ws, Options{Now: imgNow}) })
 	var refused, rendered []string
 	for _, f := range rep.Findings() {
 		if f.Rule == ruleFileNotRegular {
@@ -316,6 +318,7 @@ func TestHostileChartsThroughCheckImages(t *testing.T) {
 }
 
 func TestHostileChartsThroughCheckCharts(t *testing.T) {
+	t.Parallel()
 	ws, _ := hostileCharts(t)
 	var rep *report.Report
 	runBounded(t, func(ctx context.Context) { rep = ChartsAgainst(ctx, ws, "") })
@@ -334,10 +337,11 @@ func TestHostileChartsThroughCheckCharts(t *testing.T) {
 // TestEscapedDockerfileOutput: an ANSI sequence, a BEL and a CR in a FROM
 // line reach the text and GitHub outputs escaped, never raw.
 func TestEscapedDockerfileOutput(t *testing.T) {
+	t.Parallel()
 	ws := dfWorkspace(t, map[string]map[string]string{
 		"evil": {"VERSION": "1.0.0\n", "Dockerfile": "FROM ubuntu:\x1b[2J\x1b]0;pwned\x07latest\x1b[0m\n"},
 	}, "charts:\n  path: charts\ncomponents:\n  - name: evil\n    path: evil\n")
-	rep := Dockerfiles(context.Background(), ws)
+	rep := Dockerfiles(context.Background(), ws, Options{})
 	if len(rep.Findings()) == 0 {
 		t.Fatalf("no finding for the hostile FROM line: %v", rep.Err())
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -27,53 +26,18 @@ import (
 
 const imagesCheck = "images"
 
-// ImagesOptions tune check:images.
-type ImagesOptions struct {
-	// Registry turns on the registry existence check (the -registry flag
-	// or RELKIT_REGISTRY=1).
-	Registry bool
-	// Now is the day waivers are compared with (default: today).
-	Now time.Time
-	// Client configures the registry client; its Mirrors default to the
-	// workspace's images.mirrors.
-	Client imageref.Options
-}
-
-// RegistryFromEnv reports whether RELKIT_REGISTRY asks for the registry
-// check ("1", "true" or "yes").
-func RegistryFromEnv() bool {
-	switch strings.ToLower(strings.TrimSpace(os.Getenv("RELKIT_REGISTRY"))) {
-	case "1", "true", "yes":
-		return true
-	}
-	return false
-}
-
 // Images checks the container images of every chart of the charts repo:
 // released SemVer tags only (moving, dev and untagged references are
 // errors unless waived), each tag present in its registry (with
-// RELKIT_REGISTRY=1), and tags of images a workspace component builds
-// present as git tags of that component.
-func Images(ctx context.Context, ws *workspace.Config) *report.Report {
-	return ImagesWith(ctx, ws, ImagesOptions{Registry: RegistryFromEnv()})
-}
-
-// ImagesCheck returns check:images with fixed options, for a target that
-// takes a -registry flag.
-func ImagesCheck(o ImagesOptions) Func {
-	return func(ctx context.Context, ws *workspace.Config) *report.Report { return ImagesWith(ctx, ws, o) }
-}
-
-// ImagesWith runs check:images with options.
-func ImagesWith(ctx context.Context, ws *workspace.Config, o ImagesOptions) *report.Report {
+// o.Registry), and tags of images a workspace component builds present as
+// git tags of that component.
+func Images(ctx context.Context, ws *workspace.Config, o Options) *report.Report {
 	rep := report.New(imagesCheck)
 	if ws.Charts == nil || ws.Charts.Dir == "" {
 		rep.Undecided(errors.New("check:images: the workspace config names no charts repo"))
 		return rep
 	}
-	if o.Now.IsZero() {
-		o.Now = time.Now()
-	}
+	o.Now = o.now()
 	ropts := render.OptionsFrom(ws.Render)
 	for _, sk := range ws.Render.Skip {
 		ropts.Skip = append(ropts.Skip, sk.Chart)
@@ -138,7 +102,7 @@ type subject struct {
 
 type imageCheck struct {
 	ws    *workspace.Config
-	opts  ImagesOptions
+	opts  Options
 	mu    sync.Mutex
 	out   map[findingKey]*occurrence
 	comps map[string]*workspace.Repo

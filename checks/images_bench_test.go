@@ -37,7 +37,7 @@ func BenchmarkImagesOneChart(b *testing.B) {
 				Images: workspace.ImagePolicy{MovingTags: workspace.DefaultMovingTags},
 			}
 			for b.Loop() {
-				rep := ImagesWith(context.Background(), ws, ImagesOptions{})
+				rep := Images(context.Background(), ws, Options{})
 				if err := rep.Err(); err != nil {
 					b.Fatal(err)
 				}

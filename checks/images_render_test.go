@@ -34,7 +34,7 @@ func imgRender(t *testing.T, config string) (*report.Report, *workspace.Config) 
 	// config continues the render: section imgWorkspace ends with (its
 	// values: map first).
 	ws := imgWorkspace(t, imgNeeds, config)
-	return ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow}), ws
+	return Images(context.Background(), ws, Options{Now: imgNow}), ws
 }
 
 // A chart that cannot render with its values (required, fail) hides its
@@ -42,6 +42,7 @@ func imgRender(t *testing.T, config string) (*report.Report, *workspace.Config) 
 // and the two ways out. A chart that crosses a render limit is a failed
 // render; the other charts are checked either way.
 func TestImagesChartNeedsValues(t *testing.T) {
+	t.Parallel()
 	rep, _ := imgRender(t, "")
 	if rep.ExitCode() != report.ExitUndecided {
 		t.Fatalf("exit %d; expected %d", rep.ExitCode(), report.ExitUndecided)
@@ -88,6 +89,7 @@ func TestImagesChartNeedsValues(t *testing.T) {
 // warning names the config line and the reason, every run. A skip entry
 // that names no chart is stale config.
 func TestImagesRenderValuesAndSkip(t *testing.T) {
+	t.Parallel()
 	rep, _ := imgRender(t, "    apps/needs: [apps/needs/ci.yaml]\n  skip:\n    - chart: apps/fails\n      reason: takes a token only sites have\n    - chart: apps/gone\n      reason: renamed long ago\n")
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
@@ -153,8 +155,9 @@ proxy: registry.example.org/proxy/
 // template rendered (registry prefix included), whichever shape the
 // values use.
 func TestImagesValuesLineReportedOnce(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, imgSDCore, "")
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	var got []string
 	for _, f := range rep.Findings() {
 		if strings.HasPrefix(f.File, "omec/sdcore/") || strings.HasPrefix(f.File, "omec/5gc/") {
@@ -184,6 +187,7 @@ func TestImagesValuesLineReportedOnce(t *testing.T) {
 // A waiver matches an image by the full name it renders to and by the
 // name the values write (here a Docker Hub name behind a proxy prefix).
 func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, image string }{
 		{"full", "registry.aetherproject.org/omecproject/5gc-amf"},
 		{"written", "5gc-amf"},
@@ -193,7 +197,7 @@ func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			policy := "images:\n  waivers:\n    - image: " + tc.image + "\n      tag: \"*\"\n      reason: test\n      expires: 2099-01-01\n"
 			ws := imgWorkspace(t, imgSDCore, policy)
-			rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+			rep := Images(context.Background(), ws, Options{Now: imgNow})
 			waived := 0
 			for _, f := range rep.Findings() {
 				if !strings.HasPrefix(f.File, "omec/sdcore/") {
@@ -216,12 +220,13 @@ func TestImagesWaiverByRenderedAndWrittenName(t *testing.T) {
 // A tag that is a release in a project's own form says which form to add
 // to images.releaseTagForms; a development tag does not.
 func TestImagesReleaseFormHint(t *testing.T) {
+	t.Parallel()
 	extra := map[string]string{
 		"apps/roc/Chart.yaml":         "apiVersion: v2\nname: roc\nversion: 1.0.0\n",
 		"apps/roc/values.yaml":        "models: onosproject/aether-models:2.0.16-aether-2.0.x\ndev: onosproject/dev:2.0.16-dev\n",
 		"apps/roc/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n    - image: {{ .Values.models }}\n    - image: {{ .Values.dev }}\n",
 	}
-	rep := ImagesWith(context.Background(), imgWorkspace(t, extra, ""), ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), imgWorkspace(t, extra, ""), Options{Now: imgNow})
 	hints := map[string]string{
 		"registry.example.org/legacy/api:rel-1.2.3":     `add "rel-{version}" to images.releaseTagForms in relkit.yaml`,
 		"onosproject/aether-models:2.0.16-aether-2.0.x": `add "{version}-aether-2.0.x" to images.releaseTagForms in relkit.yaml`,
@@ -306,7 +311,8 @@ images:
 // tag maps back to the component's git tag through its form, with or
 // without a v.
 func TestImagesTagForm(t *testing.T) {
-	rep := ImagesWith(context.Background(), formWorkspace(t), ImagesOptions{Now: imgNow})
+	t.Parallel()
+	rep := Images(context.Background(), formWorkspace(t), Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}

@@ -144,8 +144,9 @@ func imgFindings(rep *report.Report) []string {
 }
 
 func TestImagesRules(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, imgDup, imgPolicy)
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -218,8 +219,9 @@ func TestImagesRules(t *testing.T) {
 // Without the rel-{version} form, rel- tags are not releases; with no
 // waivers every waived finding is an error.
 func TestImagesStrictPolicy(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, nil, "")
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	got := imgFindings(rep)
 	for _, w := range []string{
 		"image-not-release error legacy/v1chart/values.yaml:2 registry.example.org/legacy/api:rel-1.2.3",
@@ -291,12 +293,13 @@ func imgMirrors(host string) string {
 }
 
 func TestImagesRegistry(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(ociregistry.New(ociregistry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ws := imgWorkspace(t, nil, imgPolicy+imgMirrors(host))
 	imgPushAll(t, ws, host, "registry.example.org/proxy/omec/hss:1.2.3")
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Registry: true, Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Registry: true, Now: imgNow})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -321,12 +324,12 @@ func TestImagesRegistry(t *testing.T) {
 }
 
 func TestImagesRegistryDownIsUndecided(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(ociregistry.New(ociregistry.Logger(log.New(io.Discard, "", 0))))
 	host := strings.TrimPrefix(srv.URL, "http://")
 	srv.Close()
 	ws := imgWorkspace(t, nil, imgPolicy+imgMirrors(host))
-	t.Setenv("RELKIT_REGISTRY", "1")
-	rep := Images(context.Background(), ws)
+	rep := Images(context.Background(), ws, Options{Registry: true})
 	if rep.ExitCode() != report.ExitUndecided || rep.Err() == nil || !strings.Contains(rep.Err().Error(), host) {
 		t.Fatalf("exit %d err %v; expected could-not-decide naming %s", rep.ExitCode(), rep.Err(), host)
 	}
@@ -335,15 +338,15 @@ func TestImagesRegistryDownIsUndecided(t *testing.T) {
 			t.Errorf("unreachable registry reported as missing: %s", imgKey(f))
 		}
 	}
-	// Without the variable the registry is not asked.
-	t.Setenv("RELKIT_REGISTRY", "")
-	if rep := Images(context.Background(), ws); rep.Err() != nil {
-		t.Errorf("registry asked without RELKIT_REGISTRY: %v", rep.Err())
+	// Without the option the registry is not asked.
+	if rep := Images(context.Background(), ws, Options{}); rep.Err() != nil {
+		t.Errorf("registry asked without Options.Registry: %v", rep.Err())
 	}
 }
 
 func TestImagesNoCharts(t *testing.T) {
-	rep := ImagesWith(context.Background(), &workspace.Config{}, ImagesOptions{})
+	t.Parallel()
+	rep := Images(context.Background(), &workspace.Config{}, Options{})
 	if rep.ExitCode() != report.ExitUndecided {
 		t.Errorf("exit %d without a charts repo; expected %d", rep.ExitCode(), report.ExitUndecided)
 	}
@@ -362,7 +365,7 @@ func BenchmarkImages200(b *testing.B) {
 		Render: workspace.Render{KubeVersion: workspace.DefaultKubeVersion, APIVersions: []string{"batch/v1/CronJob"}},
 	}
 	for b.Loop() {
-		rep := ImagesWith(context.Background(), ws, ImagesOptions{})
+		rep := Images(context.Background(), ws, Options{})
 		if err := rep.Err(); err != nil {
 			b.Fatal(err)
 		}

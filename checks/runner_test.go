@@ -14,16 +14,19 @@ import (
 // A config error stops every check; each format shows it once, not once
 // per check.
 func TestConfigErrorIsReportedOncePerFormat(t *testing.T) {
+	t.Parallel()
 	const problem = "/ws/relkit.yaml:3: unknown key \"mainbranch\" in charts"
 	bad := func() (*workspace.Config, error) {
 		return nil, &workspace.Error{Problems: []string{problem}}
 	}
-	t.Setenv("GITHUB_ACTIONS", "")
 	for _, format := range []string{"text", "json", "junit"} {
 		t.Run(format, func(t *testing.T) {
-			t.Setenv("RELKIT_FORMAT", format)
+			f, err := report.ParseFormat(format)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var out strings.Builder
-			code, summary := NewRunnerWith(bad).Run(context.Background(), &out, Names()...)
+			code, summary := NewRunner(bad, Options{}).Run(context.Background(), &out, report.Options{Format: f}, Names()...)
 			if code != report.ExitUndecided {
 				t.Fatalf("exit %d, want %d", code, report.ExitUndecided)
 			}

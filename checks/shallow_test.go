@@ -51,6 +51,7 @@ func undecidedLines(rep *report.Report) []string {
 // repo naming the command; a VERSION that is not SemVer is still reported
 // (it needs no history), and a dev version needs nothing.
 func TestVersionsInShallowClones(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	flipflop := func(r *demo.Repo) {
 		r.SetVersion("1.2.0\n")
@@ -75,7 +76,7 @@ func TestVersionsInShallowClones(t *testing.T) {
 		makeShallow(t, filepath.Join(root, name))
 	}
 	ws := configFor(t, root, map[string]string{"full-flipflop": "", "full-hole": "", "shallow-flipflop": "", "shallow-hole": "", "shallow-invalid": "", "shallow-dev": ""})
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	got := byRepo(rep)
 	for _, want := range []string{"full-flipflop version-tag-exists", "full-hole version-parent-missing", "shallow-invalid version-invalid"} {
 		if _, ok := got[want]; !ok {
@@ -106,6 +107,7 @@ func TestVersionsInShallowClones(t *testing.T) {
 // history; a --depth 1 charts clone cannot decide, while what needs no
 // history (a chart that does not parse) is still reported.
 func TestChartsInAShallowClone(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r := chartsRepo(t, root, func(r *demo.Repo) {
 		r.Commit("charts", merged(chart("apps/a", "a", "1.0.0"), map[string]string{"apps/bad/Chart.yaml": "name: [bad\n"}))
@@ -137,13 +139,14 @@ func TestChartsInAShallowClone(t *testing.T) {
 // component's git tags, which a shallow clone lacks: for that component
 // the rule cannot decide (one entry) instead of reporting a missing tag.
 func TestImagesComponentInAShallowClone(t *testing.T) {
+	t.Parallel()
 	ws := imgWorkspace(t, nil, imgPolicy)
 	api, ok := ws.Component("api")
 	if !ok {
 		t.Fatal("no component api")
 	}
 	makeShallow(t, api.Dir)
-	rep := ImagesWith(context.Background(), ws, ImagesOptions{Now: imgNow})
+	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	for _, g := range imgFindings(rep) {
 		if strings.HasPrefix(g, "image-tag-not-in-repo") {
 			t.Errorf("a tag finding for a shallow component: %s", g)

@@ -25,7 +25,8 @@ const versionsCheck = "versions"
 // version's tag (in any prefix form) not already used by another release,
 // the forms of one version's tags on one commit, the previous version in
 // its line tagged, and the docs repo on the charts repo's release line.
-func Versions(ctx context.Context, ws *workspace.Config) *report.Report {
+// It takes no options.
+func Versions(ctx context.Context, ws *workspace.Config, _ Options) *report.Report {
 	rep := report.New(versionsCheck)
 	var repos []*workspace.Repo
 	for _, r := range ws.Repos() {

@@ -73,7 +73,7 @@ func BenchmarkVersions(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		rep := Versions(context.Background(), ws)
+		rep := Versions(context.Background(), ws, Options{})
 		if err := rep.Err(); err != nil {
 			b.Fatal(err)
 		}

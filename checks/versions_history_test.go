@@ -18,6 +18,7 @@ import (
 // histories, versions going backwards, patch releases on main, and the
 // same version tagged in both forms on different commits.
 func TestVersionsOnHandMadeHistory(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	h := map[string]string{}
 	// The SD-Core charts: 1.0.0 ... 1.4.0 unprefixed, then v4.0.0. With
@@ -119,7 +120,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"sdcore-bare": "", "sdcore-v": "v", "ci-merge": "", "ci-later": "v",
 		"dev-tagged": "", "elsewhere": "v", "backwards": "v", "patch-on-main": "", "both-forms": "", "old-conflict": "v"})
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -166,6 +167,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 // TestVersionsDocsLine: the docs repo's VERSION must be on the charts
 // repo's release line, judged on the branch each checkout is on.
 func TestVersionsDocsLine(t *testing.T) {
+	t.Parallel()
 	type side struct {
 		main, branch string // VERSION on master and on aether-2.1 ("" : no branch)
 	}
@@ -248,7 +250,7 @@ func TestVersionsDocsLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := Versions(context.Background(), ws)
+			rep := Versions(context.Background(), ws, Options{})
 			if err := rep.Err(); err != nil {
 				t.Fatalf("could not decide: %v", err)
 			}
@@ -284,6 +286,7 @@ func TestVersionsDocsLine(t *testing.T) {
 // docs repo without a valid VERSION, gets no docs-version-line finding
 // (version-missing and version-invalid speak for the file).
 func TestVersionsDocsLineNeedsNoDocs(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	component(t, root, "charts", func(r *demo.Repo) { r.SetVersion("2.2.0-dev\n") })
 	component(t, root, "docs", func(r *demo.Repo) { r.SetVersion("2.1\n") })
@@ -292,7 +295,7 @@ func TestVersionsDocsLineNeedsNoDocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := Versions(context.Background(), ws)
+		rep := Versions(context.Background(), ws, Options{})
 		for _, f := range rep.Findings() {
 			if f.Rule == "docs-version-line" {
 				t.Errorf("%q: unexpected %+v", cfg, f)
@@ -308,6 +311,7 @@ func TestVersionsDocsLineNeedsNoDocs(t *testing.T) {
 // whose release is tagged v1.2.3 (or the reverse) built the image 1.2.3;
 // check:images finds the git tag in either form.
 func TestImagesTagInTheOtherForm(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ prefix, gitTag string }{{"", "v1.2.3"}, {"v", "1.2.3"}} {
 		root := t.TempDir()
 		component(t, root, "charts", func(r *demo.Repo) {
@@ -327,7 +331,7 @@ func TestImagesTagInTheOtherForm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := ImagesWith(context.Background(), ws, ImagesOptions{})
+		rep := Images(context.Background(), ws, Options{})
 		if err := rep.Err(); err != nil {
 			t.Fatal(err)
 		}

@@ -60,6 +60,7 @@ func byRepo(rep *report.Report) map[string]report.Finding {
 }
 
 func TestVersionsOverRealHistories(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	// Clean release: tagged where VERSION was set, parent tagged.
 	component(t, root, "clean", func(r *demo.Repo) {
@@ -127,7 +128,7 @@ func TestVersionsOverRealHistories(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"clean": "v", "flipflop": "", "hole": "v", "major": "v", "newmajor": "v",
 		"merged": "v", "crlf": "", "dev": "", "dirty": "v", "missing": ""})
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	if err := rep.Err(); err != nil {
 		t.Fatalf("could not decide: %v", err)
 	}
@@ -181,6 +182,7 @@ func TestVersionsOverRealHistories(t *testing.T) {
 }
 
 func TestVersionsUnreadableRepoIsUndecided(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	component(t, root, "broken", func(r *demo.Repo) { r.SetVersion("1.0.0\n") })
 	ws := configFor(t, root, map[string]string{"broken": ""})
@@ -191,27 +193,28 @@ func TestVersionsUnreadableRepoIsUndecided(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "broken", ".git"), []byte("gitdir: /nonexistent/repo.git\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep := Versions(context.Background(), ws)
+	rep := Versions(context.Background(), ws, Options{})
 	if rep.ExitCode() != report.ExitUndecided || !strings.Contains(rep.Err().Error(), "broken") {
 		t.Fatalf("want undecided naming the repo, got exit %d err %v", rep.ExitCode(), rep.Err())
 	}
 }
 
 func TestRunnerRunsEachCheckOnceAndReportsBadConfig(t *testing.T) {
+	t.Parallel()
 	loads := 0
-	r := NewRunnerWith(func() (*workspace.Config, error) {
+	r := NewRunner(func() (*workspace.Config, error) {
 		loads++
 		return nil, &workspace.Error{Problems: []string{"relkit.yaml:3: unknown key"}}
-	})
+	}, Options{})
 	var out strings.Builder
-	code, summary := r.Run(context.Background(), &out, "versions", "versions")
+	code, summary := r.Run(context.Background(), &out, report.Options{}, "versions", "versions")
 	if code != report.ExitUndecided || !strings.Contains(out.String(), "relkit.yaml:3") || strings.Contains(summary, "relkit.yaml:3") || loads != 1 {
 		t.Fatalf("code %d summary %q loads %d", code, summary, loads)
 	}
 	if !strings.Contains(out.String(), "could not decide") {
 		t.Errorf("output should say it could not decide:\n%s", out.String())
 	}
-	if code, _ := r.Run(context.Background(), &out, "nope"); code != report.ExitUndecided {
+	if code, _ := r.Run(context.Background(), &out, report.Options{}, "nope"); code != report.ExitUndecided {
 		t.Errorf("unknown check should be undecided, got %d", code)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/checks"
+	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 // Check runs the policy checks that CI runs on every change.
@@ -19,7 +21,7 @@ type Check mg.Namespace
 
 // runner loads the workspace once and runs each check once per process, so
 // check:all and the release targets that depend on it share the work.
-var runner = checks.NewRunner()
+var runner = checks.NewRunner(func() (*workspace.Config, error) { return workspace.LoadDefault(settings.config) }, settings.checks)
 
 // collect is the memoised unit of work behind every check target.
 func collect(ctx context.Context, name string) error { return runner.Collect(ctx, name) }
@@ -27,7 +29,7 @@ func collect(ctx context.Context, name string) error { return runner.Collect(ctx
 // printChecks prints the merged report of the named checks and turns the
 // verdict into mage's exit status: 0 clean, 1 error findings, 3 undecided.
 func printChecks(names ...string) error {
-	code, summary := runner.Print(os.Stdout, names...)
+	code, summary := printReport(os.Stdout, names...)
 	if code == 0 {
 		return nil
 	}
@@ -162,11 +164,24 @@ func (Check) Charts(ctx context.Context) error {
 	return printChecks("charts")
 }
 
-// setRegistryFlag turns -registry into RELKIT_REGISTRY=1 for the images
-// check, which reads it.
+// printReport writes the merged report of the named checks to w as the
+// environment asks (see reportOptions) and returns the exit code with a
+// one-line summary.
+func printReport(w io.Writer, names ...string) (int, string) {
+	ro, err := reportOptions(w)
+	if err != nil {
+		return report.ExitUndecided, err.Error()
+	}
+	return runner.Print(w, ro, names...)
+}
+
+// setRegistryFlag makes -registry do what RELKIT_REGISTRY=1 does for the
+// images check.
 func setRegistryFlag(registry *bool) {
 	if registry != nil && *registry {
-		os.Setenv("RELKIT_REGISTRY", "1")
+		o := runner.Options()
+		o.Registry = true
+		runner.SetOptions(o)
 	}
 }
 
@@ -182,7 +197,7 @@ func releaseChecks(ctx context.Context, w io.Writer) (int, string) {
 		deps = append(deps, mg.F(collect, n))
 	}
 	mg.CtxDeps(ctx, deps...)
-	return runner.Print(w, names...)
+	return printReport(w, names...)
 }
 
 // All runs every check once, merges the reports and exits with the worst status.

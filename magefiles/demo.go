@@ -6,6 +6,9 @@ import (
 	"context"
 	"os"
 
+	"github.com/magefile/mage/mg"
+
+	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo/story"
 )
 
@@ -23,5 +26,9 @@ import (
 //
 // Example: RELKIT_DEMO_DIR=/tmp/aether go tool mage demo
 func Demo(ctx context.Context) error {
-	return story.Run(ctx, story.Options{Dir: story.DirFromEnv(), Out: os.Stdout})
+	ro, err := reportOptions(os.Stdout)
+	if err != nil {
+		return mg.Fatal(report.ExitUndecided, err.Error())
+	}
+	return story.Run(ctx, story.Options{Dir: settings.demoDir, Out: os.Stdout, Report: ro})
 }

@@ -43,7 +43,7 @@ func (Image) Tags(ctx context.Context,
 	if err := componentArg(ws, name); err != nil {
 		return err
 	}
-	tags, err := imagetags.ForHead(ctx, ws, name, flagOn(dev))
+	tags, err := imagetags.ForHead(ctx, ws, name, imagetags.HeadOptions{Dev: flagOn(dev), Environ: settings.environ})
 	if err != nil {
 		return releaseExit(err)
 	}
@@ -93,6 +93,7 @@ func (Image) Push(ctx context.Context,
 	if err := componentArg(ws, name); err != nil {
 		return err
 	}
-	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout})
+	_, err = imagepush.PushComponent(ctx, ws, imagepush.ComponentOptions{Name: name, Source: source, DryRun: flagOn(dryRun), Out: os.Stdout,
+		Environ: settings.environ})
 	return releaseExit(err)
 }

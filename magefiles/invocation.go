@@ -113,8 +113,8 @@ func pushMode(ws *workspace.Config, target, line string, reviewFlag, pushFlag *b
 	if !useReview {
 		return nil, push, nil
 	}
-	token := os.Getenv(review.TokenEnv(ws.Review.Kind))
-	return review.NewMode(ws.Review, review.Name{Target: target, Line: line}, token, os.Getenv("GERRIT_USER")), false, nil
+	token := settings.getenv(review.TokenEnv(ws.Review.Kind))
+	return review.NewMode(ws.Review, review.Name{Target: target, Line: line}, token, settings.getenv("GERRIT_USER")), false, nil
 }
 
 // reviewOptions is how release:status lists open reviews: nil without a
@@ -123,5 +123,5 @@ func reviewOptions(ws *workspace.Config) *review.Options {
 	if ws.Review == nil {
 		return nil
 	}
-	return &review.NewMode(ws.Review, review.Name{}, os.Getenv(review.TokenEnv(ws.Review.Kind)), os.Getenv("GERRIT_USER")).Options
+	return &review.NewMode(ws.Review, review.Name{}, settings.getenv(review.TokenEnv(ws.Review.Kind)), settings.getenv("GERRIT_USER")).Options
 }

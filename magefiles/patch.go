@@ -9,6 +9,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/relkit/relkit/release/patch"
+	"github.com/relkit/relkit/release/plan"
 )
 
 // Patch brings fixes from main onto a release line.
@@ -82,7 +83,8 @@ func (Patch) Charts(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
+	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(),
+		Author: settings.author, Checks: plan.ChecksWith(settings.checks)}
 	return releaseExit(patch.RunCharts(ctx, ws, opts, os.Stdout, format))
 }
 
@@ -185,7 +187,7 @@ func (Patch) Component(ctx context.Context,
 		return err
 	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), From: flagStr(from), Use: flagStr(use),
-		DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
+		DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author, Checks: plan.ChecksWith(settings.checks)}
 	return releaseExit(patch.RunComponent(ctx, ws, opts, os.Stdout, format))
 }
 

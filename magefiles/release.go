@@ -97,7 +97,8 @@ func (Release) Branch(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Checks: releaseChecks, CheckReport: os.Stderr}
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author,
+		Checks: releaseChecks, CheckReport: os.Stderr}
 	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
 }
 
@@ -140,7 +141,7 @@ func (Release) Tag(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push)}
+	opts := tagging.Options{DryRun: flagOn(dryRun), Push: flagOn(push), Author: settings.author}
 	if repo != nil {
 		if err := versionedRepoArg(ws, *repo); err != nil {
 			return err
@@ -157,9 +158,9 @@ func setup() (*workspace.Config, plan.Format, error) {
 	if err != nil {
 		return nil, "", mg.Fatal(plan.ExitUndecided, safetext.Clean(err.Error()))
 	}
-	format, err := plan.FormatFromEnv()
+	format, err := plan.ParseFormat(settings.format)
 	if err != nil {
-		return nil, "", mg.Fatal(plan.ExitUndecided, err.Error())
+		return nil, "", mg.Fatal(plan.ExitUndecided, "RELKIT_FORMAT="+err.Error())
 	}
 	return ws, format, nil
 }
@@ -240,7 +241,7 @@ func (Release) Manifest(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: doPush, Review: mode})
+	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: doPush, Review: mode, Author: settings.author})
 	if res != nil {
 		if werr := res.Write(os.Stdout, format); err == nil {
 			err = werr
@@ -410,6 +411,7 @@ func (Release) Point(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan()}
+	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author,
+		Checks: plan.ChecksWith(settings.checks)}
 	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
 }

@@ -30,8 +30,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"gopkg.in/yaml.v3"
 
-	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // Repository is a chart repository.

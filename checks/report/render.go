@@ -38,24 +38,26 @@ type Options struct {
 	RepoDir map[string]string
 }
 
-// OptionsFromEnv reads RELKIT_FORMAT and GITHUB_ACTIONS, and turns colour on
-// only when w is a terminal and NO_COLOR is unset.
-func OptionsFromEnv(w io.Writer) (Options, error) {
-	o := Options{Format: Text}
-	switch f := strings.ToLower(strings.TrimSpace(os.Getenv("RELKIT_FORMAT"))); f {
+// ParseFormat reads a format name (RELKIT_FORMAT's value in the targets):
+// text (also when empty), json or junit, in any letter case.
+func ParseFormat(name string) (Format, error) {
+	switch f := strings.ToLower(strings.TrimSpace(name)); f {
 	case "", "text":
+		return Text, nil
 	case "json":
-		o.Format = JSON
+		return JSON, nil
 	case "junit":
-		o.Format = JUnit
+		return JUnit, nil
 	default:
-		return o, fmt.Errorf("RELKIT_FORMAT=%q: expected text, json or junit", f)
+		return Text, fmt.Errorf("%q: expected text, json or junit", f)
 	}
-	o.GitHub = os.Getenv("GITHUB_ACTIONS") == "true"
-	if file, ok := w.(*os.File); ok && os.Getenv("NO_COLOR") == "" && term.IsTerminal(int(file.Fd())) {
-		o.Colour = true
-	}
-	return o, nil
+}
+
+// IsTerminal reports whether w is a terminal, where colours help; the
+// caller also honours the user's wish for none (NO_COLOR).
+func IsTerminal(w io.Writer) bool {
+	file, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // Write renders r to w. Findings carry repository content (a Dockerfile

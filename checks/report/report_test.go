@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,7 @@ func sample() *Report {
 }
 
 func TestJSONHasExactlyTheContractFields(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sample().Write(&buf, Options{Format: JSON}); err != nil {
 		t.Fatal(err)
@@ -50,6 +52,7 @@ func TestJSONHasExactlyTheContractFields(t *testing.T) {
 }
 
 func TestEmptyJSONReportHasEmptyList(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := New("versions").Write(&buf, Options{Format: JSON}); err != nil {
 		t.Fatal(err)
@@ -60,6 +63,7 @@ func TestEmptyJSONReportHasEmptyList(t *testing.T) {
 }
 
 func TestTextGroupsByRepoWithEditorLocations(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	o := Options{Format: Text, RepoDir: map[string]string{"amf": "components/amf", "charts": "aether-helm-charts"}}
 	if err := sample().Write(&buf, o); err != nil {
@@ -88,6 +92,7 @@ func TestTextGroupsByRepoWithEditorLocations(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	if c := New("x").ExitCode(); c != ExitOK {
 		t.Errorf("empty = %d", c)
 	}
@@ -113,6 +118,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestGitHubAnnotations(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sample().Write(&buf, Options{Format: Text, GitHub: true, RepoDir: map[string]string{"amf": "c/amf"}}); err != nil {
 		t.Fatal(err)
@@ -127,6 +133,7 @@ func TestGitHubAnnotations(t *testing.T) {
 }
 
 func TestJUnit(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := sample()
 	r.Undecided(errors.New("cannot read repo"))
@@ -142,5 +149,37 @@ func TestJUnit(t *testing.T) {
 	}
 	if got.Suites[0].Name != "versions" || got.Suites[0].Cases[0].Failure == nil {
 		t.Errorf("versions suite should carry the failure: %+v", got.Suites[0])
+	}
+}
+
+// ParseFormat takes what users type in RELKIT_FORMAT, and names a value it
+// does not know together with what it expected.
+func TestParseFormat(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Format{"": Text, "text": Text, " JSON ": JSON, "JUnit": JUnit, "json\n": JSON} {
+		if got, err := ParseFormat(in); err != nil || got != want {
+			t.Errorf("ParseFormat(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"xml", "jsonl", "text json"} {
+		if _, err := ParseFormat(in); err == nil || !strings.Contains(err.Error(), "expected text, json or junit") || !strings.Contains(err.Error(), in) {
+			t.Errorf("ParseFormat(%q) error %v; want one naming the value and the choices", in, err)
+		}
+	}
+}
+
+// Only a terminal gets colours; a pipe or a buffer never does.
+func TestIsTerminal(t *testing.T) {
+	t.Parallel()
+	if IsTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer is not a terminal")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Error("a regular file is not a terminal")
 	}
 }

@@ -11,6 +11,7 @@ import (
 // characters and URLs with credentials (a mirror, a chart repository, a
 // git error) reach no output format raw.
 func TestOutputIsEscapedAndRedacted(t *testing.T) {
+	t.Parallel()
 	r := New("images")
 	r.Add(Finding{Check: "images", Rule: "image-moving-tag", Severity: Error, Repo: "charts",
 		File: "apps/x/values.yaml\x1b[2K", Line: 3, Subject: "org/x:\x1b[31mlatest",

@@ -93,6 +93,7 @@ func readFile(t *testing.T, fx *fixture, repo, path string) string {
 // TestFullCut cuts 2.1 with pushes (two repos over authenticated smart
 // HTTP), checks every file and ref, then runs again and expects nothing.
 func TestFullCut(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 4, httpRepos: []string{"charts", "comp-01"}})
 	before := map[string]string{}
 	for _, r := range fx.ws.Repos() {
@@ -199,6 +200,7 @@ func TestFullCut(t *testing.T) {
 // TestDryRunWritesNothing hashes the whole workspace, .git directories and
 // bare remotes included, around a dry run.
 func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fx := buildFixture(t, dir, fixtureOpts{components: 4, httpRepos: []string{"comp-00"}})
 	before := hashTree(t, dir)
@@ -245,6 +247,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 // push: the other repos are pushed, the refused one is untouched, and
 // after the hook is gone a re-run ends where a clean run ends.
 func TestRejectedPushThenRerun(t *testing.T) {
+	t.Parallel()
 	opts := fixtureOpts{components: 3}
 	clean := buildFixture(t, t.TempDir(), opts)
 	mustRun(t, clean, Options{Push: true})
@@ -303,6 +306,7 @@ func compareSnaps(t *testing.T, want, got map[string]repoSnap) {
 // runs (from the local repo's post-commit hook): the guard check sees it
 // and nothing is pushed anywhere.
 func TestRemoteMovedBeforePush(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fx := buildFixture(t, dir, fixtureOpts{components: 2})
 	other := filepath.Join(dir, "other-clone")
@@ -347,6 +351,7 @@ func TestRemoteMovedBeforePush(t *testing.T) {
 // TestDirtyWorktreeRefusesEverything: one dirty repo stops the whole cut
 // before anything is written anywhere.
 func TestDirtyWorktreeRefusesEverything(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fx := buildFixture(t, dir, fixtureOpts{components: 2})
 	fx.repos["comp-01"].Write(map[string]string{"main.go": "package main // edited\n", "notes.txt": "x\n"})
@@ -375,6 +380,7 @@ func TestDirtyWorktreeRefusesEverything(t *testing.T) {
 // committed but not pushed, a repo fully pushed) and checks that the next
 // run finishes the job exactly like a clean run.
 func TestResumeAfterInterruption(t *testing.T) {
+	t.Parallel()
 	opts := fixtureOpts{components: 3}
 	clean := buildFixture(t, t.TempDir(), opts)
 	mustRun(t, clean, Options{Push: true})
@@ -442,6 +448,7 @@ func mustIdent(t *testing.T) gitx.Ident {
 // turns relkit away, which is "could not decide" (exit 3) and writes
 // nothing; with the token the same run pushes.
 func TestHTTPRemoteNeedsTheToken(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fx := buildFixture(t, dir, fixtureOpts{components: 1, httpRepos: []string{"comp-00"}})
 	key := "http." + fx.server.URL + "/.extraHeader"
@@ -482,6 +489,7 @@ func TestHelperCut(t *testing.T) {
 // one repo, so mid-way through the local steps) and checks that running
 // again ends exactly where a clean run ends.
 func TestKilledMidRun(t *testing.T) {
+	t.Parallel()
 	opts := fixtureOpts{components: 3}
 	clean := buildFixture(t, t.TempDir(), opts)
 	mustRun(t, clean, Options{Push: true})

@@ -13,6 +13,7 @@ import (
 // TestDemoWorkspaceCut cuts 2.1 in the demo workspace (release/demo), the
 // one users try first, pushes it, and runs again.
 func TestDemoWorkspaceCut(t *testing.T) {
+	t.Parallel()
 	w, err := demo.Build(context.Background(), filepath.Join(t.TempDir(), "ws"))
 	if err != nil {
 		t.Fatal(err)

@@ -54,6 +54,7 @@ func handCutRemote(t *testing.T, fx *fixture, patch bool) (tagCommit, tip string
 // commit, the tags at it and whether main has it; it never plans creating
 // the branch, and writes nothing.
 func TestRemoteBranchCutByHandIsRefused(t *testing.T) {
+	t.Parallel()
 	for _, patch := range []bool{false, true} {
 		t.Run(fmt.Sprintf("patched=%v", patch), func(t *testing.T) {
 			fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
@@ -97,6 +98,7 @@ func TestRemoteBranchCutByHandIsRefused(t *testing.T) {
 // TestUnreachableRemoteIsUndecidedInADryRun: without -push, a dry run still
 // asks every remote; one that cannot be reached is exit 3.
 func TestUnreachableRemoteIsUndecidedInADryRun(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	fx.git(t, "docs", "remote", "set-url", "origin", filepath.Join(fx.root, "nowhere.git"))
 	out, err := run(t, fx, Options{DryRun: true})
@@ -110,6 +112,7 @@ func TestUnreachableRemoteIsUndecidedInADryRun(t *testing.T) {
 // trailer: nothing is refused or cut again; only the local release
 // branches are made, and then nothing is left.
 func TestFreshClonesResumeRelkitsCut(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 2})
 	mustRun(t, fx, Options{Push: true})
 
@@ -165,6 +168,7 @@ func cloneWorkspace(t *testing.T, fx *fixture) *fixture {
 // 3, naming the repo and the command); a real run fetches the history,
 // says so, and cuts as in a full clone.
 func TestShallowCloneCut(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	dir := fx.repos["charts"].Dir
 	if err := os.RemoveAll(dir); err != nil {
@@ -219,6 +223,7 @@ func waitFor(t *testing.T, path string) {
 // relkit's lock and the first run's pid, and writes nothing; the first
 // then finishes, and the workspace ends exactly as after one clean run.
 func TestConcurrentCutsInTwoProcesses(t *testing.T) {
+	t.Parallel()
 	opts := fixtureOpts{components: 2}
 	clean := buildFixture(t, t.TempDir(), opts)
 	mustRun(t, clean, Options{Push: true})
@@ -289,6 +294,7 @@ func TestConcurrentCutsInTwoProcesses(t *testing.T) {
 // TestConcurrentCutsInOneProcess: the same with two goroutines of one
 // process; the lock is held per run, not per process.
 func TestConcurrentCutsInOneProcess(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	started, release := blockingHook(t, filepath.Join(fx.repos["comp-00"].Dir, ".git"))
 	done := make(chan error, 1)
@@ -316,6 +322,7 @@ func TestConcurrentCutsInOneProcess(t *testing.T) {
 // cut (a fix picked onto it and pushed, as patch:charts does), is still
 // relkit's: a re-run is a no-op, not a refusal; the branch never moves.
 func TestRerunAfterPatches(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	mustRun(t, fx, Options{Push: true})
 	wt := filepath.Join(t.TempDir(), "wt")

@@ -13,6 +13,7 @@ import (
 // TestRefusals: every precondition that fails is reported with the repo,
 // the file and line where there is one, and the run writes nothing.
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, fx *fixture)
@@ -124,6 +125,7 @@ func TestRefusals(t *testing.T) {
 // TestDoneStaysDoneWhenRemotesMoveOn: after a pushed cut, people push more
 // work; once pulled, a re-run is still a no-op.
 func TestDoneStaysDoneWhenRemotesMoveOn(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fx := buildFixture(t, dir, fixtureOpts{components: 1})
 	mustRun(t, fx, Options{Push: true})
@@ -152,6 +154,7 @@ func TestDoneStaysDoneWhenRemotesMoveOn(t *testing.T) {
 
 // TestLocalCutThenPush cuts without -push, then pushes in a second run.
 func TestLocalCutThenPush(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 2})
 	remote := fx.rev(fx.remotes["charts"], "refs/heads/master")
 	mustRun(t, fx, Options{})
@@ -171,31 +174,30 @@ func TestLocalCutThenPush(t *testing.T) {
 	}
 }
 
-// TestAuthor: RELKIT_GIT_AUTHOR overrides relkit.yaml; with neither, the
-// repo's git config is used.
+// TestAuthor: Options.Author (RELKIT_GIT_AUTHOR in the targets) overrides
+// relkit.yaml; with neither, the repo's git config is used.
 func TestAuthor(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(plan.AuthorEnv, "CI Robot <ci@example.org>")
-	mustRun(t, fx, Options{})
+	mustRun(t, fx, Options{Author: "CI Robot <ci@example.org>"})
 	if who := fx.git(t, "comp-00", "log", "-1", "--format=%an <%ae> %cn <%ce>", "master"); who != "CI Robot <ci@example.org> CI Robot <ci@example.org>" {
 		t.Errorf("author %q, want the RELKIT_GIT_AUTHOR identity", who)
 	}
 
 	fx2 := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
-	t.Setenv(plan.AuthorEnv, "")
 	fx2.ws.GitAuthor = ""
 	mustRun(t, fx2, Options{})
 	if who := fx2.git(t, "comp-00", "log", "-1", "--format=%an <%ae>", "master"); who != "Demo Developer <dev@example.org>" {
 		t.Errorf("author %q, want the repo's git config identity", who)
 	}
 
-	t.Setenv(plan.AuthorEnv, "no email")
-	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line}); err == nil || !strings.Contains(err.Error(), plan.AuthorEnv) {
+	if _, err := Plan(context.Background(), fx2.ws, Options{Line: line, Author: "no email"}); err == nil || !strings.Contains(err.Error(), plan.AuthorEnv) {
 		t.Errorf("a malformed %s should be an error naming it, got %v", plan.AuthorEnv, err)
 	}
 }
 
 func TestBadLine(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	for _, l := range []string{"2.1.0", "v2.1", "2", "02.1", ""} {
 		if _, err := Plan(context.Background(), fx.ws, Options{Line: l}); err == nil || !strings.Contains(err.Error(), "MAJOR.MINOR") {
@@ -208,6 +210,7 @@ func TestBadLine(t *testing.T) {
 // every repo done, and cutting 2.1 in a workspace where 2.2 was cut first
 // is refused.
 func TestSuccessiveCuts(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	mustRun(t, fx, Options{Push: true})
 	mustRun(t, fx, Options{Line: "2.2", Push: true})
@@ -239,6 +242,7 @@ func TestSuccessiveCuts(t *testing.T) {
 // relkit's work: the run is refused, saying what is there, and nothing
 // moves.
 func TestCutByHandIsNotTakenAsDone(t *testing.T) {
+	t.Parallel()
 	fx := buildFixture(t, t.TempDir(), fixtureOpts{components: 1})
 	head := fx.rev("docs", "master")
 	fx.git(t, "docs", "branch", "aether-2.1")

@@ -64,7 +64,8 @@ func (t *Tree) ModTimes(ctx context.Context, sets map[string][]string) (map[stri
 	defer cancel()
 	cmd := exec.CommandContext(wctx, "git", "log", "--first-parent", "--diff-merges=first-parent", "--no-renames",
 		"--name-only", "-z", "--format=%x01%H%x02%ct", t.commit)
-	cmd.Dir, cmd.Env = t.dir, gitx.Env()
+	cmd.Dir = t.dir
+	cmd.Env = gitx.Env(cmd.Environ())
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

@@ -97,7 +97,8 @@ func ReadTree(ctx context.Context, dir, rev string) (*Tree, error) {
 
 func (t *Tree) list(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, "git", "ls-tree", "-r", "-t", "-z", "--long", "--full-tree", t.commit)
-	cmd.Dir, cmd.Env = t.dir, gitx.Env()
+	cmd.Dir = t.dir
+	cmd.Env = gitx.Env(cmd.Environ())
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -400,7 +401,8 @@ func startCatFile(dir string) (*catFile, error) {
 	// Not tied to a request's context: the process lives as long as the
 	// Tree and is stopped by Close.
 	cmd := exec.Command("git", "cat-file", "--batch")
-	cmd.Dir, cmd.Env = dir, gitx.Env()
+	cmd.Dir = dir
+	cmd.Env = gitx.Env(cmd.Environ())
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

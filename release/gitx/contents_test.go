@@ -17,6 +17,7 @@ import (
 // and an evil merge; a stash is not history; a blob over the limit comes
 // without data; the refs are named.
 func TestEveryContent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	run := func(args ...string) string {

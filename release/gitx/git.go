@@ -138,12 +138,15 @@ func (e *CmdError) ExitCode() int {
 	return -1
 }
 
-// Env is the environment every git command runs with: no prompts, no
-// pager, stable English messages, no user or system config surprises in
-// what relkit parses.
-func Env(extra ...string) []string {
+// Env is the environment every git command runs with, made from base (the
+// environment git would inherit, exec.Cmd.Environ): no prompts, no pager,
+// stable English messages, no user or system config surprises in what
+// relkit parses, and never another repository's GIT_DIR. relkit decides
+// nothing from base; git gets it for its own settings (HOME, SSH agents,
+// credential helpers).
+func Env(base []string, extra ...string) []string {
 	env := []string{}
-	for _, kv := range os.Environ() {
+	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "LANG", "LC_ALL", "LANGUAGE":
@@ -167,7 +170,7 @@ func GitEnv(ctx context.Context, dir string, env []string, stdin []byte, args ..
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = dir
-	cmd.Env = Env(env...)
+	cmd.Env = Env(cmd.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {

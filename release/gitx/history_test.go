@@ -70,6 +70,7 @@ func referenceWalk(t *testing.T, dir, path string) []string {
 }
 
 func TestPathHistoryFollowsMergesByTheRule(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := (gitxtest.Synth{Commits: 600, VersionEvery: 7, MergeEvery: 11, Files: 5}).Build(context.Background(), dir); err != nil {
 		t.Fatal(err)
@@ -141,6 +142,7 @@ func BenchmarkVersionHistory(b *testing.B) {
 }
 
 func TestOpenLinkedWorktreeSeesCommonRefs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := (gitxtest.Synth{Commits: 5, VersionEvery: 2}).Build(context.Background(), dir); err != nil {
 		t.Fatal(err)

@@ -125,6 +125,13 @@ type Lock struct {
 // pid that is not listed is stale.
 var held sync.Map
 
+// heldMu makes creating (and removing) a lock file and listing it in held
+// one step for the other takers in this process. Without it a taker could
+// read the fresh lock in between, see this pid not listed, take it for
+// stale and take it over: two holders (TestStaleLockRace failed 1 run in
+// 40).
+var heldMu sync.Mutex
+
 // LockOptions say how a lock is taken.
 type LockOptions struct {
 	// Command is what the run does, recorded in the lock for whoever finds
@@ -157,19 +164,25 @@ func LockRepo(ctx context.Context, dir string, o LockOptions) (*Lock, error) {
 	// Bounded: every round either returns or sleeps; a stale lock is
 	// taken over at most a few times before giving up.
 	for round := 0; ; round++ {
+		heldMu.Lock()
 		err := createExclusive(path, data)
 		if err == nil {
 			held.Store(path, true)
+		}
+		heldMu.Unlock()
+		if err == nil {
 			return &Lock{path: path, Note: note}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%s: cannot write relkit's lock file %s (is .git read-only?): %w", dir, path, err)
 		}
+		heldMu.Lock()
 		holder, content, rerr := readLock(path)
+		_, mine := held.Load(path)
+		heldMu.Unlock()
 		if errors.Is(rerr, fs.ErrNotExist) && round < 100 {
 			continue // released meanwhile
 		}
-		_, mine := held.Load(path)
 		if rerr == nil && !mine && holder.Gone() && round < 5 {
 			if took, err := takeOver(path, content); err != nil {
 				return nil, err
@@ -200,10 +213,15 @@ func (l *Lock) Release() error {
 	}
 	var err error
 	l.once.Do(func() {
-		held.Delete(l.path)
+		// The file goes before the listing, in one step for the other
+		// takers here: a lock file naming this pid but not listed would
+		// look stale, and its taker's fresh lock would then be removed.
+		heldMu.Lock()
+		defer heldMu.Unlock()
 		if rerr := os.Remove(l.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = rerr
 		}
+		held.Delete(l.path)
 	})
 	return err
 }

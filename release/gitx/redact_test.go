@@ -12,6 +12,7 @@ import (
 // TestGitErrorsHideURLCredentials: git echoes the remote URL it failed on;
 // the error relkit returns (and prints) never holds the credentials in it.
 func TestGitErrorsHideURLCredentials(t *testing.T) {
+	t.Parallel()
 	// A loopback port nobody listens on: the fetch fails at once.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

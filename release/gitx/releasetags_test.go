@@ -48,6 +48,7 @@ func line(t *testing.T, s string) version.Line {
 // without a prefix, then v4.0.0 and v4.1.x; non-release tags beside them;
 // 2.1.0 and v2.1.0 on different commits.
 func TestReleaseTagsAcrossPrefixes(t *testing.T) {
+	t.Parallel()
 	var c map[string]string = map[string]string{}
 	r := build(t, func(r *demo.Repo) {
 		for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"} {
@@ -181,6 +182,7 @@ func TestReleaseTagsAcrossPrefixes(t *testing.T) {
 // CarriesRelease: a tag on the merge commit CI made after the VERSION
 // commit is the same release; another VERSION, or another history, is not.
 func TestCarriesRelease(t *testing.T) {
+	t.Parallel()
 	h := map[string]string{}
 	r := build(t, func(r *demo.Repo) {
 		r.SetVersion("1.0.0\n")

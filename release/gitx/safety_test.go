@@ -20,7 +20,7 @@ func gitT(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.org")
+	cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@example.org")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v in %s: %v\n%s", args, dir, err, out)
@@ -53,6 +53,7 @@ func newRepo(t *testing.T) (dir, remote string) {
 }
 
 func TestShallowCloneIsDetectedAndDeepened(t *testing.T) {
+	t.Parallel()
 	full, remote := newRepo(t)
 	shallow := filepath.Join(t.TempDir(), "shallow")
 	gitT(t, filepath.Dir(shallow), "clone", "-q", "--depth", "1", "file://"+remote, shallow)
@@ -132,6 +133,7 @@ func writeLock(t *testing.T, dir string, o Owner) string {
 }
 
 func TestLockExcludesAndReleases(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	ctx := context.Background()
 	l, err := LockRepo(ctx, dir, LockOptions{Command: "release:tag -push"})
@@ -173,6 +175,7 @@ func TestLockExcludesAndReleases(t *testing.T) {
 }
 
 func TestStaleLockIsTakenOverLiveOneIsNot(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	ctx := context.Background()
 
@@ -221,6 +224,7 @@ func TestStaleLockIsTakenOverLiveOneIsNot(t *testing.T) {
 // TestStaleLockRace: many takers find the same stale lock at once; exactly
 // one gets the lock, the others are refused, and no lock file is lost.
 func TestStaleLockRace(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	for round := range 5 {
 		writeLock(t, dir, deadOwner(t))
@@ -258,6 +262,7 @@ func TestStaleLockRace(t *testing.T) {
 }
 
 func TestWriteProblems(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -274,7 +279,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "switch", "-q", "master")
 			cmd := exec.Command("git", "merge", "side")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the merge did not stop on a conflict: %s", out)
 			}
@@ -285,7 +290,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "commit", "-q", "-am", "side")
 			cmd := exec.Command("git", "rebase", "master")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the rebase did not stop on a conflict: %s", out)
 			}
@@ -297,7 +302,7 @@ func TestWriteProblems(t *testing.T) {
 			gitT(t, dir, "switch", "-q", "master")
 			cmd := exec.Command("git", "cherry-pick", "side")
 			cmd.Dir = dir
-			cmd.Env = Env("GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
 			if out, err := cmd.CombinedOutput(); err == nil {
 				t.Fatalf("the pick did not stop on a conflict: %s", out)
 			}
@@ -328,6 +333,7 @@ func TestWriteProblems(t *testing.T) {
 // neither takes, it says so and checks only that a writable repo has no
 // problem.
 func TestReadOnlyGitDir(t *testing.T) {
+	t.Parallel()
 	dir, _ := newRepo(t)
 	objects := filepath.Join(dir, ".git", "objects")
 	canWrite := func() bool {
@@ -471,5 +477,23 @@ func TestScratchLeftByKilledRunIsPruned(t *testing.T) {
 	}
 	if !strings.HasPrefix(filepath.Base(next.Root), ScratchPrefix) {
 		t.Errorf("scratch root %s is not recognisably relkit's", next.Root)
+	}
+}
+
+// Env keeps what git needs from the environment it is given, drops the
+// variables that would point git at another repository or change its
+// language, and adds relkit's fixed settings after everything else.
+func TestEnvFiltersTheGivenEnvironment(t *testing.T) {
+	t.Parallel()
+	base := []string{"HOME=/home/dev", "GIT_DIR=/elsewhere/.git", "GIT_WORK_TREE=/elsewhere", "GIT_INDEX_FILE=/x/index",
+		"LANG=de_DE.UTF-8", "LC_ALL=de_DE.UTF-8", "LANGUAGE=de", "SSH_AUTH_SOCK=/tmp/agent", "GIT_SSH_COMMAND=ssh -i k"}
+	got := Env(base, "GIT_AUTHOR_NAME=T")
+	want := []string{"HOME=/home/dev", "SSH_AUTH_SOCK=/tmp/agent", "GIT_SSH_COMMAND=ssh -i k",
+		"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_PAGER=cat", "GIT_EDITOR=true", "GIT_AUTHOR_NAME=T"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Env =\n  %q\nwant\n  %q", got, want)
+	}
+	if got := Env(nil); !slices.Equal(got, []string{"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_PAGER=cat", "GIT_EDITOR=true"}) {
+		t.Errorf("Env(nil) = %q; want only relkit's settings", got)
 	}
 }

@@ -22,7 +22,8 @@ type ComponentOptions struct {
 	DryRun       bool
 	// Out receives progress and the final per-target lines.
 	Out io.Writer
-	// Environ is the environment checked for CI (nil: the process's).
+	// Environ is the environment checked for CI, as KEY=value (the
+	// targets pass the process environment); nil is an empty one, outside CI.
 	Environ []string
 }
 
@@ -33,13 +34,13 @@ type ComponentOptions struct {
 func PushComponent(ctx context.Context, ws *workspace.Config, o ComponentOptions) (Result, error) {
 	r, ok := ws.Component(o.Name)
 	if !ok {
-		_, err := imagetags.ForHead(ctx, ws, o.Name, false)
+		_, err := imagetags.ForHead(ctx, ws, o.Name, imagetags.HeadOptions{})
 		return Result{}, err
 	}
 	if len(r.Images) == 0 {
 		return Result{}, fmt.Errorf("component %s lists no images in %s (components[].images); nothing to publish to", r.Name, ws.File)
 	}
-	tags, err := imagetags.ForHead(ctx, ws, r.Name, false)
+	tags, err := imagetags.ForHead(ctx, ws, r.Name, imagetags.HeadOptions{})
 	if err != nil {
 		return Result{}, err
 	}

@@ -18,6 +18,7 @@ import (
 // from the component's release git tag, the dirty and dev refusals, and a
 // push through the workspace's registry mirror.
 func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	w, err := demo.Build(ctx, filepath.Join(t.TempDir(), "ws"))
 	if err != nil {
@@ -36,11 +37,11 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 		return ws
 	}
 	src := layoutOf(t, randomIndex(t))
-	t.Setenv("RELKIT_ALLOW_LOCAL_PUSH", "1")
+	local := []string{AllowLocalEnv + "=1"}
 	var out strings.Builder
 
 	// amf's master is 1.5.0-dev: no release tag, nothing pushed.
-	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out})
+	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	var refused *rplan.Refused
 	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "release tag") {
 		t.Fatalf("a dev commit must be refused, got %v", err)
@@ -53,13 +54,13 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 	if err := amf.Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out})
+	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "scratch.txt") {
 		t.Fatalf("a dirty worktree must be refused naming the file, got %v", err)
 	}
 	amf.Remove("scratch.txt")
 
-	res, err := PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out})
+	res, err := PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	if err != nil {
 		t.Fatalf("push: %v\n%s", err, out.String())
 	}
@@ -85,12 +86,12 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 		}
 	}
 	// Same content again: identical, nothing written.
-	res, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out})
+	res, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	if err != nil || len(res.With(StatusIdentical)) != len(res.Targets) {
 		t.Fatalf("re-push should be a no-op: %v %+v", err, res.Targets)
 	}
 	// Different content under the released tag: refused.
-	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: layoutOf(t, randomImage(t, 2)), Out: &out})
+	_, err = PushComponent(ctx, load(), ComponentOptions{Name: "amf", Source: layoutOf(t, randomImage(t, 2)), Out: &out, Environ: local})
 	if !errors.As(err, &refused) || rplan.ExitCode(err) != rplan.ExitFailed {
 		t.Fatalf("a different digest under an existing tag must be refused (exit 1), got %v", err)
 	}
@@ -99,7 +100,7 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 	ws := load()
 	c, _ := ws.Component("amf")
 	c.ImageTagForm = "rel-{version}"
-	res, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out})
+	res, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	if err != nil {
 		t.Fatalf("push in the rel- form: %v\n%s", err, out.String())
 	}
@@ -120,7 +121,7 @@ func TestPushComponentOnTheDemoWorkspace(t *testing.T) {
 	if err := amf.Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out})
+	_, err = PushComponent(ctx, ws, ComponentOptions{Name: "amf", Source: src, Out: &out, Environ: local})
 	if code := rplan.ExitCode(err); code != rplan.ExitUndecided {
 		t.Fatalf("unreachable registry: exit %d (%v), want 3", code, err)
 	}

@@ -154,6 +154,7 @@ func wantWon(t *testing.T, r runResult) {
 // TestConcurrentPushesOfDifferentImages forces the three ways two pushes
 // to one new tag interleave once both passed the check before writing.
 func TestConcurrentPushesOfDifferentImages(t *testing.T) {
+	t.Parallel()
 	forceInterleavings(t, func(t *testing.T) *racePair {
 		return newRacePair(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	})
@@ -304,6 +305,7 @@ func forceInterleavings(t *testing.T, newPair func(t *testing.T) *racePair) {
 // on the manifest requests: in every round exactly one run succeeds, the
 // other fails naming both digests, and the tag holds the winner.
 func TestConcurrentPushesRace(t *testing.T) {
+	t.Parallel()
 	p := newRacePair(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	p.setHook(func(run int, w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if strings.Contains(r.URL.Path, "/manifests/") {
@@ -360,6 +362,7 @@ func raceRounds(t *testing.T, rounds int, req func(run int, src, tag string) Req
 // new tag both succeed; the one that finds the tag already holding its
 // image right before its PUT writes no tag and reports it identical.
 func TestConcurrentPushesOfTheSameImage(t *testing.T) {
+	t.Parallel()
 	p := newRacePair(t, registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	const tagPath = "/v2/team/app/manifests/1.0.0"
 	img := randomImage(t, 2)

@@ -53,6 +53,7 @@ func count(log []string, match func(method, path string) bool) int {
 }
 
 func TestDirectMountFromStagingRegistry(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	reg.linkMounts.Store(true)
 	img, idx := randomImage(t, 3), randomIndex(t)
@@ -105,6 +106,7 @@ func TestDirectMountFromStagingRegistry(t *testing.T) {
 }
 
 func TestDirectMountFallsBackWhenRefused(t *testing.T) {
+	t.Parallel()
 	// The in-process registry ignores mount and starts an upload (202),
 	// like a registry that does not mount across repositories.
 	reg := newTestReg(t)
@@ -135,6 +137,7 @@ func TestDirectMountFallsBackWhenRefused(t *testing.T) {
 }
 
 func TestDirectMountRetries503(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	reg.linkMounts.Store(true)
 	img := randomImage(t, 2)

@@ -32,7 +32,7 @@ func (e Environment) Warning() string {
 }
 
 // CheckEnvironment decides whether official images may be pushed from the
-// environment environ (KEY=value entries, as os.Environ returns them).
+// environment environ (KEY=value entries, the process environment's form).
 //
 // A CI run needs CI=true (GitHub Actions and GitLab set it; Jenkins and
 // Tekton pipelines must set it themselves) together with a marker of a known

@@ -14,6 +14,7 @@ import (
 )
 
 func TestCheckEnvironment(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		env      []string
@@ -102,6 +103,7 @@ func facts(t *testing.T, ctx context.Context, dir string) Checkout {
 }
 
 func TestPreflightOnRealCheckouts(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "hss")
@@ -163,6 +165,7 @@ func TestPreflightOnRealCheckouts(t *testing.T) {
 }
 
 func TestPreflightMessages(t *testing.T) {
+	t.Parallel()
 	files := []string{"a", "b", "c", "d", "e", "f", "g"}
 	err := Preflight(Checkout{Component: "amf", Dirty: true, DirtyFiles: files, Tags: []string{"1.0.0"}})
 	if err == nil || !strings.Contains(err.Error(), "amf: dirty worktree: a, b, c, d, e and 2 more") {

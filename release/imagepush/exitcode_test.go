@@ -31,6 +31,7 @@ func closedPort(t *testing.T) string {
 // writing, for the targets and for a staging source; nothing is reported
 // pushed.
 func TestUnreachableRegistryIsUndecided(t *testing.T) {
+	t.Parallel()
 	status := func(code int, h http.Header) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for k, v := range h {
@@ -139,6 +140,7 @@ func TestUnreachableRegistryIsUndecided(t *testing.T) {
 // TestRefusalsExitOne: what relkit decided against is exit 1, also when
 // the registry is reachable and fine.
 func TestRefusalsExitOne(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	repo := reg.repo("team/app")
 	if _, err := Push(ctxT(t), request(layoutOf(t, randomImage(t, 1)), []string{repo}, "1.0.0")); err != nil {

@@ -42,7 +42,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -104,8 +103,8 @@ type Request struct {
 	// Keychain resolves registry credentials; nil means
 	// authn.DefaultKeychain (docker/podman config files and helpers).
 	Keychain authn.Keychain
-	// Environ is the environment checked for CI, as KEY=value; nil means
-	// os.Environ().
+	// Environ is the environment checked for CI, as KEY=value (the
+	// targets pass the process environment); nil is an empty one, outside CI.
 	Environ []string
 	// Settle is how long after its last write the run reads every tag it
 	// pushed once more, to catch a concurrent push of another image that
@@ -266,11 +265,7 @@ func Push(ctx context.Context, req Request) (Result, error) {
 		return res, err
 	}
 
-	environ := req.Environ
-	if environ == nil {
-		environ = os.Environ()
-	}
-	env, envErr := CheckEnvironment(environ)
+	env, envErr := CheckEnvironment(req.Environ)
 	res.CI = env.CI
 	if w := env.Warning(); w != "" {
 		rep.warn(w)

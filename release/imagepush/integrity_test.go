@@ -135,6 +135,7 @@ func registryEmpty(t *testing.T, reg *testReg) {
 // that the push is refused (exit 1) naming the blob and both digests or
 // sizes, with nothing written to the registry.
 func TestDamagedLayoutIsRefusedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		make    func(t *testing.T) (dir string, want []string)
@@ -360,6 +361,7 @@ func flipAt(t *testing.T, file string, off int64) {
 // and checks each is refused with nothing written, while the undamaged
 // tarballs push.
 func TestDamagedTarballIsRefusedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
 	for _, oci := range []bool{false, true} {
 		style := map[bool]string{false: "legacy names", true: "blobs/sha256 names"}[oci]
 		t.Run(style+": intact pushes", func(t *testing.T) {
@@ -476,6 +478,7 @@ func tarOffset(t *testing.T, file, entry string) int64 {
 // fails (exit 1, not "could not decide") and the release tag is never
 // written.
 func TestDamagedStagingBlobFailsThePush(t *testing.T) {
+	t.Parallel()
 	staging := newTestReg(t)
 	img := randomImage(t, 2)
 	stage(t, staging.repo("staging/app:build-1"), img)

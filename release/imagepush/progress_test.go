@@ -14,6 +14,7 @@ import (
 // a status line summing both, finished targets printed above it, and the
 // status line cleared at the end.
 func TestTerminalProgress(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := &reporter{w: &buf, tty: true}
 	a, b := r.updates(), r.updates()
@@ -50,6 +51,7 @@ func TestTerminalProgress(t *testing.T) {
 }
 
 func TestNonTerminalProgressHasNoChannels(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := newReporter(&buf)
 	if r.updates() != nil {

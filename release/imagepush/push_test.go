@@ -19,6 +19,7 @@ import (
 )
 
 func TestPushMultiArchIndexFromLayout(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	idx := randomIndex(t)
 	want := digest(t, idx)
@@ -61,6 +62,7 @@ func TestPushMultiArchIndexFromLayout(t *testing.T) {
 }
 
 func TestPushSameDigestTwiceIsNoOp(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	img := randomImage(t, 3)
 	dir := layoutOf(t, img)
@@ -90,6 +92,7 @@ func TestPushSameDigestTwiceIsNoOp(t *testing.T) {
 }
 
 func TestRefuseDifferentDigestUnderExistingTag(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	first := randomImage(t, 2)
 	repo := reg.repo("team/app")
@@ -132,6 +135,7 @@ func TestRefuseDifferentDigestUnderExistingTag(t *testing.T) {
 }
 
 func TestRefuseOutsideCI(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	dir := layoutOf(t, randomImage(t, 1))
 	repo := reg.repo("team/app")
@@ -146,6 +150,16 @@ func TestRefuseOutsideCI(t *testing.T) {
 	if n := reg.total.Load(); n != 0 {
 		t.Errorf("a push refused outside CI made %d requests, want 0", n)
 	}
+
+	// No environment given is outside CI too, whatever the process's
+	// environment says.
+	req.Environ = nil
+	if res, err := Push(ctxT(t), req); !errors.Is(err, ErrNotCI) {
+		t.Fatalf("nil Environ: err = %v, want ErrNotCI", err)
+	} else {
+		wantAll(t, res, StatusRefused)
+	}
+	req.Environ = []string{"HOME=/home/dev", "CI=true"}
 
 	// A dry run outside CI checks and reports, and writes nothing.
 	req.DryRun = true
@@ -178,6 +192,7 @@ func TestRefuseOutsideCI(t *testing.T) {
 }
 
 func TestRefuseWithoutReleaseTag(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	dir := layoutOf(t, randomImage(t, 1))
 	res, err := Push(ctxT(t), request(dir, []string{reg.repo("team/app")}))
@@ -190,6 +205,7 @@ func TestRefuseWithoutReleaseTag(t *testing.T) {
 }
 
 func TestRequestValidation(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	dir := layoutOf(t, randomImage(t, 1))
 	for _, tc := range []struct {
@@ -220,6 +236,7 @@ func TestRequestValidation(t *testing.T) {
 }
 
 func TestSurvives429And500(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault func(n int64, r *http.Request) (int, http.Header, bool)
@@ -323,6 +340,7 @@ func TestSurvives429And500(t *testing.T) {
 // aborted from then on), then revives it and checks that every target the
 // result calls pushed is really there and intact.
 func TestRegistryDiesMidPush(t *testing.T) {
+	t.Parallel()
 	idx := randomIndex(t)
 	dir := layoutOf(t, idx)
 	sawFailure, sawPushed := false, false
@@ -380,6 +398,7 @@ func TestRegistryDiesMidPush(t *testing.T) {
 // connections) early in the write phase: nothing can be verified, so
 // nothing may be reported as pushed.
 func TestRegistryClosedMidPush(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	var once atomic.Bool
 	reg.setFault(func(n int64, r *http.Request) (int, http.Header, bool) {
@@ -400,6 +419,7 @@ func TestRegistryClosedMidPush(t *testing.T) {
 }
 
 func TestSourceDockerTarball(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	img := randomImage(t, 3)
 	file := filepath.Join(t.TempDir(), "app.tar")
@@ -419,6 +439,7 @@ func TestSourceDockerTarball(t *testing.T) {
 }
 
 func TestSourceDockerTarballWithSeveralImages(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	a, b := randomImage(t, 1), randomImage(t, 2)
 	file := filepath.Join(t.TempDir(), "two.tar")
@@ -447,6 +468,7 @@ func TestSourceDockerTarballWithSeveralImages(t *testing.T) {
 }
 
 func TestSourceStagingRegistry(t *testing.T) {
+	t.Parallel()
 	staging := newTestReg(t)
 	target := newTestReg(t)
 	idx := randomIndex(t)
@@ -474,6 +496,7 @@ func TestSourceStagingRegistry(t *testing.T) {
 }
 
 func TestSourceErrorsWriteNothing(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	// Two manifests in index.json.
 	two := layoutOf(t, randomImage(t, 1))
@@ -503,6 +526,7 @@ func TestSourceErrorsWriteNothing(t *testing.T) {
 }
 
 func TestMirrors(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	img := randomImage(t, 1)
 	req := request(layoutOf(t, img), []string{"registry.example.org/team/app"}, "1.0.0")
@@ -522,6 +546,7 @@ func TestMirrors(t *testing.T) {
 }
 
 func TestSeveralImagesInOneRun(t *testing.T) {
+	t.Parallel()
 	reg := newTestReg(t)
 	a, b := randomImage(t, 2), randomIndex(t)
 	req := request(layoutOf(t, a), []string{reg.repo("team/a")}, "1.0.0")

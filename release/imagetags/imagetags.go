@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,13 +37,23 @@ var BranchEnv = []string{"RELKIT_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", 
 // MaxDockerTag is the longest tag a registry accepts.
 const MaxDockerTag = 128
 
+// HeadOptions tune ForHead.
+type HeadOptions struct {
+	// Dev adds the development tag <branch>-<sha7>.
+	Dev bool
+	// Environ is the environment (KEY=value entries, as the process has
+	// them) a detached HEAD's branch name is read from, the first of
+	// BranchEnv set; nil means none, so a detached HEAD has no dev tag.
+	Environ []string
+}
+
 // ForHead returns the docker tags of the commit at HEAD of component name:
 // every release git tag on the commit (TagPrefix+X.Y.Z, vX.Y.Z or X.Y.Z,
 // whatever tagPrefix says: repos switched prefixes over the years) as the
 // docker tag of X.Y.Z in the component's imageTagForm (Repo.ImageTag:
-// 1.2.3, v1.2.3, rel-1.2.3), oldest version first; with dev, also
+// 1.2.3, v1.2.3, rel-1.2.3), oldest version first; with o.Dev, also
 // <branch>-<sha7>.
-func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (*ImageTags, error) {
+func ForHead(ctx context.Context, ws *workspace.Config, name string, o HeadOptions) (*ImageTags, error) {
 	r, ok := ws.Component(name)
 	if !ok {
 		var names []string
@@ -92,10 +101,10 @@ func ForHead(ctx context.Context, ws *workspace.Config, name string, dev bool) (
 	for _, v := range versions {
 		out.Tags = append(out.Tags, r.ImageTag(v.Original()))
 	}
-	if dev {
+	if o.Dev {
 		b := headBranch
 		if b == "" {
-			b = branchFromEnv()
+			b = BranchFromEnviron(o.Environ)
 		}
 		if b == "" {
 			return nil, &plan.Undecided{Err: fmt.Errorf("%s: HEAD is detached and none of %s is set, so there is no branch name for the development tag", r.Name, strings.Join(BranchEnv, ", "))}
@@ -115,9 +124,21 @@ func releaseVersion(r *workspace.Repo, tag string) (string, bool) {
 	return "", false
 }
 
-func branchFromEnv() string {
+// BranchFromEnviron returns the branch CI checked out, from the first of
+// BranchEnv set (not blank) in environ (KEY=value entries): Jenkins'
+// origin/ and any refs/heads/ prefix removed. "" when none is set.
+func BranchFromEnviron(environ []string) string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		// The first entry of a key wins, as for the process environment.
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if _, dup := env[k]; !dup {
+				env[k] = v
+			}
+		}
+	}
 	for _, k := range BranchEnv {
-		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+		if v := strings.TrimSpace(env[k]); v != "" {
 			if k == "GIT_BRANCH" {
 				v = strings.TrimPrefix(v, "origin/")
 			}

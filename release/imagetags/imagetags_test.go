@@ -17,6 +17,7 @@ import (
 // tag on HEAD, in either prefix form, as a docker tag in the component's
 // imageTagForm, and the tags read back to the same versions.
 func TestImageTagsInTheComponentsForm(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	mk := func(name string) *demo.Repo {
@@ -83,7 +84,7 @@ components:
 		{"smf", []string{"rel-1.0.9", "rel-1.1.0"}, []string{"1.0.9", "1.1.0"}},
 		{"upf", []string{"3.0.0"}, []string{"3.0.0"}},
 	} {
-		got, err := ForHead(ctx, ws, tc.comp, false)
+		got, err := ForHead(ctx, ws, tc.comp, HeadOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.comp, err)
 		}
@@ -106,7 +107,7 @@ components:
 		}
 	}
 	// The dev tag is not in the release form.
-	got, err := ForHead(ctx, ws, "smf", true)
+	got, err := ForHead(ctx, ws, "smf", HeadOptions{Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +136,32 @@ func TestDevTag(t *testing.T) {
 		}
 		if len(got) > MaxDockerTag {
 			t.Errorf("DevTag(%q) is %d characters long", in, len(got))
+		}
+	}
+}
+
+// The branch of a detached CI checkout comes from the first variable of
+// BranchEnv that is set and not blank, with Jenkins' origin/ and a
+// refs/heads/ prefix removed.
+func TestBranchFromEnviron(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		environ []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"HOME=/root", "PATH=/bin"}, ""},
+		{[]string{"RELKIT_BRANCH=  ", "GITHUB_HEAD_REF=", "GITHUB_REF_NAME=main"}, "main"},
+		{[]string{"GITHUB_REF_NAME=main", "GITHUB_HEAD_REF=feature/x"}, "feature/x"}, // a pull request's head first
+		{[]string{"CI_COMMIT_REF_NAME=gl", "RELKIT_BRANCH=mine"}, "mine"},
+		{[]string{"GIT_BRANCH=origin/aether-2.1"}, "aether-2.1"},
+		{[]string{"BRANCH_NAME=refs/heads/release"}, "release"},
+		{[]string{"GIT_BRANCH=refs/heads/origin/x"}, "origin/x"},           // origin/ goes only when it leads
+		{[]string{"RELKIT_BRANCH=first", "RELKIT_BRANCH=second"}, "first"}, // as os.Getenv
+		{[]string{"NOEQUALS", "BRANCH_NAME= dev "}, "dev"},
+	} {
+		if got := BranchFromEnviron(tc.environ); got != tc.want {
+			t.Errorf("BranchFromEnviron(%q) = %q, want %q", tc.environ, got, tc.want)
 		}
 	}
 }

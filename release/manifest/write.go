@@ -39,8 +39,9 @@ type Options struct {
 	Push bool
 	// Remote defaults to origin.
 	Remote string
-	// Author of the commit ("Name <email>"); when empty, RELKIT_GIT_AUTHOR,
-	// then git.author in relkit.yaml, then the repo's git config.
+	// Author of the commit ("Name <email>", RELKIT_GIT_AUTHOR in the
+	// targets); when empty, git.author in relkit.yaml, then the repo's git
+	// config.
 	Author string
 	// Checker asks the registries (default: one honouring the mirrors).
 	Checker *imageref.Checker

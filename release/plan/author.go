@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
@@ -14,8 +13,9 @@ import (
 const AuthorEnv = "RELKIT_GIT_AUTHOR"
 
 // Author returns the identity of relkit's commits and tags: override when
-// not empty, else RELKIT_GIT_AUTHOR, else git.author from relkit.yaml. An
-// empty identity means each repo's own git config.
+// not empty (the release steps' Options.Author, which the targets fill
+// from RELKIT_GIT_AUTHOR; an error names that variable), else git.author
+// from relkit.yaml. An empty identity means each repo's own git config.
 func Author(ws *workspace.Config, override string) (gitx.Ident, error) {
 	file := "relkit.yaml"
 	wsAuthor := ""
@@ -23,7 +23,7 @@ func Author(ws *workspace.Config, override string) (gitx.Ident, error) {
 		file, wsAuthor = ws.File, ws.GitAuthor
 	}
 	for _, src := range []struct{ name, val string }{
-		{"author", override}, {AuthorEnv, os.Getenv(AuthorEnv)}, {"git.author in " + file, wsAuthor},
+		{AuthorEnv, override}, {"git.author in " + file, wsAuthor},
 	} {
 		if strings.TrimSpace(src.val) == "" {
 			continue

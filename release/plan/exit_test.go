@@ -15,6 +15,7 @@ import (
 // A remote that vanished between planning and pushing could not be asked:
 // exit 3 with nothing pushed anywhere. One that moved refuses: exit 1.
 func TestApplyExitCodesForVanishedAndMovedRemotes(t *testing.T) {
+	t.Parallel()
 	a, bareA, headA := repoWithRemote(t, "a")
 	b, bareB, headB := repoWithRemote(t, "b")
 	if err := os.RemoveAll(bareB); err != nil {
@@ -42,6 +43,7 @@ func TestApplyExitCodesForVanishedAndMovedRemotes(t *testing.T) {
 // a push to a remote that is gone, a fetch from a URL nobody serves. A
 // push the remote rejects is a failure.
 func TestExitCodeOfGitRemoteFailures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r, bare, head := repoWithRemote(t, "a")
 	gone := bare + "-gone"

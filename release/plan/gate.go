@@ -18,19 +18,27 @@ import (
 type CheckFunc func(ctx context.Context, ws *workspace.Config, base string) *report.Report
 
 // DefaultChecks runs check:charts against base and check:images (when this
-// build registers it).
+// build registers it) with the checks' default options.
 func DefaultChecks(ctx context.Context, ws *workspace.Config, base string) *report.Report {
-	rep := report.New()
-	rep.Merge(checks.ChartsAgainst(ctx, ws, base))
-	if slices.Contains(checks.Names(), "images") {
-		r := checks.NewRunnerWith(func() (*workspace.Config, error) { return ws, nil })
-		if err := r.Collect(ctx, "images"); err != nil {
-			rep.Undecided(err)
-		} else {
-			rep.Merge(r.Report("images"))
+	return ChecksWith(checks.Options{})(ctx, ws, base)
+}
+
+// ChecksWith is DefaultChecks with the checks' options o (the targets pass
+// what RELKIT_REGISTRY says, so check:images asks the registries too).
+func ChecksWith(o checks.Options) CheckFunc {
+	return func(ctx context.Context, ws *workspace.Config, base string) *report.Report {
+		rep := report.New()
+		rep.Merge(checks.ChartsAgainst(ctx, ws, base))
+		if slices.Contains(checks.Names(), "images") {
+			r := checks.NewRunner(func() (*workspace.Config, error) { return ws, nil }, o)
+			if err := r.Collect(ctx, "images"); err != nil {
+				rep.Undecided(err)
+			} else {
+				rep.Merge(r.Report("images"))
+			}
 		}
+		return rep
 	}
-	return rep
 }
 
 // Excuse says why a finding does not count (a tag the plan creates

@@ -14,6 +14,7 @@ import (
 // in a symlinked directory, refuses the plan in a dry run and a real run;
 // nothing is written and the linked file keeps its content.
 func TestCommitStepRefusesSymlinks(t *testing.T) {
+	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "victim")
 	if err := os.WriteFile(outside, []byte("1.0.0\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -66,6 +67,7 @@ func TestCommitStepRefusesSymlinks(t *testing.T) {
 // reach the text output escaped and without credentials, and the JSON
 // output without credentials.
 func TestPrintIsEscapedAndRedacted(t *testing.T) {
+	t.Parallel()
 	pr := &Repo{Name: "a", Dir: "/a", Steps: []Step{
 		{Kind: CreateTag, Ref: "refs/tags/1.0.0", Commit: strings.Repeat("a", 40), Message: "Fix \x1b[2J\x1b]0;owned\x07 it\r"},
 		{Kind: Push, Remote: "https://bot:ghp_secret@git.example.org/a.git", Updates: []RefUpdate{{Ref: "refs/tags/1.0.0", Local: "refs/tags/1.0.0"}}},

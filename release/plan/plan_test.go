@@ -58,6 +58,7 @@ func bumpPlan(r *demo.Repo, head string) *Repo {
 }
 
 func TestApplyBranchCommitPush(t *testing.T) {
+	t.Parallel()
 	r, bare, head := repoWithRemote(t, "a")
 	p := &Plan{Action: "test", Repos: []*Repo{bumpPlan(r, head)}}
 	var progress bytes.Buffer
@@ -89,6 +90,7 @@ func TestApplyBranchCommitPush(t *testing.T) {
 }
 
 func TestApplyRefusesPlanWithProblems(t *testing.T) {
+	t.Parallel()
 	r, _, head := repoWithRemote(t, "a")
 	pr := bumpPlan(r, head)
 	pr.Problemf("something is wrong")
@@ -103,6 +105,7 @@ func TestApplyRefusesPlanWithProblems(t *testing.T) {
 }
 
 func TestCommitNeverOverwritesAChangedFile(t *testing.T) {
+	t.Parallel()
 	r, _, head := repoWithRemote(t, "a")
 	os.WriteFile(filepath.Join(r.Dir, "VERSION"), []byte("9.9.9\n"), 0o644)
 	pr := bumpPlan(r, head)
@@ -120,6 +123,7 @@ func TestCommitNeverOverwritesAChangedFile(t *testing.T) {
 }
 
 func TestCommitRefusesAMovedBranch(t *testing.T) {
+	t.Parallel()
 	r, _, head := repoWithRemote(t, "a")
 	r.Commit("someone else", map[string]string{"x": "y\n"})
 	pr := bumpPlan(r, head)
@@ -133,6 +137,7 @@ func TestCommitRefusesAMovedBranch(t *testing.T) {
 // TestGuardStopsEveryPush: one remote differs from what the plan read, so
 // no repo pushes, though each did its local steps.
 func TestGuardStopsEveryPush(t *testing.T) {
+	t.Parallel()
 	a, bareA, headA := repoWithRemote(t, "a")
 	b, bareB, headB := repoWithRemote(t, "b")
 	pa, pb := bumpPlan(a, headA), bumpPlan(b, headB)
@@ -153,6 +158,7 @@ func TestGuardStopsEveryPush(t *testing.T) {
 // TestLocalFailureStopsEveryPush: a repo whose branch already exists fails
 // its local steps; the other repo keeps its local work but pushes nothing.
 func TestLocalFailureStopsEveryPush(t *testing.T) {
+	t.Parallel()
 	a, bareA, headA := repoWithRemote(t, "a")
 	b, _, headB := repoWithRemote(t, "b")
 	b.Git("branch", "rel-1.0", headB)
@@ -169,6 +175,7 @@ func TestLocalFailureStopsEveryPush(t *testing.T) {
 }
 
 func TestPrint(t *testing.T) {
+	t.Parallel()
 	r, _, head := repoWithRemote(t, "a")
 	pr := bumpPlan(r, head)
 	pr.Donef("something already done")
@@ -230,20 +237,19 @@ b  /b
 }
 
 func TestExitCodesAndFormat(t *testing.T) {
+	t.Parallel()
 	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != 1 || ExitCode(fmt.Errorf("w: %w", &Undecided{Err: errors.New("x")})) != 3 ||
 		ExitCode(&Refused{}) != 1 || ExitCode(&gitx.CmdError{Err: errors.New("exit status 128")}) != 1 ||
 		ExitCode(fmt.Errorf("a: %w", &gitx.ShallowError{Dir: "/a"})) != 3 || ExitCode(&gitx.LockedError{Dir: "/a"}) != 1 {
 		t.Errorf("exit codes wrong")
 	}
-	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON} {
-		t.Setenv("RELKIT_FORMAT", v)
-		if f, err := FormatFromEnv(); err != nil || f != want {
-			t.Errorf("RELKIT_FORMAT=%q: %v %v", v, f, err)
+	for v, want := range map[string]Format{"": Text, "text": Text, "JSON": JSON, " json\n": JSON} {
+		if f, err := ParseFormat(v); err != nil || f != want {
+			t.Errorf("ParseFormat(%q): %v %v", v, f, err)
 		}
 	}
-	t.Setenv("RELKIT_FORMAT", "junit")
-	if _, err := FormatFromEnv(); err == nil {
-		t.Errorf("junit accepted")
+	if _, err := ParseFormat("junit"); err == nil || !strings.Contains(err.Error(), `"junit": expected text or json`) {
+		t.Errorf("junit: %v; want an error naming it and the choices", err)
 	}
 }
 
@@ -251,6 +257,7 @@ func TestExitCodesAndFormat(t *testing.T) {
 // the whole apply before anything is written anywhere, naming the lock;
 // once released, the same plan applies.
 func TestApplyTakesEveryLockFirst(t *testing.T) {
+	t.Parallel()
 	a, bareA, headA := repoWithRemote(t, "a")
 	b, _, headB := repoWithRemote(t, "b")
 	other, err := gitx.LockRepo(context.Background(), b.Dir, gitx.LockOptions{Command: "relkit release:tag -push"})
@@ -284,6 +291,7 @@ func TestApplyTakesEveryLockFirst(t *testing.T) {
 // TestApplyTakesOverAStaleLock: a lock left by a killed run (its pid is
 // gone) is taken over, and the apply says so.
 func TestApplyTakesOverAStaleLock(t *testing.T) {
+	t.Parallel()
 	a, _, headA := repoWithRemote(t, "a")
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
@@ -311,6 +319,7 @@ func TestApplyTakesOverAStaleLock(t *testing.T) {
 // a merge in progress is a problem of the plan, shown by a dry run too,
 // and the run writes nothing.
 func TestRunRefusesARepoMidOperation(t *testing.T) {
+	t.Parallel()
 	for _, dryRun := range []bool{true, false} {
 		a, _, headA := repoWithRemote(t, "a")
 		if err := os.WriteFile(filepath.Join(a.Dir, ".git", "index.lock"), nil, 0o644); err != nil {
@@ -342,6 +351,7 @@ func TestRunRefusesARepoMidOperation(t *testing.T) {
 // a release branch nobody has checked out) prints and reports as a
 // fast-forward move, not as a publication.
 func TestBranchMoveReadsAsAMove(t *testing.T) {
+	t.Parallel()
 	r, bare, head := repoWithRemote(t, "a")
 	r.Git("branch", "rel-1.0", head)
 	next := r.Commit("fix", map[string]string{"f.txt": "fix\n"})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/relkit/relkit/release/gitx"
@@ -19,15 +18,16 @@ const (
 	JSON Format = "json"
 )
 
-// FormatFromEnv reads RELKIT_FORMAT (text when unset).
-func FormatFromEnv() (Format, error) {
-	switch f := strings.ToLower(strings.TrimSpace(os.Getenv("RELKIT_FORMAT"))); f {
+// ParseFormat reads a format name (RELKIT_FORMAT's value in the targets):
+// text (also when empty) or json, in any letter case.
+func ParseFormat(name string) (Format, error) {
+	switch f := strings.ToLower(strings.TrimSpace(name)); f {
 	case "", "text":
 		return Text, nil
 	case "json":
 		return JSON, nil
 	default:
-		return "", fmt.Errorf("RELKIT_FORMAT=%q: expected text or json", f)
+		return "", fmt.Errorf("%q: expected text or json", f)
 	}
 }
 

@@ -243,7 +243,7 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	}()
 	go func() {
 		defer wg.Done()
-		img := checks.ImagesWith(ctx, &bws, checks.ImagesOptions{})
+		img := checks.Images(ctx, &bws, checks.Options{})
 		// Without a point release the branch is judged from where it left
 		// main. Left to choose, check:charts would take the detached scratch
 		// checkout of a branch with no commits yet for a merged commit of

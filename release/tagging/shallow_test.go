@@ -33,6 +33,7 @@ func (fx *fixture) shallowClone(t *testing.T, name string) string {
 // and writes nothing; a real run fetches the history from the remote, says
 // so, and tags the commit that set VERSION, not HEAD.
 func TestTagInAShallowClone(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	dir := fx.shallowClone(t, "comp-a")
 	head := fx.git(t, dir, "rev-parse", "HEAD")
@@ -78,6 +79,7 @@ func TestTagInAShallowClone(t *testing.T) {
 // release tags (they were not fetched with it): exit 3 naming the cause,
 // never an empty list that would push a release image untagged.
 func TestImageTagsInAShallowClone(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	a := fx.repos["comp-a"]
 	a.Tag("v1.2.4", "Release", "")
@@ -87,7 +89,7 @@ func TestImageTagsInAShallowClone(t *testing.T) {
 	}
 	dir := fx.shallowClone(t, "comp-a")
 	before := hashTree(t, fx.root)
-	got, err := imagetags.ForHead(context.Background(), fx.ws, "comp-a", false)
+	got, err := imagetags.ForHead(context.Background(), fx.ws, "comp-a", imagetags.HeadOptions{})
 	if plan.ExitCode(err) != plan.ExitUndecided || !strings.Contains(err.Error(), "comp-a is a shallow clone; run git fetch --unshallow in "+filepath.Clean(dir)) {
 		t.Fatalf("want could-not-decide naming the shallow clone, got %+v, %v", got, err)
 	}
@@ -96,7 +98,7 @@ func TestImageTagsInAShallowClone(t *testing.T) {
 	}
 	// Deepened, the same commit has its release tag.
 	fx.git(t, dir, "fetch", "-q", "--unshallow", "origin")
-	got, err = imagetags.ForHead(context.Background(), fx.ws, "comp-a", false)
+	got, err = imagetags.ForHead(context.Background(), fx.ws, "comp-a", imagetags.HeadOptions{})
 	if err != nil || strings.Join(got.Tags, ",") != "1.2.4" {
 		t.Errorf("after deepening: %+v, %v; want tag 1.2.4", got, err)
 	}

@@ -160,6 +160,7 @@ func hashTree(t *testing.T, dir string) string {
 }
 
 func TestTagAndPush(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	before := hashTree(t, fx.root)
 	out, err := runTag(t, fx, Options{Push: true, DryRun: true})
@@ -212,6 +213,7 @@ func TestTagAndPush(t *testing.T) {
 }
 
 func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	// The commit before the release commit: VERSION is 1.2.3-dev there.
 	wrong := fx.git(t, "comp-a", "rev-parse", fx.setAt["comp-a"]+"^")
@@ -254,6 +256,7 @@ func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
 // in the configured form or the other; release:tag finds the release
 // tagged and makes no second tag, locally or on the remote.
 func TestTagOnTheMergeCommitIsTheRelease(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, repo, tag string
 		annotated       bool
@@ -304,6 +307,7 @@ func TestTagOnTheMergeCommitIsTheRelease(t *testing.T) {
 // fetched the tag: release:tag -push fetches it instead of pushing a
 // second tag on the VERSION commit.
 func TestTagOtherFormOnTheRemoteIsFetched(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	fx.git(t, "comp-b", "push", "-q", "origin", "master")
 	head := fx.git(t, "comp-b", "rev-parse", "master")
@@ -333,6 +337,7 @@ func TestTagOtherFormOnTheRemoteIsFetched(t *testing.T) {
 }
 
 func TestTagMadeElsewhereIsFetched(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	other := filepath.Join(fx.root, "other")
 	fx.git(t, fx.root, "clone", "-q", fx.remotes["comp-b"], other)
@@ -352,6 +357,7 @@ func TestTagMadeElsewhereIsFetched(t *testing.T) {
 }
 
 func TestRejectedTagPushThenRerun(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	hooks := filepath.Join(fx.remotes["charts"], "hooks")
 	if err := os.MkdirAll(hooks, 0o755); err != nil {
@@ -385,6 +391,7 @@ func TestRejectedTagPushThenRerun(t *testing.T) {
 }
 
 func TestTagRefusals(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	// A release commit that only exists locally.
 	fx.repos["comp-b"].SetVersion("0.5.0\n")
@@ -411,6 +418,7 @@ func TestTagRefusals(t *testing.T) {
 }
 
 func TestImageTags(t *testing.T) {
+	t.Parallel()
 	fx := build(t)
 	a := fx.repos["comp-a"]
 	head := a.Head()
@@ -424,7 +432,7 @@ func TestImageTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	got, err := imagetags.ForHead(ctx, fx.ws, "comp-a", false)
+	got, err := imagetags.ForHead(ctx, fx.ws, "comp-a", imagetags.HeadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +453,7 @@ func TestImageTags(t *testing.T) {
 
 	// A commit with no release tag: nothing, or the dev tag.
 	b := fx.repos["comp-b"]
-	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", false)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", imagetags.HeadOptions{})
 	if err != nil || len(got.Tags) != 0 {
 		t.Errorf("untagged commit: %+v, %v; want no tags", got, err)
 	}
@@ -454,25 +462,22 @@ func TestImageTags(t *testing.T) {
 	if !strings.Contains(buf.String(), `"tags":[]`) {
 		t.Errorf("JSON for no tags should hold an empty list: %s", buf.String())
 	}
-	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", imagetags.HeadOptions{Dev: true})
 	if err != nil || strings.Join(got.Tags, ",") != "master-"+b.Head()[:7] {
 		t.Errorf("dev tag: %+v, %v", got, err)
 	}
 
 	// A detached CI checkout takes the branch from the environment.
 	b.Git("checkout", "-q", "--detach")
-	for _, k := range imagetags.BranchEnv {
-		t.Setenv(k, "")
-	}
-	if _, err := imagetags.ForHead(ctx, fx.ws, "comp-b", true); plan.ExitCode(err) != plan.ExitUndecided {
+	blank := []string{"HOME=/home/ci", "RELKIT_BRANCH=", "GITHUB_HEAD_REF= "}
+	if _, err := imagetags.ForHead(ctx, fx.ws, "comp-b", imagetags.HeadOptions{Dev: true, Environ: blank}); plan.ExitCode(err) != plan.ExitUndecided {
 		t.Errorf("detached HEAD without a branch: %v, want could-not-decide", err)
 	}
-	t.Setenv("GITHUB_REF_NAME", "feature/Login+SSO")
-	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", true)
+	got, err = imagetags.ForHead(ctx, fx.ws, "comp-b", imagetags.HeadOptions{Dev: true, Environ: append(blank, "GITHUB_REF_NAME=feature/Login+SSO")})
 	if err != nil || strings.Join(got.Tags, ",") != "feature-Login-SSO-"+b.Head()[:7] {
 		t.Errorf("dev tag from GITHUB_REF_NAME: %+v, %v", got, err)
 	}
-	if _, err := imagetags.ForHead(ctx, fx.ws, "nope", false); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
+	if _, err := imagetags.ForHead(ctx, fx.ws, "nope", imagetags.HeadOptions{}); err == nil || !strings.Contains(err.Error(), "known: comp-a, comp-b") {
 		t.Errorf("unknown component: %v", err)
 	}
 }

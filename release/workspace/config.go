@@ -277,18 +277,21 @@ type Error struct{ Problems []string }
 
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 
-// Locate returns the config path: RELKIT_CONFIG, else relkit.yaml in dir.
-func Locate(dir string) string {
-	if p := os.Getenv("RELKIT_CONFIG"); p != "" {
-		return p
+// Locate returns the config path: file when the user named one
+// (RELKIT_CONFIG in the targets), else relkit.yaml in dir.
+func Locate(file, dir string) string {
+	if file != "" {
+		return file
 	}
 	return filepath.Join(dir, DefaultFile)
 }
 
-// LoadDefault loads the config named by RELKIT_CONFIG or ./relkit.yaml.
-func LoadDefault() (*Config, error) {
-	p := Locate(".")
-	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) && os.Getenv("RELKIT_CONFIG") == "" {
+// LoadDefault loads the config the user named (file, RELKIT_CONFIG in the
+// targets), else ./relkit.yaml; a missing ./relkit.yaml says how to name
+// one.
+func LoadDefault(file string) (*Config, error) {
+	p := Locate(file, ".")
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) && file == "" {
 		return nil, fmt.Errorf("no workspace config: %s does not exist; set RELKIT_CONFIG to your relkit.yaml (see docs/config.md), or run `go tool mage demo` for a demo workspace", p)
 	}
 	return Load(p)

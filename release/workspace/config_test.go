@@ -65,6 +65,7 @@ git:
 `
 
 func TestParseFullConfig(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "aether-helm-charts", "aether-docs", "components/amf", "system-tests")
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(full))
 	if err != nil {
@@ -111,6 +112,7 @@ func TestParseFullConfig(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte("charts:\n  path: charts\n"))
 	if err != nil {
@@ -123,6 +125,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestConfigErrorsNameFileLineAndKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml string
 		want       []string
@@ -177,19 +180,18 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 	if err := os.WriteFile(file, []byte("charts: {path: charts}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RELKIT_CONFIG", file)
-	c, err := LoadDefault()
+	c, err := LoadDefault(file)
 	if err != nil || c.Root != root {
-		t.Fatalf("LoadDefault() = %+v, %v", c, err)
+		t.Fatalf("LoadDefault(%s) = %+v, %v", file, c, err)
 	}
-	t.Setenv("RELKIT_CONFIG", "")
 	t.Chdir(t.TempDir())
-	if _, err := LoadDefault(); err == nil || !strings.Contains(err.Error(), "RELKIT_CONFIG") {
+	if _, err := LoadDefault(""); err == nil || !strings.Contains(err.Error(), "RELKIT_CONFIG") {
 		t.Errorf("without a config the error should say how to name one, got %v", err)
 	}
 }
 
 func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "a", "b", "c", "d", "e")
 	write := func(rel, content string) {
 		p := filepath.Join(root, rel)
@@ -219,6 +221,7 @@ func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
 }
 
 func TestParseImageTagFormPublishReviewSkip(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts", "amf", "site")
 	text := `charts:
   path: charts
@@ -270,6 +273,7 @@ components: [{name: amf, path: amf}]
 }
 
 func TestParseNewKeysRefuseBadValues(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts", "amf")
 	for _, tc := range []struct{ text, want string }{
 		{"charts: {path: charts}\ncomponents: [{name: amf, path: amf, imageTagForm: v}]\n", "relkit.yaml:2: components[0].imageTagForm: \"v\" must contain {version} once"},

@@ -15,6 +15,7 @@ import (
 // /dev/zero fails at once instead of hanging or filling memory, and one
 // over the cap is refused.
 func TestLoadRefusesNonRegularAndHugeConfigs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo.yaml")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {

@@ -3,6 +3,7 @@ package workspace
 import "testing"
 
 func TestImageTagRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		form, version, tag string
 	}{
@@ -26,6 +27,7 @@ func TestImageTagRoundTrip(t *testing.T) {
 }
 
 func TestImageTagVersionRefusesOtherForms(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ form, tag string }{
 		{"{version}", "v1.2.3"},         // another release form
 		{"{version}", "rel-1.2.3"},      // another release form

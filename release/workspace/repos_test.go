@@ -62,6 +62,7 @@ func wantConfigError(t *testing.T, root, text string, want ...string) {
 }
 
 func TestRepoPathsThatLeaveTheWorkspaceThroughSymlinks(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	outside := t.TempDir()
 	gitRepo(t, filepath.Join(root, "charts"))
@@ -104,6 +105,7 @@ func TestRepoPathsThatLeaveTheWorkspaceThroughSymlinks(t *testing.T) {
 }
 
 func TestTwoRolesOnOneRepoAreRefused(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	for _, r := range []string{"charts", "docs", "amf", "smf"} {
 		gitRepo(t, filepath.Join(root, r))
@@ -158,6 +160,7 @@ func TestTwoRolesOnOneRepoAreRefused(t *testing.T) {
 }
 
 func TestVersionedRepoWithoutVersionFileIsAConfigError(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	for _, r := range []string{"charts", "docs", "amf", "system-tests"} {
 		gitRepo(t, filepath.Join(root, r))

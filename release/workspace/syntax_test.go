@@ -8,6 +8,7 @@ import (
 )
 
 func TestYAMLErrorsNameTheOffendingLine(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	file := filepath.Join(root, "relkit.yaml")
 	for _, tc := range []struct {
@@ -59,6 +60,7 @@ func TestYAMLErrorsNameTheOffendingLine(t *testing.T) {
 }
 
 func TestConfigSizeIsCapped(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	text := "charts: {path: charts}\n# " + strings.Repeat("x", MaxConfigBytes) + "\n"
 	_, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(text))
@@ -96,6 +98,7 @@ func wide(n int, mapping, list string) string {
 }
 
 func TestAliasBombsAreRefused(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	file := filepath.Join(root, "relkit.yaml")
 	for _, tc := range []struct{ name, text, want string }{
@@ -144,6 +147,7 @@ func valuesRefs(n int) string {
 }
 
 func TestProblemsAreCapped(t *testing.T) {
+	t.Parallel()
 	root := newRoot(t, "charts")
 	text := "charts: {path: charts}\n" + strings.Repeat("bogus: 1\n", 5000)
 	_, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(text))

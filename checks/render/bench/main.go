@@ -87,7 +87,7 @@ func benchWorkspace(dir string) *workspace.Config {
 // images runs check:images once, as the mage target would.
 func images(ctx context.Context, dir string) error {
 	start := time.Now()
-	rep := checks.ImagesWith(ctx, benchWorkspace(dir), checks.ImagesOptions{})
+	rep := checks.Images(ctx, benchWorkspace(dir), checks.Options{})
 	took := time.Since(start)
 	if err := rep.Err(); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/chartrepo"
+	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/chartpublish"
 	"github.com/relkit/relkit/release/demo"
@@ -31,6 +32,10 @@ type Options struct {
 	// Dir is where the workspace is built; empty means a new temp dir.
 	Dir string
 	Out io.Writer
+	// Report is how the checks chapter prints its report (the check
+	// targets' format, colour and annotations); the zero value is plain
+	// text.
+	Report report.Options
 }
 
 // Chapter is one step of the story. It gets the loaded workspace (whose
@@ -41,23 +46,24 @@ type Chapter struct {
 }
 
 // chapters are the story in order.
-var chapters = []Chapter{
-	{Title: "CI policy checks on master", Run: runChecks},
-	{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
-	{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-		return story5.DemoPatchRelease(ctx, w, ws, demoLine)
-	}},
-	{Title: "CI publishes the charts", Run: runPublish},
-	{Title: "Release status of the 2.1 line", Run: runStatus},
-	{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
+func chapters(o Options) []Chapter {
+	return []Chapter{
+		{Title: "CI policy checks on master", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+			return runChecks(ctx, w, ws, o.Report)
+		}},
+		{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
+		{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+			return story5.DemoPatchRelease(ctx, w, ws, demoLine)
+		}},
+		{Title: "CI publishes the charts", Run: runPublish},
+		{Title: "Release status of the 2.1 line", Run: runStatus},
+		{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
+	}
 }
 
 // demoLine is the release line the demo cuts: the charts repo's master is
 // at 2.1.0-dev.
 const demoLine = "2.1"
-
-// DirFromEnv returns RELKIT_DEMO_DIR, or "" for a new temp dir.
-func DirFromEnv() string { return os.Getenv("RELKIT_DEMO_DIR") }
 
 // Run builds the demo workspace and runs every chapter. The workspace
 // stays on disk; at the end its relkit.yaml is pointed back at the static
@@ -99,7 +105,7 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	fmt.Fprintf(w, "  chart repository %s, OCI registry %s (mirrors %s)\n", svc.ChartRepoURL, svc.RegistryHost, mirrorList(svc.Mirrors))
 
-	for i, c := range chapters {
+	for i, c := range chapters(o) {
 		fmt.Fprintf(w, "\n== %d. %s\n\n", i+1, c.Title)
 		ws, err := workspace.Load(d.ConfigFile)
 		if err != nil {
@@ -209,22 +215,13 @@ func runStatus(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.W
 	return nil
 }
 
-// runChecks runs every registered check, with registry lookups, and fails
-// the demo only when a check could not decide: the demo workspace carries
-// warnings on purpose.
-func runChecks(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	old, had := os.LookupEnv("RELKIT_REGISTRY")
-	os.Setenv("RELKIT_REGISTRY", "1")
-	defer func() {
-		if had {
-			os.Setenv("RELKIT_REGISTRY", old)
-		} else {
-			os.Unsetenv("RELKIT_REGISTRY")
-		}
-	}()
+// runChecks runs every registered check, with registry lookups, prints
+// the report as ro says, and fails the demo only when a check could not
+// decide: the demo workspace carries warnings on purpose.
+func runChecks(ctx context.Context, w io.Writer, ws *workspace.Config, ro report.Options) error {
 	fmt.Fprintf(w, "$ go tool mage check:all   (RELKIT_REGISTRY=1: every image tag is looked up in the registry)\n")
-	r := checks.NewRunnerWith(func() (*workspace.Config, error) { return ws, nil })
-	code, summary := r.Run(ctx, w, checks.Names()...)
+	r := checks.NewRunner(func() (*workspace.Config, error) { return ws, nil }, checks.Options{Registry: true})
+	code, summary := r.Run(ctx, w, ro, checks.Names()...)
 	switch code {
 	case 0:
 		return nil

@@ -192,7 +192,7 @@ func publishFromCI(ctx context.Context, w io.Writer, ws *workspace.Config, comp 
 		}
 		ci.Components = append(ci.Components, c)
 	}
-	tags, err := imagetags.ForHead(ctx, &ci, comp.Name, false)
+	tags, err := imagetags.ForHead(ctx, &ci, comp.Name, imagetags.HeadOptions{})
 	if err != nil {
 		return err
 	}
@@ -214,6 +214,6 @@ func publishFromCI(ctx context.Context, w io.Writer, ws *workspace.Config, comp 
 	}
 	fmt.Fprintf(w, "$ go tool mage image:push %s image.oci\n", comp.Name)
 	_, err = imagepush.PushComponent(ctx, &ci, imagepush.ComponentOptions{Name: comp.Name, Source: src, Out: w,
-		Environ: append(os.Environ(), "RELKIT_ALLOW_LOCAL_PUSH=1")})
+		Environ: []string{imagepush.AllowLocalEnv + "=1"}})
 	return err
 }
