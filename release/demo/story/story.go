@@ -1,6 +1,8 @@
 // Package story runs the demo: it builds the demo workspace, serves its
 // chart repository and registry on loopback, and walks the release process
 // on it chapter by chapter, printing what a release engineer would see.
+// Each chapter is one file: checks.go, branch.go, patchrelease.go,
+// status.go, verify.go.
 package story
 
 import (
@@ -13,14 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relkit/relkit/checks"
-	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
-	"github.com/relkit/relkit/release/demo/story5"
-	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifest"
-	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -42,9 +37,7 @@ type Chapter struct {
 var chapters = []Chapter{
 	{Title: "CI policy checks on master", Run: runChecks},
 	{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
-	{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-		return story5.DemoPatchRelease(ctx, w, ws, demoLine)
-	}},
+	{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: runPatchRelease},
 	{Title: "Release status of the 2.1 line", Run: runStatus},
 	{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
 }
@@ -126,79 +119,4 @@ func mirrorList(m map[string]string) string {
 // with no mirrors, once the loopback servers are gone.
 func restoreConfig(d *demo.Workspace) {
 	_ = os.WriteFile(d.ConfigFile, []byte(demo.ConfigText(demo.ChartRepoPath, nil)), 0o644)
-}
-
-// runBranch shows release:branch's plan with -dryRun, then cuts and pushes.
-func runBranch(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	fmt.Fprintf(w, "$ go tool mage release:branch %s -dryRun\n", demoLine)
-	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, DryRun: true, Push: true}, w, plan.Text); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push\n", demoLine)
-	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push   (again: nothing left to do)\n", demoLine)
-	return branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text)
-}
-
-// runVerify shows the manifest release:point committed with 2.1.0 and
-// re-resolves every image in it.
-func runVerify(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	const release = demoLine + ".0"
-	path := manifest.Path(release)
-	data, err := gitx.Git(ctx, ws.Charts.Dir, "show", ws.Charts.Tag(release)+":"+path)
-	if err != nil {
-		return fmt.Errorf("release:point should have committed %s with tag %s: %w", path, release, err)
-	}
-	fmt.Fprintf(w, "$ git -C %s show %s:%s\n%s\n", ws.Charts.Path, ws.Charts.Tag(release), path, data)
-	fmt.Fprintf(w, "$ go tool mage release:verify %s\n", release)
-	v, err := manifest.Verify(ctx, ws, release, manifest.VerifyOptions{})
-	if v != nil {
-		if werr := v.WriteText(w); werr != nil {
-			return werr
-		}
-	}
-	return err
-}
-
-// runStatus prints release:status for the demo line.
-func runStatus(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	fmt.Fprintf(w, "$ go tool mage release:status %s\n", demoLine)
-	st, err := status.Collect(ctx, ws, demoLine, status.Options{})
-	if err != nil {
-		return err
-	}
-	if err := st.WriteText(w); err != nil {
-		return err
-	}
-	if code := st.ExitCode(); code != 0 {
-		return fmt.Errorf("release:status exit %d", code)
-	}
-	return nil
-}
-
-// runChecks runs every registered check, with registry lookups, and fails
-// the demo only when a check could not decide: the demo workspace carries
-// warnings on purpose.
-func runChecks(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	old, had := os.LookupEnv("RELKIT_REGISTRY")
-	os.Setenv("RELKIT_REGISTRY", "1")
-	defer func() {
-		if had {
-			os.Setenv("RELKIT_REGISTRY", old)
-		} else {
-			os.Unsetenv("RELKIT_REGISTRY")
-		}
-	}()
-	fmt.Fprintf(w, "$ go tool mage check:all   (RELKIT_REGISTRY=1: every image tag is looked up in the registry)\n")
-	r := checks.NewRunnerWith(func() (*workspace.Config, error) { return ws, nil })
-	code, summary := r.Run(ctx, w, checks.Names()...)
-	switch code {
-	case 0:
-		return nil
-	case 1:
-		return fmt.Errorf("the demo workspace should pass the checks: %s", summary)
-	}
-	return fmt.Errorf("checks could not decide: %s", summary)
 }
