@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/checks/render"
+	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
 // BenchmarkImagesOneChart runs check:images over one chart rendering 1k,
-// 10k and 100k images (render.GenerateImageChart): the cost must grow
+// 10k and 100k images (rendertest.GenerateImageChart): the cost must grow
 // linearly with the images of a chart.
 func BenchmarkImagesOneChart(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprintf("images=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
-			if err := render.GenerateImageChart(dir, n); err != nil {
+			if err := rendertest.GenerateImageChart(dir, n); err != nil {
 				b.Fatal(err)
 			}
 			res, err := render.All(context.Background(), dir, render.Options{})

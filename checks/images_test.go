@@ -22,6 +22,7 @@ import (
 
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/checks/render"
+	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
@@ -356,7 +357,7 @@ func TestImagesNoCharts(t *testing.T) {
 // charts repo of 200 charts, each with a subchart: 2,000 image references.
 func BenchmarkImages200(b *testing.B) {
 	dir := b.TempDir()
-	if _, err := render.GenerateCharts(dir, 200); err != nil {
+	if _, err := rendertest.GenerateCharts(dir, 200); err != nil {
 		b.Fatal(err)
 	}
 	ws := &workspace.Config{

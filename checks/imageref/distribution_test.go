@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-)
 
-// distributionBin is Debian's docker-registry (CNCF distribution).
-const distributionBin = "/usr/bin/docker-registry"
+	"github.com/relkit/relkit/internal/testtool"
+)
 
 // syncBuffer is a bytes.Buffer safe for the registry's output goroutines.
 type syncBuffer struct {
@@ -42,9 +41,7 @@ func (s *syncBuffer) String() string {
 // returns host:port once /v2/ answers.
 func startDistribution(t *testing.T, htpasswd string) string {
 	t.Helper()
-	if _, err := os.Stat(distributionBin); err != nil {
-		t.Skipf("%s not installed (apt-get install docker-registry): %v", distributionBin, err)
-	}
+	distributionBin := testtool.DockerRegistry(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

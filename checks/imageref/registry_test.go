@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/relkit/relkit/checks/imageref/imagereftest"
 )
 
 // newRegistry serves an in-memory OCI registry on 127.0.0.1, optionally
@@ -370,7 +371,7 @@ func TestRetryAfterParse(t *testing.T) {
 // sequential `crane digest` processes).
 func BenchmarkCheckAll1000(b *testing.B) {
 	_, host := newRegistry(b, nil)
-	refs, err := SeedRegistry(context.Background(), host, 1000)
+	refs, err := imagereftest.SeedRegistry(context.Background(), host, 1000)
 	if err != nil {
 		b.Fatal(err)
 	}

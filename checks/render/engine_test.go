@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relkit/relkit/checks/render/rendertest"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -50,7 +51,7 @@ func ours(ch *chart.Chart, vals chartutil.Values) (map[string]string, error) {
 // text/template corners the instrumentation touches.
 func TestEngineMatchesSDK(t *testing.T) {
 	root := t.TempDir()
-	if _, err := GenerateCharts(root, 2); err != nil {
+	if _, err := rendertest.GenerateCharts(root, 2); err != nil {
 		t.Fatal(err)
 	}
 	write(t, root, map[string]string{

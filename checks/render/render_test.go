@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -248,7 +249,7 @@ func write(t testing.TB, root string, files map[string]string) {
 // values line (or appVersion) except none.
 func TestGenerateCharts(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := GenerateCharts(dir, 3); err != nil {
+	if _, err := rendertest.GenerateCharts(dir, 3); err != nil {
 		t.Fatal(err)
 	}
 	res, err := All(context.Background(), dir, Options{APIVersions: []string{"batch/v1/CronJob"}})
@@ -262,8 +263,8 @@ func TestGenerateCharts(t *testing.T) {
 		if r.Err != nil || len(r.Failed) > 0 || len(r.Deps) > 0 {
 			t.Errorf("%s: err %v failed %v deps %v", r.Chart.Dir, r.Err, r.Failed, r.Deps)
 		}
-		if len(r.Images) != ImagesPerGeneratedChart {
-			t.Errorf("%s: %d images; expected %d", r.Chart.Dir, len(r.Images), ImagesPerGeneratedChart)
+		if len(r.Images) != rendertest.ImagesPerGeneratedChart {
+			t.Errorf("%s: %d images; expected %d", r.Chart.Dir, len(r.Images), rendertest.ImagesPerGeneratedChart)
 		}
 		for _, i := range r.Images {
 			if i.ValuesFile == "" || i.Source != FromTemplate {
@@ -276,7 +277,7 @@ func TestGenerateCharts(t *testing.T) {
 // BenchmarkRenderAll renders 200 generated charts (2,000 images).
 func BenchmarkRenderAll(b *testing.B) {
 	dir := b.TempDir()
-	if _, err := GenerateCharts(dir, 200); err != nil {
+	if _, err := rendertest.GenerateCharts(dir, 200); err != nil {
 		b.Fatal(err)
 	}
 	o := Options{APIVersions: []string{"batch/v1/CronJob"}}
@@ -289,8 +290,8 @@ func BenchmarkRenderAll(b *testing.B) {
 		for _, r := range res {
 			n += len(r.Images)
 		}
-		if n != 200*ImagesPerGeneratedChart {
-			b.Fatalf("%d images; expected %d", n, 200*ImagesPerGeneratedChart)
+		if n != 200*rendertest.ImagesPerGeneratedChart {
+			b.Fatalf("%d images; expected %d", n, 200*rendertest.ImagesPerGeneratedChart)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/relkit/relkit/internal/testtool"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
@@ -251,10 +252,7 @@ type gitServer struct {
 
 func startGitServer(tb testing.TB, root string) *gitServer {
 	tb.Helper()
-	backend := "/usr/lib/git-core/git-http-backend"
-	if _, err := os.Stat(backend); err != nil {
-		tb.Skipf("git-http-backend not available: %v", err)
-	}
+	backend := testtool.GitHTTPBackend(tb)
 	gs := &gitServer{token: "s3cr3t-token"}
 	cgiH := &cgi.Handler{
 		Path: backend,

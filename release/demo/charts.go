@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path"
 	"slices"
@@ -44,477 +46,89 @@ func fill(text string, vals map[string]string) string {
 	return out
 }
 
-// chartDef is one chart of the charts repo.
+// chartFS holds the demo charts' files (files/charts/<dir>/...) and the
+// sources of the charts they vendor as packages (files/vendored/<name>/...).
+// "all:" keeps templates/_helpers.tpl, which embed would skip for its
+// leading underscore.
+//
+//go:embed all:files
+var chartFS embed.FS
+
+// chartDef is one chart of the charts repo; its files are
+// files/charts/<Dir>/ with @@placeholders@@ for the values of a
+// chartState.
 type chartDef struct {
 	Dir, Name string
 	// VersionKey is the state key of the chart version.
 	VersionKey string
-	Files      map[string]string
+	// Vendored are chart packages under the chart's charts/ dir: package
+	// file name -> the name of its source under files/vendored.
+	Vendored map[string]string
 }
-
-const spdx = "# SPDX-FileCopyrightText: 2022-present Open Networking Foundation <info@opennetworking.org>\n# SPDX-License-Identifier: Apache-2.0\n"
 
 var chartDefs = []chartDef{
-	{Dir: "omec/omec-control-plane", Name: "omec-control-plane", VersionKey: "cp.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v2
-name: omec-control-plane
-description: OMEC 5G core control plane (AMF and SMF)
-type: application
-icon: https://guide.opencord.org/logos/cord.svg
-version: @@cp.version@@ # bump on every change; CI rejects a published version
-maintainers:
-  - name: Aether Core Team
-    email: aether-core@aetherproject.org
-`,
-		"values.yaml": spdx + `
-images:
-  # Registry prefix (with its trailing slash), joined to every tag below by
-  # the templates.
-  repository: "registry.aetherproject.org/"
-  tags:
-    init: omecproject/pod-init:rel-1.1.2
-    amf: omecproject/5gc-amf:@@cp.amf@@
-    smf: omecproject/5gc-smf:@@cp.smf@@
-  pullPolicy: IfNotPresent
-
-config:
-  amf:
-    deploy: true
-    replicas: 1
-    ngapPort: 38412
-  smf:
-    deploy: true
-    replicas: 1
-    pfcpPort: 8805
-  # Nightly subscriber-database cleanup; only scheduled on clusters that
-  # serve batch/v1 CronJob.
-  dbCleanup:
-    enabled: true
-    schedule: "0 3 * * *"
-    image: @@busybox@@
-  # Post-install hook that registers the core with the ROC.
-  registration:
-    enabled: true
-    rocUrl: http://aether-roc-api:8181
-`,
-		"templates/_helpers.tpl": `{{/*
-SPDX-License-Identifier: Apache-2.0
-*/}}
-{{- define "omec-control-plane.labels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
-{{- end -}}
-`,
-		"templates/amf.yaml": `{{- if .Values.config.amf.deploy }}
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: amf
-  labels:
-    {{- include "omec-control-plane.labels" . | nindent 4 }}
-spec:
-  replicas: {{ .Values.config.amf.replicas }}
-  selector:
-    matchLabels:
-      app: amf
-  template:
-    metadata:
-      labels:
-        app: amf
-    spec:
-      initContainers:
-        - name: amf-init
-          image: {{ .Values.images.repository }}{{ .Values.images.tags.init }}
-          imagePullPolicy: {{ .Values.images.pullPolicy }}
-          command: ["/bin/sh", "-c", "until nslookup nrf; do sleep 2; done"]
-      containers:
-        - name: amf
-          image: {{ .Values.images.repository }}{{ .Values.images.tags.amf }}
-          imagePullPolicy: {{ .Values.images.pullPolicy }}
-          ports:
-            - name: ngap
-              containerPort: {{ .Values.config.amf.ngapPort }}
-              protocol: SCTP
-{{- end }}
-`,
-		"templates/smf.yaml": `{{- if .Values.config.smf.deploy }}
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: smf
-  labels:
-    {{- include "omec-control-plane.labels" . | nindent 4 }}
-spec:
-  replicas: {{ .Values.config.smf.replicas }}
-  selector:
-    matchLabels:
-      app: smf
-  template:
-    metadata:
-      labels:
-        app: smf
-    spec:
-      containers:
-        - name: smf
-          image: {{ .Values.images.repository }}{{ .Values.images.tags.smf }}
-          imagePullPolicy: {{ .Values.images.pullPolicy }}
-          ports:
-            - name: pfcp
-              containerPort: {{ .Values.config.smf.pfcpPort }}
-              protocol: UDP
-{{- end }}
-`,
-		"templates/db-cleanup.yaml": `{{- if and .Values.config.dbCleanup.enabled (.Capabilities.APIVersions.Has "batch/v1/CronJob") }}
-apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: db-cleanup
-spec:
-  schedule: {{ .Values.config.dbCleanup.schedule | quote }}
-  jobTemplate:
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          containers:
-            - name: cleanup
-              image: {{ .Values.config.dbCleanup.image }}
-              command: ["/bin/sh", "-c", "echo pruning stale sessions"]
-{{- end }}
-`,
-		"templates/register-hook.yaml": `{{- if .Values.config.registration.enabled }}
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ .Release.Name }}-register
-  annotations:
-    "helm.sh/hook": post-install,post-upgrade
-    "helm.sh/hook-delete-policy": hook-succeeded
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: register
-          image: curlimages/curl:7.77.0
-          args: ["-fsS", "-X", "POST", "{{ .Values.config.registration.rocUrl }}/register"]
-{{- end }}
-`,
-	}},
-	{Dir: "omec/omec-user-plane", Name: "omec-user-plane", VersionKey: "up.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v2
-name: omec-user-plane
-description: OMEC user plane function (BESS datapath and PFCP agent)
-type: application
-version: "@@up.version@@"
-appVersion: "@@up.upf@@"
-`,
-		"values.yaml": spdx + `
-images:
-  # Full references, one per container.
-  tags:
-    bess: ghcr.io/omec-project/upf:@@up.upf@@
-    pfcpiface: ghcr.io/omec-project/upf-pfcpiface:@@up.upf@@
-  pullPolicy: IfNotPresent
-
-config:
-  upf:
-    hugepages: false
-    cpiface:
-      hostname: upf
-`,
-		"templates/upf.yaml": `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: upf
-spec:
-  serviceName: upf
-  selector:
-    matchLabels:
-      app: upf
-  template:
-    metadata:
-      labels:
-        app: upf
-    spec:
-      containers:
-        - name: bessd
-          image: {{ .Values.images.tags.bess | quote }}
-          imagePullPolicy: {{ .Values.images.pullPolicy }}
-          {{- if .Values.config.upf.hugepages }}
-          resources:
-            limits:
-              hugepages-1Gi: 2Gi
-          {{- end }}
-        - name: pfcp-agent
-          image: {{ .Values.images.tags.pfcpiface | quote }}
-          imagePullPolicy: {{ .Values.images.pullPolicy }}
-          args: ["-hostname", {{ .Values.config.upf.cpiface.hostname | quote }}]
-`,
-	}},
-	{Dir: "roc-api", Name: "roc-api", VersionKey: "api.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v2
-name: roc-api
-description: Aether ROC REST API
-type: application
-version: @@api.version@@
-appVersion: "@@api.app@@" # the image tag when image.tag is empty
-`,
-		"values.yaml": spdx + `
-image:
-  repository: registry.aetherproject.org/onosproject/aether-roc-api
-  # Empty: the chart's appVersion.
-  tag: ""
-  pullPolicy: IfNotPresent
-
-# Upstream publishes master builds only (waived in relkit.yaml).
-modelRegistry:
-  image: onosproject/config-model-registry:master-8d5c3a1
-
-sidecars:
-  - name: exporter
-    image: onosproject/aether-roc-exporter:0.4.2
-  - name: audit
-    image: registry:5000/aether/audit-proxy:1.0.0
-
-service:
-  port: 8181
-`,
-		"templates/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-roc-api
-spec:
-  selector:
-    matchLabels:
-      app: roc-api
-  template:
-    metadata:
-      labels:
-        app: roc-api
-    spec:
-      initContainers:
-        - name: model-registry
-          image: {{ .Values.modelRegistry.image }}
-      containers:
-        - name: roc-api
-          image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
-          ports:
-            - containerPort: {{ .Values.service.port }}
-        {{- range .Values.sidecars }}
-        - name: {{ .name }}
-          image: {{ .image }}
-        {{- end }}
-`,
-		"templates/service.yaml": `apiVersion: v1
-kind: Service
-metadata:
-  name: {{ .Release.Name }}-roc-api
-spec:
-  selector:
-    app: roc-api
-  ports:
-    - port: {{ .Values.service.port }}
-`,
-	}},
-	{Dir: "aether-roc-gui", Name: "aether-roc-gui", VersionKey: "gui.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v2
-name: aether-roc-gui
-description: Aether ROC web GUI
-type: application
-version: '@@gui.version@@'
-appVersion: v2.1.4
-`,
-		"values.yaml": spdx + `
-global:
-  image:
-    # An umbrella chart sets this to pull every image from one registry.
-    registry: ""
-
-image:
-  registry: docker.io
-  repository: onosproject/aether-roc-gui
-  tag: v2.1.4
-  pullPolicy: IfNotPresent
-`,
-		"templates/_helpers.tpl": `{{/*
-The GUI image: global.image.registry, when set, overrides image.registry.
-*/}}
-{{- define "aether-roc-gui.image" -}}
-{{- $registry := .Values.image.registry -}}
-{{- if .Values.global.image.registry -}}
-{{- $registry = .Values.global.image.registry -}}
-{{- end -}}
-{{- printf "%s/%s:%s" (trimSuffix "/" $registry) .Values.image.repository .Values.image.tag -}}
-{{- end -}}
-`,
-		"templates/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-gui
-spec:
-  selector:
-    matchLabels:
-      app: aether-roc-gui
-  template:
-    metadata:
-      labels:
-        app: aether-roc-gui
-    spec:
-      containers:
-        - name: gui
-          image: {{ include "aether-roc-gui.image" . }}
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
-`,
-	}},
-	{Dir: "aether-roc-umbrella", Name: "aether-roc-umbrella", VersionKey: "umb.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v2
-name: aether-roc-umbrella
-description: Aether ROC (API and GUI) as one release
-type: application
-version: @@umb.version@@
-dependencies:
-  - name: roc-api
-    version: @@api.version@@
-    repository: file://../roc-api
-  - name: aether-roc-gui
-    alias: gui
-    condition: gui.enabled
-    version: "@@gui.version@@"
-    repository: "file://../aether-roc-gui"
-`,
-		"values.yaml": spdx + `
-global:
-  image:
-    registry: registry.aetherproject.org
-
-roc-api:
-  service:
-    port: 8181
-
-# The GUI is optional; values-gui.yaml turns it on.
-gui:
-  enabled: false
-`,
-		"values-gui.yaml": "gui:\n  enabled: true\n",
-		"templates/configmap.yaml": `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ .Release.Name }}-roc
-data:
-  api: http://{{ .Release.Name }}-roc-api:{{ index .Values "roc-api" "service" "port" }}
-`,
-	}},
-	{Dir: "edge-monitoring", Name: "edge-monitoring", VersionKey: "edge.version", Files: map[string]string{
-		"Chart.yaml": spdx + `
-apiVersion: v1
-name: edge-monitoring
-description: Edge site monitoring (metrics server and telegraf)
-version: '@@edge.version@@'   # quoted on purpose: CI treats it as a string
-appVersion: 1.2.1
-`,
-		"requirements.yaml": `dependencies:
-  - name: telegraf
-    version: 1.8.0
-    repository: https://helm.influxdata.com/
-    condition: telegraf.enabled
-`,
-		"values.yaml": spdx + `
-image:
-  repository: registry.aetherproject.org/aether/edge-monitoring-server
-  # Rendered through tpl: the chart's appVersion unless overridden.
-  tag: "{{ .Chart.AppVersion }}"
-
-telegraf:
-  enabled: true
-  image:
-    tag: "1.17.3"
-  config:
-    outputs:
-      - prometheus_client:
-          listen: ":9273"
-`,
-		"templates/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-edge-monitoring
-spec:
-  selector:
-    matchLabels:
-      app: edge-monitoring
-  template:
-    metadata:
-      labels:
-        app: edge-monitoring
-    spec:
-      containers:
-        - name: server
-          image: "{{ .Values.image.repository }}:{{ tpl .Values.image.tag . }}"
-`,
-		"charts/telegraf-1.8.0.tgz": "", // filled by chartFiles
-	}},
+	{Dir: "omec/omec-control-plane", Name: "omec-control-plane", VersionKey: "cp.version"},
+	{Dir: "omec/omec-user-plane", Name: "omec-user-plane", VersionKey: "up.version"},
+	{Dir: "roc-api", Name: "roc-api", VersionKey: "api.version"},
+	{Dir: "aether-roc-gui", Name: "aether-roc-gui", VersionKey: "gui.version"},
+	{Dir: "aether-roc-umbrella", Name: "aether-roc-umbrella", VersionKey: "umb.version"},
+	{Dir: "edge-monitoring", Name: "edge-monitoring", VersionKey: "edge.version",
+		// The upstream telegraf chart, a minimal real chart whose image
+		// tag the parent overrides.
+		Vendored: map[string]string{"telegraf-1.8.0.tgz": "telegraf"}},
 }
 
-// telegrafChart is the upstream chart vendored (as a package) under
-// edge-monitoring/charts: a minimal real chart whose image tag the parent
-// overrides.
-var telegrafChart = map[string]string{
-	"Chart.yaml": `apiVersion: v1
-name: telegraf
-version: 1.8.0
-appVersion: 1.17.0
-description: Telegraf is an agent written in Go for collecting, processing, aggregating, and writing metrics.
-home: https://www.influxdata.com/time-series-platform/telegraf/
-`,
-	"values.yaml": `image:
-  repo: telegraf
-  tag: "1.16.3"
-  pullPolicy: IfNotPresent
-config:
-  outputs: []
-`,
-	"templates/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}-telegraf
-spec:
-  selector:
-    matchLabels:
-      app: telegraf
-  template:
-    metadata:
-      labels:
-        app: telegraf
-    spec:
-      containers:
-        - name: telegraf
-          image: "{{ .Values.image.repo }}:{{ .Values.image.tag }}"
-          imagePullPolicy: {{ .Values.image.pullPolicy }}
-`,
+// embedded returns the files under dir of chartFS, by path relative to
+// dir. The files are part of the binary, so a read error is a build bug.
+func embedded(dir string) map[string]string {
+	out := map[string]string{}
+	err := fs.WalkDir(chartFS, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := chartFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[strings.TrimPrefix(p, dir+"/")] = string(data)
+		return nil
+	})
+	if err != nil || len(out) == 0 {
+		panic(fmt.Sprintf("demo: embedded files %s: %v (%d files)", dir, err, len(out)))
+	}
+	return out
 }
 
-// telegrafPackage is the vendored telegraf-1.8.0.tgz.
-var telegrafPackage = sync.OnceValue(func() []byte { return packChart("telegraf", telegrafChart) })
+// chartTemplates are the files of every chart, as read once from chartFS.
+var chartTemplates = sync.OnceValue(func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, c := range chartDefs {
+		out[c.Dir] = embedded("files/charts/" + c.Dir)
+	}
+	return out
+})
+
+// vendoredPackage is the package of the vendored chart name, built once
+// per name (the demo vendors one).
+var vendoredPackage = sync.OnceValue(func() map[string][]byte {
+	out := map[string][]byte{}
+	for _, c := range chartDefs {
+		for _, name := range c.Vendored {
+			if out[name] == nil {
+				out[name] = packChart(name, embedded("files/vendored/"+name))
+			}
+		}
+	}
+	return out
+})
 
 // chartFiles is the content of the charts repo's chart dirs in state st,
 // as repo-relative path -> content.
 func chartFiles(st chartState) map[string]string {
 	out := map[string]string{}
 	for _, c := range chartDefs {
-		for f, text := range c.Files {
-			p := c.Dir + "/" + f
-			if f == "charts/telegraf-1.8.0.tgz" {
-				out[p] = string(telegrafPackage())
-				continue
-			}
-			out[p] = fill(text, st)
+		for rel, text := range chartDirFiles(c, st) {
+			out[c.Dir+"/"+rel] = text
 		}
 	}
 	return out
@@ -522,12 +136,12 @@ func chartFiles(st chartState) map[string]string {
 
 // chartDirFiles is one chart's files (chart-relative paths) in state st.
 func chartDirFiles(c chartDef, st chartState) map[string]string {
-	all := chartFiles(st)
 	out := map[string]string{}
-	for p, text := range all {
-		if rel, ok := strings.CutPrefix(p, c.Dir+"/"); ok {
-			out[rel] = text
-		}
+	for f, text := range chartTemplates()[c.Dir] {
+		out[f] = fill(text, st)
+	}
+	for file, name := range c.Vendored {
+		out["charts/"+file] = string(vendoredPackage()[name])
 	}
 	return out
 }

@@ -184,9 +184,6 @@ func (t *ReleaseTags) LineReleases(l version.Line) (map[string]Release, error) {
 // Has reports whether some tag names version v.
 func (t *ReleaseTags) Has(v string) bool { return len(t.byVersion[v]) > 0 }
 
-// Refs lists the tags of version v, the prefix form first.
-func (t *ReleaseTags) Refs(v string) []TagRef { return slices.Clone(t.byVersion[v]) }
-
 // Conflicts lists the releases whose tags name different commits, lowest
 // version first. Only versions with several tags on different refs are
 // peeled.

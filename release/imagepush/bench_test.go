@@ -7,9 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/relkit/relkit/release/imagepush/imagepushtest"
 )
 
 // BenchmarkPush20Images copies 20 images of 5 layers each from a staging
@@ -25,20 +23,9 @@ func BenchmarkPush20Images(b *testing.B) {
 		size = v
 	}
 	staging := newTestReg(b)
-	var sources []string
-	for i := range images {
-		img, err := random.Image(size, layers)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ref, err := name.ParseReference(staging.repo(fmt.Sprintf("staging/img-%02d:build", i)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			b.Fatal(err)
-		}
-		sources = append(sources, ref.String())
+	sources, err := imagepushtest.SeedStaging(context.Background(), staging.host, images, layers, size)
+	if err != nil {
+		b.Fatal(err)
 	}
 	ctx := context.Background()
 	// A fresh target registry per round: the in-process registry keeps

@@ -29,11 +29,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/relkit/relkit/internal/testtool"
 	rplan "github.com/relkit/relkit/release/plan"
 )
-
-// distributionBinary is Debian's CNCF distribution registry.
-const distributionBinary = "/usr/bin/docker-registry"
 
 // distribution is a docker-registry process with htpasswd auth on a free
 // loopback port, and a counting reverse proxy in front of it.
@@ -46,12 +44,7 @@ type distribution struct {
 
 func startDistribution(t *testing.T) *distribution {
 	t.Helper()
-	if _, err := os.Stat(distributionBinary); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not installed (apt-get install docker-registry), and CI needs this test: %v", distributionBinary, err)
-		}
-		t.Skipf("%s not installed (apt-get install docker-registry): %v", distributionBinary, err)
-	}
+	distributionBinary := testtool.DockerRegistry(t)
 	dir := t.TempDir()
 	d := &distribution{user: "relkit-ci", pass: randomHex(t)}
 	hash, err := bcrypt.GenerateFromPassword([]byte(d.pass), bcrypt.MinCost)

@@ -51,12 +51,8 @@ func (s *Source) mountFrom(target name.Repository) (name.Repository, bool) {
 	return *s.repo, true
 }
 
-// IsIndex reports whether the source is a (multi-arch) image index.
-func (s *Source) IsIndex() bool { return s.MediaType.IsIndex() }
-
 type sourceOptions struct {
 	mirrors map[string]string
-	remote  []remote.Option
 	puller  func(context.Context, name.Registry) ([]remote.Option, error)
 }
 
@@ -67,12 +63,6 @@ type SourceOption func(*sourceOptions)
 // contact.
 func WithMirrors(m map[string]string) SourceOption {
 	return func(o *sourceOptions) { o.mirrors = m }
-}
-
-// WithRemoteOptions passes options (credentials, transport, a shared
-// puller) to the registry reads of a registry source.
-func WithRemoteOptions(opts ...remote.Option) SourceOption {
-	return func(o *sourceOptions) { o.remote = append(o.remote, opts...) }
 }
 
 // withPuller lets a session hand out its per-registry puller.
@@ -254,7 +244,7 @@ func openRemote(ctx context.Context, ref string, o *sourceOptions) (*Source, err
 	} else {
 		cref = repo.Tag(r.Identifier())
 	}
-	opts := append(append([]remote.Option{}, o.remote...), remote.WithContext(ctx))
+	opts := []remote.Option{remote.WithContext(ctx)}
 	if o.puller != nil {
 		more, err := o.puller(ctx, repo.Registry)
 		if err != nil {

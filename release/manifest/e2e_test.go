@@ -95,6 +95,13 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Errorf("manifest commit author/message:\n%s\nwant the relkit.yaml git.author and the %s trailer", author, Trailer)
 	}
 	fx.checkoutUntouched(t, master)
+	text.Reset()
+	if err := res.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "Created releases/2.1.0.yaml on aether-2.1") {
+		t.Errorf("run text lacks the created line:\n%s", text.String())
+	}
 	committed, err := gitx.Git(ctx, fx.charts, "cat-file", "blob", after+":releases/2.1.0.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +142,13 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	}
 	if !strings.Contains(v.Notes[0], "tag 2.1.0") {
 		t.Errorf("verify notes %q: want a note that there is no tag 2.1.0 to read", v.Notes)
+	}
+	text.Reset()
+	if err := v.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "OK: every image of 2.1.0 still resolves to the recorded digest.") {
+		t.Errorf("verify text of an untouched release lacks the OK line:\n%s", text.String())
 	}
 
 	// A tag moved behind relkit's back: the same tag, different content.

@@ -123,12 +123,6 @@ type BuildOptions struct {
 // DefaultCreatedBy is the createdBy of manifests release:manifest writes.
 const DefaultCreatedBy = "relkit release:manifest"
 
-// Build builds the manifest of the charts content in chartsDir (a checkout
-// of the charts repo's release branch) with the default options.
-func Build(ctx context.Context, ws *workspace.Config, chartsDir string) (*Manifest, error) {
-	return BuildWith(ctx, ws, chartsDir, BuildOptions{})
-}
-
 // NewChecker returns a registry checker honouring the workspace's mirrors.
 func NewChecker(ws *workspace.Config) (*imageref.Checker, error) {
 	return imageref.NewChecker(imageref.Options{Mirrors: ws.Images.Mirrors})

@@ -142,9 +142,6 @@ func Open(dir string) (*Dir, error) {
 // Close releases the directory.
 func (d *Dir) Close() error { return d.root.Close() }
 
-// Path is the directory as given to Open.
-func (d *Dir) Path() string { return d.path }
-
 // Read reads the file at rel (slash-separated, relative to the directory),
 // at most limit bytes. A missing file is an error satisfying
 // errors.Is(err, fs.ErrNotExist); a refused one is a *NotRegularError or

@@ -37,13 +37,6 @@ func FromTag(name, prefix string) (v, form string, ok bool) {
 	return "", "", false
 }
 
-// InLine reports whether release version v (as FromTag returns it)
-// belongs to line l.
-func InLine(v string, l Line) bool {
-	sv, err := semver.StrictNewVersion(v)
-	return err == nil && sv.Major() == l.Major && sv.Minor() == l.Minor
-}
-
 // LineOf returns the line X.Y of a SemVer version.
 func LineOf(v *semver.Version) Line { return Line{v.Major(), v.Minor()} }
 

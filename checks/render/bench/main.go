@@ -23,7 +23,9 @@ import (
 
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/checks/imageref/imagereftest"
 	"github.com/relkit/relkit/checks/render"
+	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -54,7 +56,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		dirs, err := render.GenerateCharts(rest[0], n)
+		dirs, err := rendertest.GenerateCharts(rest[0], n)
 		if err != nil {
 			return err
 		}
@@ -121,7 +123,7 @@ func serve(ctx context.Context, n int, file string) error {
 	}
 	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	refs, err := imageref.SeedRegistry(ctx, l.Addr().String(), n)
+	refs, err := imagereftest.SeedRegistry(ctx, l.Addr().String(), n)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 // Package story runs the demo: it builds the demo workspace, serves its
 // chart repository and registry on loopback, and walks the release process
 // on it chapter by chapter, printing what a release engineer would see.
+// Each chapter is one file: checks.go, branch.go, patchrelease.go,
+// publish.go, status.go, verify.go.
 package story
 
 import (
@@ -13,17 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relkit/relkit/checks"
-	"github.com/relkit/relkit/checks/chartrepo"
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/branch"
-	"github.com/relkit/relkit/release/chartpublish"
 	"github.com/relkit/relkit/release/demo"
-	"github.com/relkit/relkit/release/demo/story5"
-	"github.com/relkit/relkit/release/gitx"
-	"github.com/relkit/relkit/release/manifestfile"
-	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/status"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -52,9 +45,7 @@ func chapters(o Options) []Chapter {
 			return runChecks(ctx, w, ws, o.Report)
 		}},
 		{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
-		{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: func(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-			return story5.DemoPatchRelease(ctx, w, ws, demoLine)
-		}},
+		{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: runPatchRelease},
 		{Title: "CI publishes the charts", Run: runPublish},
 		{Title: "Release status of the 2.1 line", Run: runStatus},
 		{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
@@ -135,98 +126,4 @@ func mirrorList(m map[string]string) string {
 // with no mirrors, once the loopback servers are gone.
 func restoreConfig(d *demo.Workspace) {
 	_ = os.WriteFile(d.ConfigFile, []byte(demo.ConfigText(demo.ChartRepoPath, nil)), 0o644)
-}
-
-// runBranch shows release:branch's plan with -dryRun, then cuts and pushes.
-func runBranch(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	fmt.Fprintf(w, "$ go tool mage release:branch %s -dryRun\n", demoLine)
-	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, DryRun: true, Push: true}, w, plan.Text); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push\n", demoLine)
-	if err := branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n$ go tool mage release:branch %s -push   (again: nothing left to do)\n", demoLine)
-	return branch.Run(ctx, ws, branch.Options{Line: demoLine, Push: true}, w, plan.Text)
-}
-
-// runPublish plays the charts repo's CI after the merges on master and on
-// aether-2.1: chart:publish puts every chart version not yet published
-// into the static chart repository (branch gh-pages of a git repo) and the
-// OCI registry, dependencies first; a rerun has nothing to do.
-func runPublish(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	branch := ws.ReleaseBranch(demoLine)
-	steps := []struct {
-		note string
-		opt  chartpublish.Options
-	}{
-		{"(the charts repo's CI on master, after the merge)\n$ go tool mage chart:publish -dryRun", chartpublish.Options{Rev: "master", DryRun: true}},
-		{"$ go tool mage chart:publish -push", chartpublish.Options{Rev: "master", Push: true}},
-		{"(CI on " + branch + ", after the merge of the patch release)\n$ go tool mage chart:publish -push", chartpublish.Options{Rev: branch, Push: true}},
-		{"$ go tool mage chart:publish -push   (again: nothing left to do)", chartpublish.Options{Rev: branch, Push: true}},
-	}
-	for i, st := range steps {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintln(w, st.note)
-		st.opt.Registry = chartrepo.Options{BaseDir: ws.Root, Mirrors: ws.Images.Mirrors}
-		if err := chartpublish.Run(ctx, ws, st.opt, w, plan.Text); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// runVerify shows the manifest release:point committed with 2.1.0 and
-// re-resolves every image in it.
-func runVerify(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	const release = demoLine + ".0"
-	path := manifestfile.Path(release)
-	data, err := gitx.Git(ctx, ws.Charts.Dir, "show", ws.Charts.Tag(release)+":"+path)
-	if err != nil {
-		return fmt.Errorf("release:point should have committed %s with tag %s: %w", path, release, err)
-	}
-	fmt.Fprintf(w, "$ git -C %s show %s:%s\n%s\n", ws.Charts.Path, ws.Charts.Tag(release), path, data)
-	fmt.Fprintf(w, "$ go tool mage release:verify %s\n", release)
-	v, err := manifestfile.Verify(ctx, ws, release, manifestfile.VerifyOptions{})
-	if v != nil {
-		if werr := v.WriteText(w); werr != nil {
-			return werr
-		}
-	}
-	return err
-}
-
-// runStatus prints release:status for the demo line.
-func runStatus(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
-	fmt.Fprintf(w, "$ go tool mage release:status %s\n", demoLine)
-	st, err := status.Collect(ctx, ws, demoLine, status.Options{})
-	if err != nil {
-		return err
-	}
-	if err := st.WriteText(w); err != nil {
-		return err
-	}
-	if code := st.ExitCode(); code != 0 {
-		return fmt.Errorf("release:status exit %d", code)
-	}
-	return nil
-}
-
-// runChecks runs every registered check, with registry lookups, prints
-// the report as ro says, and fails the demo only when a check could not
-// decide: the demo workspace carries warnings on purpose.
-func runChecks(ctx context.Context, w io.Writer, ws *workspace.Config, ro report.Options) error {
-	fmt.Fprintf(w, "$ go tool mage check:all   (RELKIT_REGISTRY=1: every image tag is looked up in the registry)\n")
-	r := checks.NewRunner(func() (*workspace.Config, error) { return ws, nil }, checks.Options{Registry: true})
-	code, summary := r.Run(ctx, w, ro, checks.Names()...)
-	switch code {
-	case 0:
-		return nil
-	case 1:
-		return fmt.Errorf("the demo workspace should pass the checks: %s", summary)
-	}
-	return fmt.Errorf("checks could not decide: %s", summary)
 }

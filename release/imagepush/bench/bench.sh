@@ -5,8 +5,12 @@
 # `crane copy` process per image in sequence. Registries are Debian's
 # docker-registry (CNCF distribution) on loopback.
 #
-# Two topologies, ROUNDS rounds each, crane and imagepush alternating (the
-# median is reported; every round writes to fresh repositories):
+# Three sides: imagepush; `crane copy` per image in a sequential loop; and
+# the same crane copies run by `xargs -P$(nproc)`, the best a shell user
+# can do. Two topologies, ROUNDS rounds each; the order of the sides
+# rotates from round to round so none always runs first (warm caches, a
+# quieter machine); the median is reported; every round writes to fresh
+# repositories:
 #   same   staging and release repositories in one registry: blobs are
 #          mounted across repositories, nothing is re-uploaded (the usual
 #          promote-from-staging case, "the local registry");
@@ -94,48 +98,76 @@ summary=()
 for topo in $TOPOLOGIES; do
 	if [[ $topo == same ]]; then
 		crane_target=$staging
+		par_target=$staging
 		relkit_target=$staging
 	else
+		# One target registry per side: no side finds blobs another
+		# uploaded.
 		start_registry "crane-$topo"
+		start_registry "par-$topo"
 		start_registry "relkit-$topo"
 		crane_target=$(cat "$tmp/reg/crane-$topo/addr")
+		par_target=$(cat "$tmp/reg/par-$topo/addr")
 		relkit_target=$(cat "$tmp/reg/relkit-$topo/addr")
 	fi
-	crane_times=() relkit_times=()
+	crane_times=() par_times=() relkit_times=()
+	sides=(crane par relkit)
 	for r in $(seq "$ROUNDS"); do
-		t0=$(now)
-		for i in $(seq 0 $((N - 1))); do
-			img=$(printf 'img-%02d' "$i")
-			"$tmp/crane" copy "$staging/staging/$img:build" "$crane_target/crane-$topo-$r/$img:1.0.0" 2>/dev/null
+		# Rotate the order: round 1 crane par relkit, round 2 par relkit
+		# crane, round 3 relkit crane par, ...
+		order=()
+		for k in 0 1 2; do order+=("${sides[$(((r - 1 + k) % 3))]}"); done
+		for side in "${order[@]}"; do
+			t0=$(now)
+			case $side in
+			crane)
+				for i in $(seq 0 $((N - 1))); do
+					img=$(printf 'img-%02d' "$i")
+					"$tmp/crane" copy "$staging/staging/$img:build" "$crane_target/crane-$topo-$r/$img:1.0.0" 2>/dev/null
+				done
+				;;
+			par)
+				seq 0 $((N - 1)) | xargs -P"$(nproc)" -I{} sh -c \
+					'img=$(printf "img-%02d" "$1"); "$0" copy "$2/staging/$img:build" "$3/par-$4/$img:1.0.0" 2>/dev/null' \
+					"$tmp/crane" {} "$staging" "$par_target" "$topo-$r"
+				;;
+			relkit)
+				"$tmp/bench" push "$staging" "$relkit_target" "$N" "$JOBS" "relkit-$topo-$r" 2>"$tmp/push.err" || {
+					cat "$tmp/push.err" >&2
+					exit 1
+				}
+				;;
+			esac
+			t1=$(now)
+			case $side in
+			crane) crane_times+=("$(elapsed "$t0" "$t1")") ;;
+			par) par_times+=("$(elapsed "$t0" "$t1")") ;;
+			relkit) relkit_times+=("$(elapsed "$t0" "$t1")") ;;
+			esac
 		done
-		t1=$(now)
-		"$tmp/bench" push "$staging" "$relkit_target" "$N" "$JOBS" "relkit-$topo-$r" 2>"$tmp/push.err" || {
-			cat "$tmp/push.err" >&2
-			exit 1
-		}
-		t2=$(now)
-		crane_times+=("$(elapsed "$t0" "$t1")")
-		relkit_times+=("$(elapsed "$t1" "$t2")")
-		printf '%-5s round %d: crane %6.2f s  imagepush %6.2f s  (load %s)\n' "$topo" "$r" \
-			"${crane_times[-1]}" "${relkit_times[-1]}" "$(cut -d' ' -f1 /proc/loadavg)"
-		# Both sides must have produced the same images.
+		printf '%-5s round %d (%s): crane %6.2f s  crane xargs -P%d %6.2f s  imagepush %6.2f s  (load %s)\n' "$topo" "$r" \
+			"${order[*]}" "${crane_times[-1]}" "$(nproc)" "${par_times[-1]}" "${relkit_times[-1]}" "$(cut -d' ' -f1 /proc/loadavg)"
+		# Every side must have produced the same images.
 		for i in 0 $((N - 1)); do
 			img=$(printf 'img-%02d' "$i")
 			a=$("$tmp/crane" digest "$crane_target/crane-$topo-$r/$img:1.0.0")
+			p=$("$tmp/crane" digest "$par_target/par-$topo-$r/$img:1.0.0")
 			b=$("$tmp/crane" digest "$relkit_target/relkit-$topo-$r/$img:1.0.0")
-			if [[ $a != "$b" ]]; then
-				echo "bench.sh: $img differs: crane $a, imagepush $b" >&2
+			if [[ $a != "$b" || $p != "$b" ]]; then
+				echo "bench.sh: $img differs: crane $a, crane xargs $p, imagepush $b" >&2
 				exit 1
 			fi
 		done
 	done
 	c=$(echo "${crane_times[*]}" | median)
+	p=$(echo "${par_times[*]}" | median)
 	k=$(echo "${relkit_times[*]}" | median)
-	summary+=("$(awk -v t="$topo" -v c="$c" -v k="$k" 'BEGIN { printf "%-5s  crane %6.2f s  imagepush %6.2f s  ratio %.1fx", t, c, k, c / k }')")
+	summary+=("$(awk -v t="$topo" -v c="$c" -v p="$p" -v k="$k" -v n="$(nproc)" 'BEGIN { printf "%-5s  crane %6.2f s (%.1fx)  crane xargs -P%d %6.2f s (%.1fx)  imagepush %6.2f s", t, c, c / k, n, p, p / k, k }')")
 done
 
 echo
-echo "$N images x $LAYERS layers x $BYTES bytes, imagepush jobs=$JOBS, median of $ROUNDS rounds, $(nproc) CPUs:"
+echo "$N images x $LAYERS layers x $BYTES bytes, imagepush jobs=$JOBS, median of $ROUNDS rounds, $(nproc) CPUs"
+echo "(in parentheses: each crane side's time over imagepush's):"
 printf '%s\n' "${summary[@]}"
 
 echo

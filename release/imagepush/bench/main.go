@@ -21,11 +21,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/logs"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/relkit/relkit/release/imagepush"
+	"github.com/relkit/relkit/release/imagepush/imagepushtest"
 )
 
 func main() {
@@ -78,20 +76,8 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		for i := range n {
-			img, err := random.Image(int64(size), int64(layers))
-			if err != nil {
-				return err
-			}
-			ref, err := name.ParseReference(fmt.Sprintf("%s/staging/img-%02d:build", args[1], i))
-			if err != nil {
-				return err
-			}
-			if err := remote.Write(ref, img, remote.WithContext(ctx)); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = imagepushtest.SeedStaging(ctx, args[1], n, layers, int64(size))
+		return err
 	case "push":
 		if len(args) < 3 {
 			return fmt.Errorf("push FROM TO N JOBS")
@@ -117,7 +103,7 @@ func run(args []string) error {
 		}
 		for i := range n {
 			req.Images = append(req.Images, imagepush.Image{
-				Source: fmt.Sprintf("%s/staging/img-%02d:build", args[1], i),
+				Source: imagepushtest.StagingRef(args[1], i),
 				Repos:  []string{fmt.Sprintf("%s/%s/img-%02d", args[2], prefix, i)},
 				Tags:   []string{"1.0.0"},
 			})

@@ -1,4 +1,6 @@
-package render
+// Package rendertest generates charts repos for the benchmarks and tests of
+// checks/render and check:images, and for checks/render/bench.
+package rendertest
 
 import (
 	"fmt"

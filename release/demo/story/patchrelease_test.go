@@ -1,4 +1,4 @@
-package story5
+package story
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/relkit/relkit/release/workspace"
 )
 
-func TestDemoPatchRelease(t *testing.T) {
+func TestPatchReleaseChapter(t *testing.T) {
 	ctx := context.Background()
 	d, err := demo.Build(ctx, filepath.Join(t.TempDir(), "ws"))
 	if err != nil {
@@ -28,14 +28,14 @@ func TestDemoPatchRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := DemoPatchRelease(ctx, io.Discard, ws, "2.1"); err == nil || !strings.Contains(err.Error(), "release:branch 2.1 -push first") {
+	if err := patchRelease(ctx, io.Discard, ws, "2.1"); err == nil || !strings.Contains(err.Error(), "release:branch 2.1 -push first") {
 		t.Errorf("without the cut the chapter should say what to run first, got %v", err)
 	}
 	if err := branch.Run(ctx, ws, branch.Options{Line: "2.1", Push: true}, io.Discard, plan.Text); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := DemoPatchRelease(ctx, &out, ws, "2.1"); err != nil {
+	if err := patchRelease(ctx, &out, ws, "2.1"); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{"$ go tool mage patch:charts 2.1", "$ go tool mage patch:component amf 2.1", "create tag v1.4.2",

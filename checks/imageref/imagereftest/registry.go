@@ -1,4 +1,6 @@
-package imageref
+// Package imagereftest seeds registries for the benchmarks and tests of
+// checks/imageref and for checks/render/bench.
+package imagereftest
 
 import (
 	"context"

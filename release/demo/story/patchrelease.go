@@ -1,8 +1,9 @@
-// Package story5 is the demo's chapter on patch releases: a chart fix and
-// a component fix made on main are brought onto a release branch
-// (patch:charts, patch:component), then the branch gets its point release
-// (release:point) and its release notes are shown.
-package story5
+package story
+
+// The demo's chapter on patch releases: a chart fix and a component fix
+// made on main are brought onto a release branch (patch:charts,
+// patch:component), then the branch gets its point release (release:point)
+// and its release notes are shown.
 
 import (
 	"context"
@@ -34,12 +35,17 @@ const (
 	fixComponent = "amf"
 )
 
-// DemoPatchRelease runs on a demo workspace where release:branch minor was
+// runPatchRelease is the chapter on the demo's release line.
+func runPatchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, _ *demo.Workspace) error {
+	return patchRelease(ctx, w, ws, demoLine)
+}
+
+// patchRelease runs on a demo workspace where release:branch minor was
 // cut and pushed: it makes a chart fix and an amf fix on their main
 // branches (as merged changes would be, pushed), brings both onto
 // <prefix>minor with patch:charts and patch:component -push, cuts
 // release:point minor -push, and prints the release notes it wrote.
-func DemoPatchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor string) error {
+func patchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor string) error {
 	br := ws.ReleaseBranch(minor)
 	if ws.Charts == nil || ws.Docs == nil {
 		return fmt.Errorf("%s: the demo needs a charts and a docs repo", ws.File)
