@@ -15,7 +15,7 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // handCutRemote gives the charts repo the history of a line cut by hand
@@ -150,14 +150,7 @@ func cloneWorkspace(t *testing.T, fx *fixture) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(root, "relkit.yaml")
-	if err := os.WriteFile(file, cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := workspacetest.Load(t, root, string(cfg))
 	return &fixture{root: root, ws: ws, repos: map[string]*demo.Repo{}, remotes: fx.remotes}
 }
 
