@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -28,14 +27,7 @@ func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string
 	root := t.TempDir()
 	comps["charts"] = map[string]string{"VERSION": "2.1.0-dev\n"}
 	for name, files := range comps {
-		r, err := demo.NewRepo(context.Background(), filepath.Join(root, name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Commit("initial", files)
-		if err := r.Err(); err != nil {
-			t.Fatalf("building %s: %v", name, err)
-		}
+		newRepo(t, filepath.Join(root, name), files)
 	}
 	ws, err := parseWithoutVersion(t, root, config, slices.Collect(maps.Keys(comps))...)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -244,13 +243,8 @@ func TestImagesReleaseFormHint(t *testing.T) {
 // tagged v3.0.0 although its tagPrefix is empty: repos switch).
 func formWorkspace(t *testing.T) *workspace.Config {
 	t.Helper()
-	ctx := context.Background()
 	root := t.TempDir()
-	charts, err := demo.NewRepo(ctx, filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	charts.Commit("Charts", map[string]string{
+	newRepo(t, filepath.Join(root, "charts"), map[string]string{
 		"VERSION":         "1.0.0\n",
 		"core/Chart.yaml": "apiVersion: v2\nname: core\nversion: 1.0.0\n",
 		"core/values.yaml": "amf: registry.example.org/omec/5gc-amf:rel-1.2.3\n" +
@@ -261,19 +255,8 @@ func formWorkspace(t *testing.T) *workspace.Config {
 		"core/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n" +
 			"{{- range list .Values.amf .Values.smf .Values.upf .Values.nrf .Values.ausf }}\n    - image: {{ . }}\n{{- end }}\n",
 	})
-	if err := charts.Err(); err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct{ name, tag string }{{"amf", "v1.2.3"}, {"smf", "1.2.3"}, {"upf", "1.0.0"}, {"nrf", "1.2.3"}, {"ausf", "v3.0.0"}} {
-		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.SetVersion(strings.TrimPrefix(c.tag, "v") + "\n")
-		r.Tag(c.tag, "", "")
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
+		component(t, root, c.name, history(strings.TrimPrefix(c.tag, "v"), "tag "+c.tag))
 	}
 	cfg := `charts: {name: charts, path: charts}
 components:

@@ -23,7 +23,6 @@ import (
 	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -59,28 +58,11 @@ func imgCopyTree(t *testing.T, src, dst string) {
 // tagged 1.2.3 without the prefix). config is appended to the base config.
 func imgWorkspace(t *testing.T, extra map[string]string, config string) *workspace.Config {
 	t.Helper()
-	ctx := context.Background()
 	root := t.TempDir()
 	imgCopyTree(t, filepath.Join("testdata", "charts"), filepath.Join(root, "charts"))
-	charts, err := demo.NewRepo(ctx, filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	charts.Commit("Charts", merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
+	newRepo(t, filepath.Join(root, "charts"), merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
 	for _, c := range []struct{ name, tag string }{{"hss", "v1.2.3"}, {"api", "1.2.2"}, {"steps", "1.2.3"}} {
-		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.SetVersion(strings.TrimPrefix(c.tag, "v") + "\n")
-		r.Tag(c.tag, "", "")
-		r.SetVersion("9.9.9-dev\n")
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := charts.Err(); err != nil {
-		t.Fatal(err)
+		component(t, root, c.name, history(strings.TrimPrefix(c.tag, "v"), "tag "+c.tag, "9.9.9-dev"))
 	}
 	cfg := `charts:
   name: charts

@@ -11,21 +11,14 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // component makes a real git repo under root/name with the history build
 // writes, and returns it.
 func component(t *testing.T, root, name string, build func(r *demo.Repo)) *demo.Repo {
 	t.Helper()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, name), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	build(r)
-	if err := r.Err(); err != nil {
-		t.Fatalf("building %s: %v", name, err)
-	}
-	return r
+	return workspacetest.Repo(t, filepath.Join(root, name), "master", build)
 }
 
 // history builds a straight VERSION history, one commit a step: a step is
