@@ -101,10 +101,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"sdcore-bare": "", "sdcore-v": "v", "ci-merge": "", "ci-later": "v",
 		"dev-tagged": "", "elsewhere": "v", "backwards": "v", "patch-on-main": "", "both-forms": "", "old-conflict": "v"})
-	rep := Versions(context.Background(), ws)
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
+	rep := decidedVersions(t, ws)
 	got := byRepo(rep)
 	want := map[string]report.Severity{
 		"dev-tagged version-tag-exists":     report.Error,
@@ -230,10 +227,7 @@ func TestVersionsDocsLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := Versions(context.Background(), ws)
-			if err := rep.Err(); err != nil {
-				t.Fatalf("could not decide: %v", err)
-			}
+			rep := decidedVersions(t, ws)
 			var found []report.Finding
 			for _, f := range rep.Findings() {
 				if f.Rule == "docs-version-line" {

@@ -64,6 +64,17 @@ func configFor(t *testing.T, root string, comps map[string]string) *workspace.Co
 	return ws
 }
 
+// decidedVersions runs check:versions over ws and fails the test when it
+// could not decide.
+func decidedVersions(t *testing.T, ws *workspace.Config) *report.Report {
+	t.Helper()
+	rep := Versions(context.Background(), ws)
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v", err)
+	}
+	return rep
+}
+
 // byRepo indexes findings as "repo rule" -> finding.
 func byRepo(rep *report.Report) map[string]report.Finding {
 	m := map[string]report.Finding{}
@@ -111,10 +122,7 @@ func TestVersionsOverRealHistories(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"clean": "v", "flipflop": "", "hole": "v", "major": "v", "newmajor": "v",
 		"merged": "v", "crlf": "", "dev": "", "dirty": "v", "missing": ""})
-	rep := Versions(context.Background(), ws)
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
+	rep := decidedVersions(t, ws)
 	got := byRepo(rep)
 	want := map[string]report.Severity{
 		"flipflop version-tag-exists":   report.Error,
