@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"gopkg.in/yaml.v3"
 
+	"github.com/relkit/relkit/checks/imageref"
 	"github.com/relkit/relkit/release/repofs"
 )
 
@@ -274,7 +274,7 @@ func openOCI(ref string, opts Options) (*ociRepo, error) {
 		return nil, fmt.Errorf("chart repository %q: no registry host; expected oci://host/namespace", ref)
 	}
 	var nopts []name.Option
-	if isLoopback(host) {
+	if imageref.IsLoopback(host) {
 		nopts = append(nopts, name.Insecure)
 	}
 	reg, err := name.NewRegistry(host, nopts...)
@@ -296,21 +296,6 @@ func openOCI(ref string, opts Options) (*ociRepo, error) {
 		r.opt = append(r.opt, remote.WithTransport(opts.HTTPClient.Transport))
 	}
 	return r, nil
-}
-
-// isLoopback says whether host (with optional port) is this machine;
-// registries there speak plain HTTP.
-func isLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (r *ociRepo) String() string { return r.ref }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/relkit/relkit/checks/imageref"
 )
 
 // RetryStatusCodes are the HTTP statuses retried (408, 429 and 5xx that
@@ -199,23 +200,8 @@ func contactRepository(repo name.Repository, mirrors map[string]string) (name.Re
 		host = m
 	}
 	var opts []name.Option
-	if isLoopback(host) {
+	if imageref.IsLoopback(host) {
 		opts = append(opts, name.Insecure)
 	}
 	return name.NewRepository(host+"/"+repo.RepositoryStr(), opts...)
-}
-
-// isLoopback says whether host (with optional port) is this machine;
-// registries there speak plain HTTP.
-func isLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
