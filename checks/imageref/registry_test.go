@@ -358,17 +358,17 @@ func wantAuthOutcomes(t *testing.T, host string) {
 func TestRetryAfterParse(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"0": 0, "5": 5 * time.Second, now.Add(30 * time.Second).Format(http.TimeFormat): 30 * time.Second,
-		now.Add(-time.Minute).Format(http.TimeFormat): 0,
+		"0": 0, " 0 ": 0, "5": 5 * time.Second, now.Add(30 * time.Second).Format(http.TimeFormat): 30 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat): 0, "99999999": 86400 * time.Second,
 	} {
-		got, ok := retryAfter(in, now)
+		got, ok := RetryAfter(in, now)
 		if !ok || got != want {
-			t.Errorf("retryAfter(%q) = %s %v; expected %s", in, got, ok, want)
+			t.Errorf("RetryAfter(%q) = %s %v; expected %s", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"", "-1", "soon"} {
-		if _, ok := retryAfter(in, now); ok {
-			t.Errorf("retryAfter(%q) accepted; expected it ignored", in)
+		if _, ok := RetryAfter(in, now); ok {
+			t.Errorf("RetryAfter(%q) accepted; expected it ignored", in)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -65,7 +66,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		delay := t.backoff(attempt)
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				delay = ra
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -87,8 +88,11 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 	return d + rand.N(d/4+1)
 }
 
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// RetryAfter reads a Retry-After header: delay seconds (at most a day)
+// or an HTTP date (a date already past is no wait). ok is false when v
+// says neither. Every registry client relkit makes waits by it.
+func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -78,7 +77,7 @@ func (t *retryAfter) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return resp, err
 	}
-	d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	d, ok := imageref.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if !ok || d <= 0 {
 		return resp, nil
 	}
@@ -164,24 +163,6 @@ func (e *registryError) Unwrap() error { return e.err }
 func unreachableRegistry(err error) bool {
 	var re *registryError
 	return errors.As(err, &re) && unreachable(re.err)
-}
-
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		return time.Duration(min(n, 86400)) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now), true
-	}
-	return 0, false
 }
 
 // contactRepository maps repo to the repository actually contacted: its
