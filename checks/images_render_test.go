@@ -82,10 +82,7 @@ func TestImagesChartNeedsValues(t *testing.T) {
 // that names no chart is stale config.
 func TestImagesRenderValuesAndSkip(t *testing.T) {
 	rep, _ := imgRender(t, "    apps/needs: [apps/needs/ci.yaml]\n  skip:\n    - chart: apps/fails\n      reason: takes a token only sites have\n    - chart: apps/gone\n      reason: renamed long ago\n")
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
-	got := imgFindings(rep)
+	got := decidedImgFindings(t, rep)
 	wantAmong(t, got,
 		"chart-render-skipped warning apps/fails/Chart.yaml:0 apps/fails",
 		"render-skip-stale warning relkit.yaml:24 apps/gone",
@@ -278,10 +275,7 @@ images:
 // without a v.
 func TestImagesTagForm(t *testing.T) {
 	rep := ImagesWith(context.Background(), formWorkspace(t), ImagesOptions{Now: imgNow})
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
-	got := imgFindings(rep)
+	got := decidedImgFindings(t, rep)
 	want := []string{
 		"image-tag-form warning core/values.yaml:2 registry.example.org/omec/5gc-smf:v1.2.3",
 		"image-tag-form warning core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",

@@ -125,6 +125,15 @@ func imgFindings(rep *report.Report) []string {
 	return out
 }
 
+// decidedImgFindings is imgFindings of a report that must have decided.
+func decidedImgFindings(t *testing.T, rep *report.Report) []string {
+	t.Helper()
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v; expected findings", err)
+	}
+	return imgFindings(rep)
+}
+
 // wantNone fails the test for each line of got that bad picks, saying why
 // it should not be there.
 func wantNone(t *testing.T, got []string, why string, bad func(g string) bool) {
