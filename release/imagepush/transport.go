@@ -81,13 +81,19 @@ func (t *retryAfter) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok || d <= 0 {
 		return resp, nil
 	}
-	timer := time.NewTimer(min(d, t.max))
+	wait(req.Context(), min(d, t.max))
+	return resp, nil
+}
+
+// wait returns after d or as soon as ctx ends, whichever comes first;
+// the caller looks at ctx itself where that matters.
+func wait(ctx context.Context, d time.Duration) {
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
+	case <-ctx.Done():
 	case <-timer.C:
-	case <-req.Context().Done():
 	}
-	return resp, nil
 }
 
 // retryUnlessOnce sends a request through the retrying transport, unless
