@@ -14,6 +14,7 @@ import (
 
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -415,13 +416,7 @@ func TestDockerfilesDiscoveryAndSources(t *testing.T) {
 		"git.Dockerfile":      ".git/config",
 		"dangling.Dockerfile": "nowhere",
 	} {
-		p := filepath.Join(app.Dir, filepath.FromSlash(link))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, p); err != nil {
-			t.Fatal(err)
-		}
+		gitxtest.Symlink(t, target, filepath.Join(app.Dir, filepath.FromSlash(link)))
 	}
 	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "Add build file symlinks"}} {
 		if _, err := gitx.Git(context.Background(), app.Dir, args...); err != nil {
