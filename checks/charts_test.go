@@ -101,8 +101,7 @@ func wantFindings(t *testing.T, rep *report.Report, want ...string) {
 	got := summary(rep)
 	slices.Sort(want)
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  got  %q\n  want %q", got, want)
+	if !wantExactly(t, got, want) {
 		for _, f := range rep.Findings() {
 			t.Logf("%s: %s", f.Location(), f.Message)
 		}

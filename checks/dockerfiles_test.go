@@ -54,9 +54,7 @@ func dfWant(t *testing.T, rep *report.Report, want ...string) {
 	got := dfLines(rep)
 	slices.Sort(want)
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
-	}
+	wantExactly(t, got, want)
 }
 
 func dfMessage(t *testing.T, rep *report.Report, repo, loc, rule string) string {

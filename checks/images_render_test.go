@@ -3,7 +3,6 @@ package checks
 import (
 	"context"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -152,9 +151,7 @@ func TestImagesValuesLineReportedOnce(t *testing.T) {
 		"image-not-release error omec/sdcore/values.yaml:6 5gc-nrf:master-abc1234",
 		"image-not-release error omec/sdcore/values.yaml:7 registry.example.org/proxy/omecproject/upf:master-1",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	wantExactly(t, got, want)
 	for _, f := range rep.Findings() {
 		if f.File == "omec/sdcore/values.yaml" && strings.Contains(f.Subject, "5gc-amf") && (!strings.Contains(f.Message, "amf.yaml") || !strings.Contains(f.Message, "amf-job.yaml")) {
 			t.Errorf("the amf finding should name both templates: %s", f.Message)
@@ -282,9 +279,7 @@ func TestImagesTagForm(t *testing.T) {
 		"image-tag-not-in-repo error core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",
 		"image-tag-not-in-repo error core/values.yaml:4 registry.example.org/omec/nrf:rel-1.2.4",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	wantExactly(t, got, want)
 	for _, f := range rep.Findings() {
 		switch {
 		case f.Rule == "image-tag-form" && strings.Contains(f.Subject, "smf"):

@@ -134,6 +134,18 @@ func decidedImgFindings(t *testing.T, rep *report.Report) []string {
 	return imgFindings(rep)
 }
 
+// wantExactly fails the test unless got lists the findings of want, in
+// order (callers that do not care about the order sort both), and says
+// whether it did.
+func wantExactly(t *testing.T, got, want []string) bool {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return true
+	}
+	t.Errorf("findings:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
+	return false
+}
+
 // wantNone fails the test for each line of got that bad picks, saying why
 // it should not be there.
 func wantNone(t *testing.T, got []string, why string, bad func(g string) bool) {
