@@ -13,6 +13,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // chartYAML is an apiVersion v2 Chart.yaml; its version sits on line 5.
@@ -43,17 +44,11 @@ func merged(maps ...map[string]string) map[string]string {
 // build on it and gives it a bare remote "origin" holding what build made.
 func chartsRepo(t *testing.T, root string, build func(r *demo.Repo)) *demo.Repo {
 	t.Helper()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, "charts"), "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Write(map[string]string{"VERSION": "2.1.0-dev\n"}) // committed with build's first commit
-	build(r)
-	r.AddBareRemote(filepath.Join(root, "remotes", "charts.git"))
-	if err := r.Err(); err != nil {
-		t.Fatalf("building the charts repo: %v", err)
-	}
-	return r
+	return workspacetest.Repo(t, filepath.Join(root, "charts"), "main", func(r *demo.Repo) {
+		r.Write(map[string]string{"VERSION": "2.1.0-dev\n"}) // committed with build's first commit
+		build(r)
+		r.AddBareRemote(filepath.Join(root, "remotes", "charts.git"))
+	})
 }
 
 // step runs more fixture commands and fails the test on the first error.
@@ -105,8 +100,7 @@ func wantFindings(t *testing.T, rep *report.Report, want ...string) {
 	got := summary(rep)
 	slices.Sort(want)
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  got  %q\n  want %q", got, want)
+	if !wantExactly(t, got, want) {
 		for _, f := range rep.Findings() {
 			t.Logf("%s: %s", f.Location(), f.Message)
 		}
@@ -379,11 +373,7 @@ func TestChartsOnTheMainBranch(t *testing.T) {
 func TestChartsFirstCommitHasNoBase(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, "charts"), "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	step(t, r, func(r *demo.Repo) {
+	workspacetest.Repo(t, filepath.Join(root, "charts"), "main", func(r *demo.Repo) {
 		r.Commit("Add charts", merged(chart("a", "a", "1.0.0"), chart("b", "b", "1.0"), map[string]string{"VERSION": "1.0.0-dev\n"}))
 	})
 	wantFindings(t, runCharts(t, chartsConfig(t, root, ""), ""), "chart-version-invalid b/Chart.yaml:5 b@1.0")

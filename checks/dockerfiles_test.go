@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -28,14 +28,7 @@ func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string
 	root := t.TempDir()
 	comps["charts"] = map[string]string{"VERSION": "2.1.0-dev\n"}
 	for name, files := range comps {
-		r, err := demo.NewRepo(context.Background(), filepath.Join(root, name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Commit("initial", files)
-		if err := r.Err(); err != nil {
-			t.Fatalf("building %s: %v", name, err)
-		}
+		newRepo(t, filepath.Join(root, name), files)
 	}
 	ws, err := parseWithoutVersion(t, root, config, slices.Collect(maps.Keys(comps))...)
 	if err != nil {
@@ -61,9 +54,7 @@ func dfWant(t *testing.T, rep *report.Report, want ...string) {
 	got := dfLines(rep)
 	slices.Sort(want)
 	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
-	}
+	wantExactly(t, got, want)
 }
 
 func dfMessage(t *testing.T, rep *report.Report, repo, loc, rule string) string {
@@ -428,13 +419,7 @@ func TestDockerfilesDiscoveryAndSources(t *testing.T) {
 		"git.Dockerfile":      ".git/config",
 		"dangling.Dockerfile": "nowhere",
 	} {
-		p := filepath.Join(app.Dir, filepath.FromSlash(link))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, p); err != nil {
-			t.Fatal(err)
-		}
+		gitxtest.Symlink(t, target, filepath.Join(app.Dir, filepath.FromSlash(link)))
 	}
 	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "Add build file symlinks"}} {
 		if _, err := gitx.Git(context.Background(), app.Dir, args...); err != nil {

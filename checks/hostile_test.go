@@ -18,6 +18,7 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // hostileHelperEnv makes the test binary run the checks over the workspace
@@ -76,17 +77,10 @@ func commitSymlink(t *testing.T, r *demo.Repo, name, target string) {
 	}
 }
 
-func newRepo(t *testing.T, dir string, files map[string]string) *demo.Repo {
+// newRepo makes a repo at dir whose one commit holds files.
+func newRepo(t testing.TB, dir string, files map[string]string) *demo.Repo {
 	t.Helper()
-	r, err := demo.NewRepo(context.Background(), dir, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Commit("initial", files)
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return workspacetest.Repo(t, dir, "master", func(r *demo.Repo) { r.Commit("initial", files) })
 }
 
 // TestHostileVersionFiles: a VERSION committed as a symlink to

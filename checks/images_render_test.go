@@ -3,12 +3,10 @@ package checks
 import (
 	"context"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -61,22 +59,16 @@ func TestImagesChartNeedsValues(t *testing.T) {
 		t.Errorf("undecided names the bomb chart: %s", msg)
 	}
 	got := imgFindings(rep)
-	for _, w := range []string{
+	wantAmong(t, got,
 		// the template without the value still rendered and was checked
 		"image-moving-tag error apps/bomb/values.yaml:1 org/bomb:latest",
 		"chart-render-failed error apps/bomb/Chart.yaml:0 apps/bomb",
 		// other charts are checked as before
 		"image-not-release error omec/omec-control-plane/values.yaml:7 omecproject/mme:1.2.3-dev",
-	} {
-		if !slices.Contains(got, w) {
-			t.Errorf("missing %q in\n  %s", w, strings.Join(got, "\n  "))
-		}
-	}
-	for _, g := range got {
-		if strings.Contains(g, "apps/needs") || strings.Contains(g, "apps/fails") {
-			t.Errorf("unexpected finding %q: the undecided entry says it", g)
-		}
-	}
+	)
+	wantNone(t, got, "the undecided entry says it", func(g string) bool {
+		return strings.Contains(g, "apps/needs") || strings.Contains(g, "apps/fails")
+	})
 	for _, f := range rep.Findings() {
 		if f.Rule == "chart-render-failed" && f.Subject == "apps/bomb" && !strings.Contains(f.Message, "output larger than 64 MB") {
 			t.Errorf("chart-render-failed should give the limit: %s", f.Message)
@@ -91,25 +83,16 @@ func TestImagesChartNeedsValues(t *testing.T) {
 func TestImagesRenderValuesAndSkip(t *testing.T) {
 	t.Parallel()
 	rep, _ := imgRender(t, "    apps/needs: [apps/needs/ci.yaml]\n  skip:\n    - chart: apps/fails\n      reason: takes a token only sites have\n    - chart: apps/gone\n      reason: renamed long ago\n")
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
-	got := imgFindings(rep)
-	for _, w := range []string{
+	got := decidedImgFindings(t, rep)
+	wantAmong(t, got,
 		"chart-render-skipped warning apps/fails/Chart.yaml:0 apps/fails",
 		"render-skip-stale warning relkit.yaml:24 apps/gone",
 		// rendered with the values file: the template that needed it
 		"image-not-release error apps/needs/ci.yaml:3 org/site:2.0.0-dev",
-	} {
-		if !slices.Contains(got, w) {
-			t.Errorf("missing %q in\n  %s", w, strings.Join(got, "\n  "))
-		}
-	}
-	for _, g := range got {
-		if strings.Contains(g, "org/fails") || strings.Contains(g, "apps/needs") && !strings.Contains(g, "org/site") {
-			t.Errorf("unexpected %q", g)
-		}
-	}
+	)
+	wantNone(t, got, "a skipped chart is not rendered, and apps/needs renders only org/site", func(g string) bool {
+		return strings.Contains(g, "org/fails") || strings.Contains(g, "apps/needs") && !strings.Contains(g, "org/site")
+	})
 	for _, f := range rep.Findings() {
 		switch f.Rule {
 		case "chart-render-skipped":
@@ -171,9 +154,7 @@ func TestImagesValuesLineReportedOnce(t *testing.T) {
 		"image-not-release error omec/sdcore/values.yaml:6 5gc-nrf:master-abc1234",
 		"image-not-release error omec/sdcore/values.yaml:7 registry.example.org/proxy/omecproject/upf:master-1",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	wantExactly(t, got, want)
 	for _, f := range rep.Findings() {
 		if f.File == "omec/sdcore/values.yaml" && strings.Contains(f.Subject, "5gc-amf") && (!strings.Contains(f.Message, "amf.yaml") || !strings.Contains(f.Message, "amf-job.yaml")) {
 			t.Errorf("the amf finding should name both templates: %s", f.Message)
@@ -257,13 +238,8 @@ func TestImagesReleaseFormHint(t *testing.T) {
 // tagged v3.0.0 although its tagPrefix is empty: repos switch).
 func formWorkspace(t *testing.T) *workspace.Config {
 	t.Helper()
-	ctx := context.Background()
 	root := t.TempDir()
-	charts, err := demo.NewRepo(ctx, filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	charts.Commit("Charts", map[string]string{
+	newRepo(t, filepath.Join(root, "charts"), map[string]string{
 		"VERSION":         "1.0.0\n",
 		"core/Chart.yaml": "apiVersion: v2\nname: core\nversion: 1.0.0\n",
 		"core/values.yaml": "amf: registry.example.org/omec/5gc-amf:rel-1.2.3\n" +
@@ -274,19 +250,8 @@ func formWorkspace(t *testing.T) *workspace.Config {
 		"core/templates/pod.yaml": "kind: Pod\nspec:\n  containers:\n" +
 			"{{- range list .Values.amf .Values.smf .Values.upf .Values.nrf .Values.ausf }}\n    - image: {{ . }}\n{{- end }}\n",
 	})
-	if err := charts.Err(); err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct{ name, tag string }{{"amf", "v1.2.3"}, {"smf", "1.2.3"}, {"upf", "1.0.0"}, {"nrf", "1.2.3"}, {"ausf", "v3.0.0"}} {
-		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.SetVersion(strings.TrimPrefix(c.tag, "v") + "\n")
-		r.Tag(c.tag, "", "")
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
+		component(t, root, c.name, history(strings.TrimPrefix(c.tag, "v"), "tag "+c.tag))
 	}
 	cfg := `charts: {name: charts, path: charts}
 components:
@@ -313,19 +278,14 @@ images:
 func TestImagesTagForm(t *testing.T) {
 	t.Parallel()
 	rep := Images(context.Background(), formWorkspace(t), Options{Now: imgNow})
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
-	got := imgFindings(rep)
+	got := decidedImgFindings(t, rep)
 	want := []string{
 		"image-tag-form warning core/values.yaml:2 registry.example.org/omec/5gc-smf:v1.2.3",
 		"image-tag-form warning core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",
 		"image-tag-not-in-repo error core/values.yaml:3 registry.example.org/omec/upf:2.0.0-aether",
 		"image-tag-not-in-repo error core/values.yaml:4 registry.example.org/omec/nrf:rel-1.2.4",
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("findings:\n  %s\nexpected:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	wantExactly(t, got, want)
 	for _, f := range rep.Findings() {
 		switch {
 		case f.Rule == "image-tag-form" && strings.Contains(f.Subject, "smf"):

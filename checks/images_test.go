@@ -24,7 +24,6 @@ import (
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/checks/report"
-	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -60,28 +59,11 @@ func imgCopyTree(t *testing.T, src, dst string) {
 // tagged 1.2.3 without the prefix). config is appended to the base config.
 func imgWorkspace(t *testing.T, extra map[string]string, config string) *workspace.Config {
 	t.Helper()
-	ctx := context.Background()
 	root := t.TempDir()
 	imgCopyTree(t, filepath.Join("testdata", "charts"), filepath.Join(root, "charts"))
-	charts, err := demo.NewRepo(ctx, filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	charts.Commit("Charts", merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
+	newRepo(t, filepath.Join(root, "charts"), merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
 	for _, c := range []struct{ name, tag string }{{"hss", "v1.2.3"}, {"api", "1.2.2"}, {"steps", "1.2.3"}} {
-		r, err := demo.NewRepo(ctx, filepath.Join(root, c.name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.SetVersion(strings.TrimPrefix(c.tag, "v") + "\n")
-		r.Tag(c.tag, "", "")
-		r.SetVersion("9.9.9-dev\n")
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := charts.Err(); err != nil {
-		t.Fatal(err)
+		component(t, root, c.name, history(strings.TrimPrefix(c.tag, "v"), "tag "+c.tag, "9.9.9-dev"))
 	}
 	cfg := `charts:
   name: charts
@@ -144,6 +126,49 @@ func imgFindings(rep *report.Report) []string {
 	return out
 }
 
+// decidedImgFindings is imgFindings of a report that must have decided.
+func decidedImgFindings(t *testing.T, rep *report.Report) []string {
+	t.Helper()
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v; expected findings", err)
+	}
+	return imgFindings(rep)
+}
+
+// wantExactly fails the test unless got lists the findings of want, in
+// order (callers that do not care about the order sort both), and says
+// whether it did.
+func wantExactly(t *testing.T, got, want []string) bool {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return true
+	}
+	t.Errorf("findings:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
+	return false
+}
+
+// wantNone fails the test for each line of got that bad picks, saying why
+// it should not be there.
+func wantNone(t *testing.T, got []string, why string, bad func(g string) bool) {
+	t.Helper()
+	for _, g := range got {
+		if bad(g) {
+			t.Errorf("unexpected finding %q: %s", g, why)
+		}
+	}
+}
+
+// wantAmong fails the test for each line of want that got lacks; what
+// else got may hold is the caller's to judge.
+func wantAmong(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("missing finding %q in\n  %s", w, strings.Join(got, "\n  "))
+		}
+	}
+}
+
 func TestImagesRules(t *testing.T) {
 	t.Parallel()
 	ws := imgWorkspace(t, imgDup, imgPolicy)
@@ -170,11 +195,7 @@ func TestImagesRules(t *testing.T) {
 		"waiver-expired error umbrella/aether/values.yaml:7 telegraf:1.17",
 	}
 	got := imgFindings(rep)
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			t.Errorf("missing finding %q", w)
-		}
-	}
+	wantAmong(t, got, want...)
 	for _, g := range got {
 		if !slices.Contains(want, g) {
 			t.Errorf("unexpected finding %q", g)
@@ -224,21 +245,15 @@ func TestImagesStrictPolicy(t *testing.T) {
 	ws := imgWorkspace(t, nil, "")
 	rep := Images(context.Background(), ws, Options{Now: imgNow})
 	got := imgFindings(rep)
-	for _, w := range []string{
+	wantAmong(t, got,
 		"image-not-release error legacy/v1chart/values.yaml:2 registry.example.org/legacy/api:rel-1.2.3",
 		"image-not-release error legacy/v1chart/values.yaml:6 registry.example.org/legacy/worker:rel-1.2.3",
 		"image-not-release error omec/omec-control-plane/values.yaml:6 registry.example.org/proxy/omecproject/5gc-amf:master-771c0c3",
 		"image-not-release error umbrella/aether/values.yaml:7 telegraf:1.17",
-	} {
-		if !slices.Contains(got, w) {
-			t.Errorf("missing finding %q in\n  %s", w, strings.Join(got, "\n  "))
-		}
-	}
-	for _, g := range got {
-		if strings.HasPrefix(g, "image-tag-not-in-repo") || strings.HasPrefix(g, "image-waived") {
-			t.Errorf("unexpected %q: rel- tags are not releases here, and there are no waivers", g)
-		}
-	}
+	)
+	wantNone(t, got, "rel- tags are not releases here, and there are no waivers", func(g string) bool {
+		return strings.HasPrefix(g, "image-tag-not-in-repo") || strings.HasPrefix(g, "image-waived")
+	})
 }
 
 // imgPushAll pushes a small image under every tagged reference the

@@ -53,19 +53,7 @@ func undecidedLines(rep *report.Report) []string {
 func TestVersionsInShallowClones(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	flipflop := func(r *demo.Repo) {
-		r.SetVersion("1.2.0\n")
-		r.Tag("1.2.0", "", "")
-		r.SetVersion("1.3.0\n")
-		r.Tag("1.3.0", "annotated", "")
-		r.SetVersion("1.3.1-dev\n")
-		r.SetVersion("1.3.0\n")
-	}
-	hole := func(r *demo.Repo) {
-		r.SetVersion("1.0.0\n")
-		r.Tag("1.0.0", "", "")
-		r.SetVersion("1.2.1\n")
-	}
+	hole := history("1.0.0", "tag 1.0.0", "1.2.1")
 	component(t, root, "full-flipflop", flipflop)
 	component(t, root, "full-hole", hole)
 	component(t, root, "shallow-flipflop", flipflop)

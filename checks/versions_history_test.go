@@ -60,13 +60,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 		r.Commit("work after the release", map[string]string{"main.go": "package main\n"})
 	})
 	// A manual tag on a dev commit, then VERSION set to that version.
-	component(t, root, "dev-tagged", func(r *demo.Repo) {
-		r.SetVersion("1.2.0\n")
-		r.Tag("v1.2.0", "", "")
-		r.SetVersion("1.3.0-dev\n")
-		r.Tag("v1.3.0", "tagged by hand on a dev commit", "")
-		r.SetVersion("1.3.0\n")
-	})
+	component(t, root, "dev-tagged", history("1.2.0", "tag v1.2.0", "1.3.0-dev", "tag v1.3.0 tagged by hand on a dev commit", "1.3.0"))
 	// The version set and tagged on a branch that was never merged; main
 	// set the same version on its own.
 	component(t, root, "elsewhere", func(r *demo.Repo) {
@@ -82,21 +76,9 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 	})
 	// A version going backwards onto an old release, tagged in the form
 	// tagPrefix does not say.
-	component(t, root, "backwards", func(r *demo.Repo) {
-		r.SetVersion("1.9.0\n")
-		r.Tag("1.9.0", "", "")
-		r.SetVersion("2.0.0\n")
-		r.Tag("v2.0.0", "", "")
-		r.SetVersion("1.9.0\n")
-	})
+	component(t, root, "backwards", history("1.9.0", "tag 1.9.0", "2.0.0", "tag v2.0.0", "1.9.0"))
 	// A patch release made on main after the next minor's dev started.
-	component(t, root, "patch-on-main", func(r *demo.Repo) {
-		r.SetVersion("3.1.0\n")
-		r.Tag("v3.1.0", "", "")
-		r.SetVersion("3.2.0-dev\n")
-		r.SetVersion("3.1.1\n")
-		r.Tag("v3.1.1", "", "")
-	})
+	component(t, root, "patch-on-main", history("3.1.0", "tag v3.1.0", "3.2.0-dev", "3.1.1", "tag v3.1.1"))
 	// The same version tagged 2.1.0 on the VERSION commit and v2.1.0 on
 	// an unrelated commit.
 	component(t, root, "both-forms", func(r *demo.Repo) {
@@ -120,10 +102,7 @@ func TestVersionsOnHandMadeHistory(t *testing.T) {
 
 	ws := configFor(t, root, map[string]string{"sdcore-bare": "", "sdcore-v": "v", "ci-merge": "", "ci-later": "v",
 		"dev-tagged": "", "elsewhere": "v", "backwards": "v", "patch-on-main": "", "both-forms": "", "old-conflict": "v"})
-	rep := Versions(context.Background(), ws, Options{})
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
+	rep := decidedVersions(t, ws)
 	got := byRepo(rep)
 	want := map[string]report.Severity{
 		"dev-tagged version-tag-exists":     report.Error,
@@ -250,10 +229,7 @@ func TestVersionsDocsLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := Versions(context.Background(), ws, Options{})
-			if err := rep.Err(); err != nil {
-				t.Fatalf("could not decide: %v", err)
-			}
+			rep := decidedVersions(t, ws)
 			var found []report.Finding
 			for _, f := range rep.Findings() {
 				if f.Rule == "docs-version-line" {

@@ -11,22 +11,36 @@ import (
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // component makes a real git repo under root/name with the history build
 // writes, and returns it.
 func component(t *testing.T, root, name string, build func(r *demo.Repo)) *demo.Repo {
 	t.Helper()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, name), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	build(r)
-	if err := r.Err(); err != nil {
-		t.Fatalf("building %s: %v", name, err)
-	}
-	return r
+	return workspacetest.Repo(t, filepath.Join(root, name), "master", build)
 }
+
+// history builds a straight VERSION history, one commit a step: a step is
+// the VERSION to set (without the newline), or "tag NAME" / "tag NAME
+// MESSAGE" for a lightweight or annotated tag on the commit before it.
+// Histories that branch or merge are written out with demo.Repo instead.
+func history(steps ...string) func(r *demo.Repo) {
+	return func(r *demo.Repo) {
+		for _, s := range steps {
+			if tag, ok := strings.CutPrefix(s, "tag "); ok {
+				name, msg, _ := strings.Cut(tag, " ")
+				r.Tag(name, msg, "")
+				continue
+			}
+			r.SetVersion(s + "\n")
+		}
+	}
+}
+
+// flipflop is 1.3.0 released, reverted to dev, and set to 1.3.0 again:
+// version-tag-exists in a full clone.
+var flipflop = history("1.2.0", "tag 1.2.0", "1.3.0", "tag 1.3.0 annotated", "1.3.1-dev", "1.3.0")
 
 // configFor writes a relkit.yaml naming a charts repo and the components.
 func configFor(t *testing.T, root string, comps map[string]string) *workspace.Config {
@@ -50,6 +64,17 @@ func configFor(t *testing.T, root string, comps map[string]string) *workspace.Co
 	return ws
 }
 
+// decidedVersions runs check:versions over ws and fails the test when it
+// could not decide.
+func decidedVersions(t *testing.T, ws *workspace.Config) *report.Report {
+	t.Helper()
+	rep := Versions(context.Background(), ws, Options{})
+	if err := rep.Err(); err != nil {
+		t.Fatalf("could not decide: %v", err)
+	}
+	return rep
+}
+
 // byRepo indexes findings as "repo rule" -> finding.
 func byRepo(rep *report.Report) map[string]report.Finding {
 	m := map[string]report.Finding{}
@@ -64,42 +89,16 @@ func TestVersionsOverRealHistories(t *testing.T) {
 	root := t.TempDir()
 	// Clean release: tagged where VERSION was set, parent tagged.
 	component(t, root, "clean", func(r *demo.Repo) {
-		r.SetVersion("1.2.2\n")
-		r.Tag("v1.2.2", "release", "")
-		r.SetVersion("1.2.3-dev\n")
-		r.SetVersion("1.2.3\n")
-		r.Tag("v1.2.3", "", "")
+		history("1.2.2", "tag v1.2.2 release", "1.2.3-dev", "1.2.3", "tag v1.2.3")(r)
 		r.Commit("unrelated change after the release", map[string]string{"main.go": "package main\n"})
 	})
-	// Flip-flop: 1.3.0 released, reverted to dev, set to 1.3.0 again.
-	component(t, root, "flipflop", func(r *demo.Repo) {
-		r.SetVersion("1.2.0\n")
-		r.Tag("1.2.0", "", "")
-		r.SetVersion("1.3.0\n")
-		r.Tag("1.3.0", "annotated", "")
-		r.SetVersion("1.3.1-dev\n")
-		r.SetVersion("1.3.0\n")
-	})
+	component(t, root, "flipflop", flipflop)
 	// Hole: 1.1.x was never released.
-	component(t, root, "hole", func(r *demo.Repo) {
-		r.SetVersion("1.0.0\n")
-		r.Tag("v1.0.0", "", "")
-		r.SetVersion("1.1.0-dev\n")
-		r.SetVersion("1.2.0-dev\n")
-		r.SetVersion("1.2.0\n")
-	})
+	component(t, root, "hole", history("1.0.0", "tag v1.0.0", "1.1.0-dev", "1.2.0-dev", "1.2.0"))
 	// The old script ignored the major: 2.1.0 after only 1.0.0.
-	component(t, root, "major", func(r *demo.Repo) {
-		r.SetVersion("1.0.0\n")
-		r.Tag("v1.0.0", "", "")
-		r.SetVersion("2.1.0\n")
-	})
+	component(t, root, "major", history("1.0.0", "tag v1.0.0", "2.1.0"))
 	// New major after a 1.x line: fine.
-	component(t, root, "newmajor", func(r *demo.Repo) {
-		r.SetVersion("1.4.2\n")
-		r.Tag("v1.4.2", "", "")
-		r.SetVersion("2.0.0\n")
-	})
+	component(t, root, "newmajor", history("1.4.2", "tag v1.4.2", "2.0.0"))
 	// Release set on a feature branch and merged: the tag on the branch
 	// commit is the right one.
 	component(t, root, "merged", func(r *demo.Repo) {
@@ -117,21 +116,14 @@ func TestVersionsOverRealHistories(t *testing.T) {
 	component(t, root, "dev", func(r *demo.Repo) { r.SetVersion("1.5.0-dev\n") })
 	// Uncommitted change to an already tagged version.
 	component(t, root, "dirty", func(r *demo.Repo) {
-		r.SetVersion("2.9.0\n")
-		r.Tag("v2.9.0", "", "")
-		r.SetVersion("3.0.0\n")
-		r.Tag("v3.0.0", "", "")
-		r.SetVersion("3.0.1-dev\n")
+		history("2.9.0", "tag v2.9.0", "3.0.0", "tag v3.0.0", "3.0.1-dev")(r)
 		r.Write(map[string]string{"VERSION": "3.0.0\n"})
 	})
 	component(t, root, "missing", func(r *demo.Repo) { r.Commit("no version file", map[string]string{"README": "x\n"}) })
 
 	ws := configFor(t, root, map[string]string{"clean": "v", "flipflop": "", "hole": "v", "major": "v", "newmajor": "v",
 		"merged": "v", "crlf": "", "dev": "", "dirty": "v", "missing": ""})
-	rep := Versions(context.Background(), ws, Options{})
-	if err := rep.Err(); err != nil {
-		t.Fatalf("could not decide: %v", err)
-	}
+	rep := decidedVersions(t, ws)
 	got := byRepo(rep)
 	want := map[string]report.Severity{
 		"flipflop version-tag-exists":   report.Error,

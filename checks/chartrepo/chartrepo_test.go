@@ -12,6 +12,22 @@ import (
 	"github.com/relkit/relkit/checks/chartrepo/repotest"
 )
 
+// holding is one question to a chart repository and its answer.
+type holding struct {
+	chart, version string
+	want           bool
+}
+
+// wantHolds asks r every question of rows.
+func wantHolds(t *testing.T, r chartrepo.Repository, rows []holding) {
+	t.Helper()
+	for _, c := range rows {
+		if got := has(t, r, c.chart, c.version); got != c.want {
+			t.Errorf("%s: Has(%s, %s) = %v, want %v", r, c.chart, c.version, got, c.want)
+		}
+	}
+}
+
 func has(t *testing.T, r chartrepo.Repository, chart, version string) bool {
 	t.Helper()
 	ok, err := r.Has(context.Background(), chart, version)
@@ -31,10 +47,7 @@ func TestHTTPIndexExactVersions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases := []struct {
-			chart, version string
-			want           bool
-		}{
+		wantHolds(t, r, []holding{
 			{"onos", "1.2.3", true},
 			{"onos", "1.2", false}, // no constraint matching
 			{"onos", "1.2.4", false},
@@ -42,12 +55,7 @@ func TestHTTPIndexExactVersions(t *testing.T) {
 			{"onos", "0.1.0", false}, // another chart's version
 			{"onos-progran", "0.1.0", true},
 			{"missing", "1.2.3", false},
-		}
-		for _, c := range cases {
-			if got := has(t, r, c.chart, c.version); got != c.want {
-				t.Errorf("%s: Has(%s, %s) = %v, want %v", ref, c.chart, c.version, got, c.want)
-			}
-		}
+		})
 	}
 	// 3 references, each fetched once however many questions were asked.
 	if n := srv.Requests.Load(); n != 3 {
@@ -145,21 +153,13 @@ func TestOCIRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		chart, version string
-		want           bool
-	}{
+	wantHolds(t, r, []holding{
 		{"onos", "1.2.3", true},
 		{"onos", "1.2", false},
 		{"onos", "1.3.0+meta.1", true}, // stored as tag 1.3.0_meta.1
 		{"onos", "1.3.0", false},
 		{"onos-progran", "1.2.3", false}, // never pushed: the registry does not know the repository
-	}
-	for _, c := range cases {
-		if got := has(t, r, c.chart, c.version); got != c.want {
-			t.Errorf("Has(%s, %s) = %v, want %v", c.chart, c.version, got, c.want)
-		}
-	}
+	})
 	// No namespace: charts sit at the registry root.
 	if err := repotest.PushChart(ctx, host, "", "hss", "0.1.0"); err != nil {
 		t.Fatal(err)

@@ -118,22 +118,5 @@ func TestDistributionRegistryAuth(t *testing.T) {
 	host := startDistribution(t, "relkit:"+string(hash)+"\n")
 	dockerConfig(t, host, "relkit", "s3cret")
 	push(t, host, "team/app", "1.0.0")
-	c, err := NewChecker(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:1.0.0")); r.Status != Exists {
-		t.Errorf("with credentials: status %s (err %v); expected exists", r.Status, r.Err)
-	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:1.0.9")); r.Status != Missing {
-		t.Errorf("with credentials, unknown tag: status %s (err %v); expected missing", r.Status, r.Err)
-	}
-	dockerConfig(t, host, "relkit", "wrong")
-	c, err = NewChecker(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:1.0.0")); r.Status != Unknown || r.Err == nil {
-		t.Errorf("with wrong credentials: status %s (err %v); expected unknown", r.Status, r.Err)
-	}
+	wantAuthOutcomes(t, host)
 }

@@ -5,6 +5,7 @@ package imageref
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -134,29 +135,20 @@ func (r Ref) SameRepository(other string) bool {
 	return o.Name() == r.Canonical()
 }
 
-// IsLoopback reports whether a registry host (with optional port) is on the
-// loopback interface: localhost (and *.localhost), 127.0.0.0/8 or [::1].
-// Those registries speak plain HTTP.
+// IsLoopback reports whether a registry host (with optional port) is
+// this machine: localhost or a name under .localhost (RFC 6761), or a
+// loopback address (127.0.0.0/8, [::1]). Registries there speak plain
+// HTTP. It is the one rule for every client relkit makes (image checks,
+// chart repositories, image:publish).
 func IsLoopback(host string) bool {
 	h := host
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			h = h[1:i]
-		}
-	} else if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.Count(h, ":") == 1 {
-		h = h[:i]
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
 	}
-	if h == "localhost" || h == "::1" || strings.HasSuffix(h, ".localhost") {
+	h = strings.Trim(h, "[]")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return true
 	}
-	parts := strings.Split(h, ".")
-	if len(parts) != 4 || parts[0] != "127" {
-		return false
-	}
-	for _, p := range parts {
-		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
-			return false
-		}
-	}
-	return true
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -76,7 +76,8 @@ func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
 		"127.0.0.1:5000": true, "127.1.2.3": true, "localhost:5000": true, "localhost": true, "[::1]:5000": true,
 		"registry.example.org": false, "10.0.0.1:5000": false, "127.0.0.1.example.org": false, "128.0.0.1": false,
-		"localhost.example.org": false, "registry.localhost:5000": true,
+		"localhost.example.org": false, "registry.localhost:5000": true, "[0:0:0:0:0:0:0:1]:5000": true, "::1": true,
+		"[::2]:5000": false, "localhost:": true,
 	} {
 		if got := IsLoopback(host); got != want {
 			t.Errorf("IsLoopback(%q) = %v; expected %v", host, got, want)

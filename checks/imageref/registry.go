@@ -108,7 +108,7 @@ func NewChecker(o Options) (*Checker, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
-	rt := &retryTransport{base: o.Transport, attempts: o.Attempts, baseDelay: o.BaseDelay, maxDelay: o.MaxDelay, sleep: sleepCtx}
+	rt := &retryTransport{base: o.Transport, attempts: o.Attempts, baseDelay: o.BaseDelay, maxDelay: o.MaxDelay, sleep: Sleep}
 	p, err := remote.NewPuller(
 		remote.WithAuthFromKeychain(o.Keychain),
 		remote.WithTransport(rt),

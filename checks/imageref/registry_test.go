@@ -326,24 +326,32 @@ func TestCheckBasicAuth(t *testing.T) {
 	push(t, strings.TrimPrefix(open.URL, "http://"), "team/app", "1.0.0")
 	host := strings.TrimPrefix(guarded.URL, "http://")
 
-	dockerConfig(t, host, "relkit", "s3cret")
-	c, err := NewChecker(Options{}) // authn.DefaultKeychain
-	if err != nil {
-		t.Fatal(err)
+	wantAuthOutcomes(t, host)
+}
+
+// wantAuthOutcomes checks host, which holds team/app:1.0.0 for user
+// relkit, password s3cret, through the docker config (the checker's
+// authn.DefaultKeychain): with those credentials the tag exists and
+// another is missing; with a wrong password the answer is unknown, never
+// missing or exists.
+func wantAuthOutcomes(t *testing.T, host string) {
+	t.Helper()
+	check := func(pass, tag string) Result {
+		t.Helper()
+		dockerConfig(t, host, "relkit", pass)
+		c, err := NewChecker(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Check(context.Background(), mustParse(t, host+"/team/app:"+tag))
 	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:1.0.0")); r.Status != Exists {
+	if r := check("s3cret", "1.0.0"); r.Status != Exists {
 		t.Errorf("with credentials: status %s (err %v); expected exists", r.Status, r.Err)
 	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:2.0.0")); r.Status != Missing {
+	if r := check("s3cret", "2.0.0"); r.Status != Missing {
 		t.Errorf("with credentials, unknown tag: status %s (err %v); expected missing", r.Status, r.Err)
 	}
-
-	dockerConfig(t, host, "relkit", "wrong")
-	c, err = NewChecker(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.Check(context.Background(), mustParse(t, host+"/team/app:1.0.0")); r.Status != Unknown || r.Err == nil {
+	if r := check("wrong", "1.0.0"); r.Status != Unknown || r.Err == nil {
 		t.Errorf("with wrong credentials: status %s (err %v); expected unknown, never missing or exists", r.Status, r.Err)
 	}
 }
@@ -351,17 +359,17 @@ func TestCheckBasicAuth(t *testing.T) {
 func TestRetryAfterParse(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"0": 0, "5": 5 * time.Second, now.Add(30 * time.Second).Format(http.TimeFormat): 30 * time.Second,
-		now.Add(-time.Minute).Format(http.TimeFormat): 0,
+		"0": 0, " 0 ": 0, "5": 5 * time.Second, now.Add(30 * time.Second).Format(http.TimeFormat): 30 * time.Second,
+		now.Add(-time.Minute).Format(http.TimeFormat): 0, "99999999": 86400 * time.Second,
 	} {
-		got, ok := retryAfter(in, now)
+		got, ok := RetryAfter(in, now)
 		if !ok || got != want {
-			t.Errorf("retryAfter(%q) = %s %v; expected %s", in, got, ok, want)
+			t.Errorf("RetryAfter(%q) = %s %v; expected %s", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"", "-1", "soon"} {
-		if _, ok := retryAfter(in, now); ok {
-			t.Errorf("retryAfter(%q) accepted; expected it ignored", in)
+		if _, ok := RetryAfter(in, now); ok {
+			t.Errorf("RetryAfter(%q) accepted; expected it ignored", in)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -24,7 +25,8 @@ type retryTransport struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends (then it returns ctx.Err()).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -65,7 +67,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		delay := t.backoff(attempt)
 		if resp != nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				delay = ra
 			}
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -87,8 +89,11 @@ func (t *retryTransport) backoff(attempt int) time.Duration {
 	return d + rand.N(d/4+1)
 }
 
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// RetryAfter reads a Retry-After header: delay seconds (at most a day)
+// or an HTTP date (a date already past is no wait). ok is false when v
+// says neither. Every registry client relkit makes waits by it.
+func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}

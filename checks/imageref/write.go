@@ -108,7 +108,7 @@ func (t *retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
 		return resp, err
 	}
-	d, ok := retryAfter(strings.TrimSpace(resp.Header.Get("Retry-After")), time.Now())
+	d, ok := RetryAfter(strings.TrimSpace(resp.Header.Get("Retry-After")), time.Now())
 	if !ok || d <= 0 {
 		return resp, nil
 	}

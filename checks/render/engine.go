@@ -601,17 +601,28 @@ func toYAMLPretty(v any) string {
 	return strings.TrimSuffix(data.String(), "\n")
 }
 
-func fromYAML(s string) map[string]any {
+func fromYAML(s string) map[string]any { return decodeObject(unmarshalYAML, s) }
+
+func fromYAMLArray(s string) []any { return decodeArray(unmarshalYAML, s) }
+
+// unmarshalYAML is yaml.Unmarshal without its options.
+func unmarshalYAML(b []byte, v any) error { return yaml.Unmarshal(b, v) }
+
+// decodeObject decodes s as an object the way Helm's fromYaml and
+// fromJson do: a document that does not decode gives {"Error": why}.
+func decodeObject(unmarshal func([]byte, any) error, s string) map[string]any {
 	m := map[string]any{}
-	if err := yaml.Unmarshal([]byte(s), &m); err != nil {
+	if err := unmarshal([]byte(s), &m); err != nil {
 		m["Error"] = err.Error()
 	}
 	return m
 }
 
-func fromYAMLArray(s string) []any {
+// decodeArray decodes s as a list the way Helm's fromYamlArray and
+// fromJsonArray do: a document that does not decode gives [why].
+func decodeArray(unmarshal func([]byte, any) error, s string) []any {
 	a := []any{}
-	if err := yaml.Unmarshal([]byte(s), &a); err != nil {
+	if err := unmarshal([]byte(s), &a); err != nil {
 		a = []any{err.Error()}
 	}
 	return a
@@ -641,21 +652,9 @@ func toJSON(v any) string {
 	return string(data)
 }
 
-func fromJSON(s string) map[string]any {
-	m := map[string]any{}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		m["Error"] = err.Error()
-	}
-	return m
-}
+func fromJSON(s string) map[string]any { return decodeObject(json.Unmarshal, s) }
 
-func fromJSONArray(s string) []any {
-	a := []any{}
-	if err := json.Unmarshal([]byte(s), &a); err != nil {
-		a = []any{err.Error()}
-	}
-	return a
-}
+func fromJSONArray(s string) []any { return decodeArray(json.Unmarshal, s) }
 
 // limits are the effective limits of one chart's render.
 type limits struct {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relkit/relkit/checks/render/rendertest"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -54,7 +55,7 @@ func TestEngineMatchesSDK(t *testing.T) {
 	if _, err := rendertest.GenerateCharts(root, 2); err != nil {
 		t.Fatal(err)
 	}
-	write(t, root, map[string]string{
+	gitxtest.WriteTree(t, root, map[string]string{
 		"corners/Chart.yaml":   "apiVersion: v2\nname: corners\nversion: 1.0.0\nappVersion: \"3.1\"\nannotations: {team: core}\ndependencies:\n  - name: sub\n    version: 0.1.0\n",
 		"corners/values.yaml":  "image: {repository: org/x, tag: \"\"}\nlist: [a, b, c]\nnested: {a: {b: {c: 1}}}\nnum: 3\nsub: {x: 1}\nempty: \"\"\ntpl: \"{{ .Chart.AppVersion }}-{{ .Release.Name }}\"\n",
 		"corners/files/a.conf": "alpha\nbeta\n",
@@ -208,7 +209,7 @@ nil: {{ .Values.nested.a.b.zz | default "d" }}
 func bombRepo(t *testing.T, tmpl string) string {
 	t.Helper()
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	gitxtest.WriteTree(t, root, map[string]string{
 		"bomb/Chart.yaml":          "apiVersion: v2\nname: bomb\nversion: 1.0.0\n",
 		"bomb/values.yaml":         "image: org/bomb:1.0.0\n",
 		"bomb/templates/pod.yaml":  "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image: {{ .Values.image }}\n",

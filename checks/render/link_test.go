@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 )
 
 const podTemplate = `apiVersion: v1
@@ -31,7 +32,7 @@ func linkRepo(t *testing.T) string {
 	t.Helper()
 	base := t.TempDir()
 	root := filepath.Join(base, "repo")
-	write(t, base, map[string]string{
+	gitxtest.WriteTree(t, base, map[string]string{
 		// A real chart, but outside the charts repo.
 		"elsewhere/outside/Chart.yaml":         "apiVersion: v2\nname: outside\nversion: 1.0.0\n",
 		"elsewhere/outside/values.yaml":        "image:\n  repository: org/outside\n  tag: 1.0.0\n",
@@ -166,7 +167,7 @@ func TestRenderFollowsFileDependencies(t *testing.T) {
 // images in its values, under the alias.
 func TestRenderFileDependencyDisabled(t *testing.T) {
 	root := linkRepo(t)
-	write(t, root, map[string]string{"umb/off.yaml": "web:\n  enabled: false\n"})
+	gitxtest.WriteTree(t, root, map[string]string{"umb/off.yaml": "web:\n  enabled: false\n"})
 	u := renderAll(t, root, Options{Values: map[string][]string{"umb": {"umb/off.yaml"}}})["umb"]
 	var web []string
 	for _, i := range u.Images {

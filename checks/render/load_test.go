@@ -11,6 +11,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 )
 
 // files lists a loaded chart tree as "chart path: file" lines, templates,
@@ -42,15 +43,17 @@ func TestLoadChartMatchesHelm(t *testing.T) {
 	root := t.TempDir()
 	copyTree(t, fixtures, root)
 	// A chart whose templates and a subchart are symlinks inside the repo.
-	mustWrite(t, filepath.Join(root, "linked/Chart.yaml"), "apiVersion: v2\nname: linked\nversion: 0.1.0\n")
-	mustWrite(t, filepath.Join(root, "linked/.helmignore"), "*.md\nskip/\n")
-	mustWrite(t, filepath.Join(root, "linked/README.md"), "ignored\n")
-	mustWrite(t, filepath.Join(root, "linked/skip/x.yaml"), "ignored\n")
-	mustWrite(t, filepath.Join(root, "shared/templates/pod.yaml"), "kind: Pod\n")
-	mustWrite(t, filepath.Join(root, "shared/sub/Chart.yaml"), "apiVersion: v2\nname: sub\nversion: 0.2.0\n")
-	mustWrite(t, filepath.Join(root, "shared/sub/templates/cm.yaml"), "kind: ConfigMap\n")
-	mustLink(t, "../shared/templates", filepath.Join(root, "linked/templates"))
-	mustLink(t, "../../shared/sub", filepath.Join(root, "linked/charts/sub"))
+	gitxtest.WriteTree(t, root, map[string]string{
+		"linked/Chart.yaml":            "apiVersion: v2\nname: linked\nversion: 0.1.0\n",
+		"linked/.helmignore":           "*.md\nskip/\n",
+		"linked/README.md":             "ignored\n",
+		"linked/skip/x.yaml":           "ignored\n",
+		"shared/templates/pod.yaml":    "kind: Pod\n",
+		"shared/sub/Chart.yaml":        "apiVersion: v2\nname: sub\nversion: 0.2.0\n",
+		"shared/sub/templates/cm.yaml": "kind: ConfigMap\n",
+	})
+	gitxtest.Symlink(t, "../shared/templates", filepath.Join(root, "linked/templates"))
+	gitxtest.Symlink(t, "../../shared/sub", filepath.Join(root, "linked/charts/sub"))
 
 	list, err := charts.Discover(context.Background(), root)
 	if err != nil {
@@ -97,26 +100,6 @@ func copyTree(t *testing.T, src, dst string) {
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mustWrite(t *testing.T, p, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func mustLink(t *testing.T, target, at string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, at); err != nil {
 		t.Fatal(err)
 	}
 }

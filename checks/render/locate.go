@@ -261,12 +261,7 @@ func checkDeps(top *chart.Chart, meta charts.Chart, locs map[*chart.File]node, s
 				Repository: req.Repository, Found: other}
 			if depth == 0 {
 				p.File = meta.DepsFile
-				for _, d := range meta.Dependencies {
-					if d.Name == req.Name && d.Alias == req.Alias {
-						p.Line = d.Line
-						break
-					}
-				}
+				p.Line = depLine(meta, req)
 			} else {
 				p.File = n.file("Chart.yaml")
 				if c.Metadata.APIVersion == chart.APIVersionV1 {
@@ -276,14 +271,7 @@ func checkDeps(top *chart.Chart, meta charts.Chart, locs map[*chart.File]node, s
 			out = append(out, depCheck{DepProblem: p, req: req})
 		}
 		for _, d := range c.Dependencies() {
-			name := d.Name()
-			for _, req := range c.Metadata.Dependencies {
-				if req != nil && req.Name == d.Name() && req.Alias != "" {
-					name = req.Alias
-					break
-				}
-			}
-			walk(d, append(slices.Clone(chain), name), depth+1)
+			walk(d, append(slices.Clone(chain), subchartKey(c, d)), depth+1)
 		}
 	}
 	walk(top, nil, 0)
@@ -327,4 +315,16 @@ func indexTree(top *chart.Chart, locs map[*chart.File]node) *treeIndex {
 	}
 	walk(top, nil, nil, 0)
 	return t
+}
+
+// subchartKey is the name sub goes by under parent c: the alias of its
+// dependency entry, if it has one, else the chart's own name. It is the
+// key of sub's values in c's values and the step in a chart's chain.
+func subchartKey(c, sub *chart.Chart) string {
+	for _, req := range c.Metadata.Dependencies {
+		if req != nil && req.Name == sub.Name() && req.Alias != "" {
+			return req.Alias
+		}
+	}
+	return sub.Name()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/release/charts"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 	"github.com/relkit/relkit/release/yamledit"
 )
 
@@ -174,7 +175,7 @@ func TestRenderMissingValuesFile(t *testing.T) {
 // rendered under its own name (the SDK keeps it) and reported.
 func TestRenderVersionDrift(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	gitxtest.WriteTree(t, root, map[string]string{
 		"app/Chart.yaml":                     "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: 2.0.0\n    repository: https://example.org\n",
 		"app/templates/cm.yaml":              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
 		"app/charts/lib/Chart.yaml":          "apiVersion: v2\nname: lib\nversion: 1.9.0\n",
@@ -199,7 +200,7 @@ func TestRenderVersionDrift(t *testing.T) {
 // that appears twice with nothing to tell them apart is not traced.
 func TestTraceAmbiguity(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{
+	gitxtest.WriteTree(t, root, map[string]string{
 		"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 1.0.0\n",
 		"app/values.yaml": "a:\n  image:\n    repository: org/a\n    tag: 1.2.3\nb:\n  image:\n    repository: org/b\n    tag: 1.2.3\n" +
 			"c: 4.5.6\nd: 4.5.6\n",
@@ -229,19 +230,6 @@ func TestCollectImages(t *testing.T) {
 	bad := "kind: X\n  image: org/z:1.0.0\n bad: [\n- image: \"org/w:2.0.0\"\n"
 	if got := collectImages(bad); !slices.Equal(got, []string{"org/z:1.0.0", "org/w:2.0.0"}) {
 		t.Errorf("collectImages(invalid YAML) = %q; expected the line scan to find both", got)
-	}
-}
-
-func write(t testing.TB, root string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

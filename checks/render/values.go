@@ -58,14 +58,7 @@ func scanValueImages(top *chart.Chart, locs map[*chart.File]node, extra []*value
 		}
 		out = scanDoc(own, strings.Join(chain, "/"), over, out)
 		for _, d := range c.Dependencies() {
-			name := d.Name()
-			for _, req := range c.Metadata.Dependencies {
-				if req != nil && req.Name == d.Name() && req.Alias != "" {
-					name = req.Alias
-					break
-				}
-			}
-			walk(d, append(slices.Clone(chain), name), append(slices.Clip(ancs), anc{own, len(chain)}), depth+1)
+			walk(d, append(slices.Clone(chain), subchartKey(c, d)), append(slices.Clip(ancs), anc{own, len(chain)}), depth+1)
 		}
 	}
 	walk(top, nil, nil, 0)

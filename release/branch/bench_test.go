@@ -57,26 +57,21 @@ func BenchmarkDryRun(b *testing.B) {
 
 // BenchmarkCut is the real cut without pushing: 3 branches, 52 commits
 // (the charts one touching 200+ files).
-func BenchmarkCut(b *testing.B) {
-	tmpl := benchTemplate(b)
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		ws := copyWorkspace(b, tmpl)
-		b.StartTimer()
-		benchRun(b, ws, Options{})
-	}
-}
+func BenchmarkCut(b *testing.B) { benchCuts(b, Options{}) }
 
 // BenchmarkCutPush is the real cut with its 53 atomic pushes to local bare
 // remotes.
-func BenchmarkCutPush(b *testing.B) {
+func BenchmarkCutPush(b *testing.B) { benchCuts(b, Options{Push: true}) }
+
+// benchCuts times b.N cuts with opts, each on a fresh copy of the
+// template workspace (the copying untimed).
+func benchCuts(b *testing.B, opts Options) {
 	tmpl := benchTemplate(b)
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		ws := copyWorkspace(b, tmpl)
 		b.StartTimer()
-		benchRun(b, ws, Options{Push: true})
+		benchRun(b, ws, opts)
 	}
 }

@@ -51,6 +51,16 @@ type repoSnap struct {
 	MainIsBumpOfBranchHead bool
 }
 
+// cleanCut is the state one uninterrupted release:branch -push leaves in
+// a fresh fixture built with opts: what a rerun after any failure must
+// end in.
+func cleanCut(t *testing.T, opts fixtureOpts) map[string]repoSnap {
+	t.Helper()
+	clean := buildFixture(t, t.TempDir(), opts)
+	mustRun(t, clean, Options{Push: true})
+	return snapshot(t, clean)
+}
+
 func snapshot(t *testing.T, fx *fixture) map[string]repoSnap {
 	t.Helper()
 	snaps := map[string]repoSnap{}
@@ -249,10 +259,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestRejectedPushThenRerun(t *testing.T) {
 	t.Parallel()
 	opts := fixtureOpts{components: 3}
-	clean := buildFixture(t, t.TempDir(), opts)
-	mustRun(t, clean, Options{Push: true})
-	want := snapshot(t, clean)
-
+	want := cleanCut(t, opts)
 	fx := buildFixture(t, t.TempDir(), opts)
 	hook := writeHook(t, fx.remotes["comp-01"], "pre-receive", "echo 'policy: pushes to comp-01 are frozen' >&2\nexit 1\n")
 	remoteBefore := fx.rev(fx.remotes["comp-01"], "refs/heads/master")
@@ -382,10 +389,7 @@ func TestDirtyWorktreeRefusesEverything(t *testing.T) {
 func TestResumeAfterInterruption(t *testing.T) {
 	t.Parallel()
 	opts := fixtureOpts{components: 3}
-	clean := buildFixture(t, t.TempDir(), opts)
-	mustRun(t, clean, Options{Push: true})
-	want := snapshot(t, clean)
-
+	want := cleanCut(t, opts)
 	fx := buildFixture(t, t.TempDir(), opts)
 	p, err := Plan(context.Background(), fx.ws, Options{Line: line, Push: true})
 	if err != nil {
@@ -491,10 +495,7 @@ func TestHelperCut(t *testing.T) {
 func TestKilledMidRun(t *testing.T) {
 	t.Parallel()
 	opts := fixtureOpts{components: 3}
-	clean := buildFixture(t, t.TempDir(), opts)
-	mustRun(t, clean, Options{Push: true})
-	want := snapshot(t, clean)
-
+	want := cleanCut(t, opts)
 	fx := buildFixture(t, t.TempDir(), opts)
 	// The hook's parent is git commit; git commit's parent is relkit.
 	hook := writeHook(t, filepath.Join(fx.repos["comp-00"].Dir, ".git"), "post-commit",

@@ -22,6 +22,7 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // fixture is a workspace of real repos with bare remotes.
@@ -80,15 +81,10 @@ func componentName(i int) string { return fmt.Sprintf("comp-%02d", i) }
 // buildFixture builds a workspace in dir.
 func buildFixture(tb testing.TB, dir string, o fixtureOpts) *fixture {
 	tb.Helper()
-	ctx := context.Background()
 	fx := &fixture{root: dir, repos: map[string]*demo.Repo{}, remotes: map[string]string{}}
 	newRepo := func(name string) *demo.Repo {
-		r, err := demo.NewRepo(ctx, filepath.Join(dir, "repos", name), "master")
-		if err != nil {
-			tb.Fatalf("creating %s: %v", name, err)
-		}
-		fx.repos[name] = r
-		return r
+		fx.repos[name] = workspacetest.Repo(tb, filepath.Join(dir, "repos", name), "master", nil)
+		return fx.repos[name]
 	}
 	charts := newRepo("charts")
 	files := map[string]string{}
@@ -165,15 +161,7 @@ components:
 git:
   author: Release Bot <release-bot@example.org>
 `, comps.String())
-	file := filepath.Join(dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		tb.Fatalf("loading %s: %v", file, err)
-	}
-	fx.ws = ws
+	fx.ws = workspacetest.Load(tb, dir, cfg)
 	return fx
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -34,19 +33,11 @@ func TestEveryContent(t *testing.T) {
 	}
 	write := func(file, content string) {
 		t.Helper()
-		p := filepath.Join(dir, file)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		gitxtest.WriteTree(t, dir, map[string]string{file: content})
 	}
 	commit := func(msg string, files map[string]string) {
 		t.Helper()
-		for f, c := range files {
-			write(f, c)
-		}
+		gitxtest.WriteTree(t, dir, files)
 		run("add", "-A")
 		run("commit", "-q", "-m", msg)
 	}

@@ -11,19 +11,12 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/version"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 func build(t *testing.T, script func(r *demo.Repo)) *demo.Repo {
 	t.Helper()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(t.TempDir(), "repo"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script(r)
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return workspacetest.Repo(t, filepath.Join(t.TempDir(), "repo"), "master", script)
 }
 
 func open(t *testing.T, dir string) *gitx.Repo {

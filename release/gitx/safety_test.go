@@ -261,6 +261,25 @@ func TestStaleLockRace(t *testing.T) {
 	}
 }
 
+// stopOnConflict commits another f.txt on a branch side made from HEAD~2,
+// then runs git args on branch on, and fails the test unless git stops
+// on the conflict, leaving the operation in progress.
+func stopOnConflict(t *testing.T, dir, on string, args ...string) {
+	t.Helper()
+	gitT(t, dir, "switch", "-q", "-c", "side", "HEAD~2")
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("side"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitT(t, dir, "commit", "-q", "-am", "side")
+	gitT(t, dir, "switch", "-q", on)
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("git %v did not stop on a conflict: %s", args, out)
+	}
+}
+
 func TestWriteProblems(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -273,39 +292,13 @@ func TestWriteProblems(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, ".git", "index.lock"), nil, 0o644)
 		}, "index.lock exists: a git command is running in this checkout, or one was killed and left it"},
 		{"merge in progress", func(t *testing.T, dir string) {
-			gitT(t, dir, "switch", "-q", "-c", "side", "HEAD~2")
-			os.WriteFile(filepath.Join(dir, "f.txt"), []byte("side"), 0o644)
-			gitT(t, dir, "commit", "-q", "-am", "side")
-			gitT(t, dir, "switch", "-q", "master")
-			cmd := exec.Command("git", "merge", "side")
-			cmd.Dir = dir
-			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
-			if out, err := cmd.CombinedOutput(); err == nil {
-				t.Fatalf("the merge did not stop on a conflict: %s", out)
-			}
+			stopOnConflict(t, dir, "master", "merge", "side")
 		}, "in the middle of a merge ("},
 		{"rebase in progress", func(t *testing.T, dir string) {
-			gitT(t, dir, "switch", "-q", "-c", "side", "HEAD~2")
-			os.WriteFile(filepath.Join(dir, "f.txt"), []byte("side"), 0o644)
-			gitT(t, dir, "commit", "-q", "-am", "side")
-			cmd := exec.Command("git", "rebase", "master")
-			cmd.Dir = dir
-			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
-			if out, err := cmd.CombinedOutput(); err == nil {
-				t.Fatalf("the rebase did not stop on a conflict: %s", out)
-			}
+			stopOnConflict(t, dir, "side", "rebase", "master")
 		}, "in the middle of a rebase ("},
 		{"cherry-pick in progress", func(t *testing.T, dir string) {
-			gitT(t, dir, "switch", "-q", "-c", "side", "HEAD~2")
-			os.WriteFile(filepath.Join(dir, "f.txt"), []byte("side"), 0o644)
-			gitT(t, dir, "commit", "-q", "-am", "side")
-			gitT(t, dir, "switch", "-q", "master")
-			cmd := exec.Command("git", "cherry-pick", "side")
-			cmd.Dir = dir
-			cmd.Env = Env(cmd.Environ(), "GIT_AUTHOR_NAME=T", "GIT_AUTHOR_EMAIL=t@x", "GIT_COMMITTER_NAME=T", "GIT_COMMITTER_EMAIL=t@x")
-			if out, err := cmd.CombinedOutput(); err == nil {
-				t.Fatalf("the pick did not stop on a conflict: %s", out)
-			}
+			stopOnConflict(t, dir, "master", "cherry-pick", "side")
 		}, "in the middle of a cherry-pick ("},
 		{"bisect in progress", func(t *testing.T, dir string) {
 			gitT(t, dir, "bisect", "start", "HEAD", "HEAD~3")

@@ -170,13 +170,18 @@ func forceInterleavings(t *testing.T, newPair func(t *testing.T) *racePair) {
 		return digest(t, imgA), digest(t, imgB), layoutOf(t, imgA), layoutOf(t, imgB)
 	}
 
-	t.Run("B's PUT lands between A's PUT and A's read-back", func(t *testing.T) {
-		tag := "1.0.0" // a new tag per case: the registry may be shared
+	// bLandsAfterA holds A's tag PUT until B's arrives, then lets B's PUT
+	// land right after A's PUT (afterReadBack false: before A reads the
+	// tag back) or right after A's first read-back (true: before the
+	// settle read). Either way A must fail saying how it found B's image
+	// (wantErr), and the tag holds B's image.
+	bLandsAfterA := func(t *testing.T, tag string, afterReadBack bool, wantErr func(dB v1.Hash) string) {
 		tagPath := "/v2/team/app/manifests/" + tag
 		dA, dB, srcA, srcB := images(t)
 		p := newPair(t)
-		bPutArrived, aPutDone, bPutDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+		bPutArrived, aPutDone, aReadBack, bPutDone := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
 		var aPut atomic.Bool
+		var aHeads atomic.Int32
 		p.setHook(func(run int, w http.ResponseWriter, r *http.Request, next http.Handler) {
 			onTag := r.URL.Path == tagPath
 			switch {
@@ -186,11 +191,20 @@ func forceInterleavings(t *testing.T, newPair func(t *testing.T) *racePair) {
 				aPut.Store(true)
 				close(aPutDone)
 			case run == 0 && onTag && r.Method == http.MethodHead && aPut.Load():
-				waitFor(t, bPutDone, "B's PUT to land") // A's read-back comes after it
+				if afterReadBack && aHeads.Add(1) == 1 { // the read-back: still A's image
+					next.ServeHTTP(w, r)
+					close(aReadBack)
+					return
+				}
+				waitFor(t, bPutDone, "B's PUT to land") // the read-back, or the settle read
 				next.ServeHTTP(w, r)
 			case run == 1 && onTag && r.Method == http.MethodPut:
 				close(bPutArrived)
-				waitFor(t, aPutDone, "A's PUT")
+				if afterReadBack {
+					waitFor(t, aReadBack, "A's read-back")
+				} else {
+					waitFor(t, aPutDone, "A's PUT")
+				}
 				next.ServeHTTP(w, r)
 				close(bPutDone)
 			default:
@@ -203,9 +217,14 @@ func forceInterleavings(t *testing.T, newPair func(t *testing.T) *racePair) {
 		if got := headDigest(t, p.host(0)+"/team/app:"+tag); got != dB {
 			t.Errorf("the tag holds %s, want the winner's %s", got, dB)
 		}
-		if !strings.Contains(out[0].err.Error(), "was read back holding "+dB.String()) {
-			t.Errorf("A's error does not say the read-back found B's image: %v", out[0].err)
+		if !strings.Contains(out[0].err.Error(), wantErr(dB)) {
+			t.Errorf("A's error does not say how it found B's image (%q): %v", wantErr(dB), out[0].err)
 		}
+	}
+
+	// A new tag per case: the registry may be shared.
+	t.Run("B's PUT lands between A's PUT and A's read-back", func(t *testing.T) {
+		bLandsAfterA(t, "1.0.0", false, func(dB v1.Hash) string { return "was read back holding " + dB.String() })
 	})
 
 	t.Run("A is written and read back before B's PUT: B stops at its check before the PUT", func(t *testing.T) {
@@ -256,47 +275,7 @@ func forceInterleavings(t *testing.T, newPair func(t *testing.T) *racePair) {
 	})
 
 	t.Run("B's PUT lands after A's read-back: A's second read after the settle time catches it", func(t *testing.T) {
-		tag := "1.0.2" // a new tag per case: the registry may be shared
-		tagPath := "/v2/team/app/manifests/" + tag
-		dA, dB, srcA, srcB := images(t)
-		p := newPair(t)
-		bPutArrived, aPutDone, aReadBack, bPutDone := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
-		var aPut atomic.Bool
-		var aHeads atomic.Int32
-		p.setHook(func(run int, w http.ResponseWriter, r *http.Request, next http.Handler) {
-			onTag := r.URL.Path == tagPath
-			switch {
-			case run == 0 && onTag && r.Method == http.MethodPut:
-				waitFor(t, bPutArrived, "B's PUT")
-				next.ServeHTTP(w, r)
-				aPut.Store(true)
-				close(aPutDone)
-			case run == 0 && onTag && r.Method == http.MethodHead && aPut.Load():
-				if aHeads.Add(1) == 1 { // the read-back: still A's image
-					next.ServeHTTP(w, r)
-					close(aReadBack)
-					return
-				}
-				waitFor(t, bPutDone, "B's PUT to land") // the settle read
-				next.ServeHTTP(w, r)
-			case run == 1 && onTag && r.Method == http.MethodPut:
-				close(bPutArrived)
-				waitFor(t, aReadBack, "A's read-back")
-				next.ServeHTTP(w, r)
-				close(bPutDone)
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
-		out := race(t, [2]Request{p.request(0, srcA, tag), p.request(1, srcB, tag)})
-		wantLost(t, out[0], StatusFailed, dA, dB)
-		wantWon(t, out[1])
-		if got := headDigest(t, p.host(0)+"/team/app:"+tag); got != dB {
-			t.Errorf("the tag holds %s, want %s", got, dB)
-		}
-		if !strings.Contains(out[0].err.Error(), "after it was read back") {
-			t.Errorf("A's error does not say the second read found it: %v", out[0].err)
-		}
+		bLandsAfterA(t, "1.0.2", true, func(v1.Hash) string { return "after it was read back" })
 	})
 }
 

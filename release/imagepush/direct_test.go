@@ -75,10 +75,7 @@ func TestDirectMountFromStagingRegistry(t *testing.T) {
 		if isIndex {
 			want = digest(t, idx)
 		}
-		if got := headDigest(t, tg.Ref); got != want {
-			t.Errorf("%s holds %s, want %s", tg.Ref, got, want)
-		}
-		validateRemote(t, tg.Ref, isIndex)
+		wantRemote(t, tg.Ref, want, isIndex)
 	}
 
 	// Every blob mounted once per repository (not per tag), directly.
@@ -121,10 +118,7 @@ func TestDirectMountFallsBackWhenRefused(t *testing.T) {
 	}
 	wantAll(t, res, StatusPushed)
 	for _, tg := range res.Targets {
-		if got := headDigest(t, tg.Ref); got != digest(t, img) {
-			t.Errorf("%s holds %s, want %s", tg.Ref, got, digest(t, img))
-		}
-		validateRemote(t, tg.Ref, false)
+		wantRemote(t, tg.Ref, digest(t, img), false)
 	}
 	if reg.mountPOSTs.Load() == 0 || reg.mounted.Load() != 0 {
 		t.Errorf("%d mount requests, %d mounted; want the direct path tried and refused", reg.mountPOSTs.Load(), reg.mounted.Load())

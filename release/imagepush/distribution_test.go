@@ -201,10 +201,7 @@ func TestDistributionRegistry(t *testing.T) {
 		}
 		wantAll(t, res, StatusPushed)
 		for _, tg := range res.Targets {
-			if got := headDigest(t, tg.Ref); got != digest(t, idx) {
-				t.Errorf("%s holds %s, want %s", tg.Ref, got, digest(t, idx))
-			}
-			validateRemote(t, tg.Ref, true)
+			wantRemote(t, tg.Ref, digest(t, idx), true)
 		}
 		// 3 images x (2 layers + config) blobs in the second repository.
 		if n := d.mounts.Load(); n < 9 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 func TestCheckEnvironment(t *testing.T) {
@@ -107,15 +108,10 @@ func TestPreflightOnRealCheckouts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "hss")
-	r, err := demo.NewRepo(ctx, dir, "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.SetVersion("1.2.3\n")
-	r.Tag("v1.2.3", "Release 1.2.3", "")
-	if r.Err() != nil {
-		t.Fatal(r.Err())
-	}
+	r := workspacetest.Repo(t, dir, "master", func(r *demo.Repo) {
+		r.SetVersion("1.2.3\n")
+		r.Tag("v1.2.3", "Release 1.2.3", "")
+	})
 
 	// A tagged release commit, clean: accepted.
 	c := facts(t, ctx, dir)
@@ -129,7 +125,7 @@ func TestPreflightOnRealCheckouts(t *testing.T) {
 	// The same commit with an edited file: dirty.
 	r.Write(map[string]string{"Dockerfile": "FROM scratch\n"})
 	c = facts(t, ctx, dir)
-	err = Preflight(c)
+	err := Preflight(c)
 	if !errors.Is(err, ErrDirty) || errors.Is(err, ErrNoReleaseTag) || !strings.Contains(err.Error(), "Dockerfile") {
 		t.Errorf("Preflight on a dirty checkout = %v, want ErrDirty naming Dockerfile", err)
 	}

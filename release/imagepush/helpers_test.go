@@ -217,6 +217,16 @@ func headDigest(t testing.TB, ref string) v1.Hash {
 	return d.Digest
 }
 
+// wantRemote checks that the registry holds want under ref and that it
+// downloads intact (an index when index is set).
+func wantRemote(t testing.TB, ref string, want v1.Hash, index bool) {
+	t.Helper()
+	if got := headDigest(t, ref); got != want {
+		t.Errorf("%s holds %s, want %s", ref, got, want)
+	}
+	validateRemote(t, ref, index)
+}
+
 // validateRemote downloads ref completely and checks every digest.
 func validateRemote(t testing.TB, ref string, index bool) {
 	t.Helper()
@@ -272,8 +282,9 @@ func mustLayout(t testing.TB, dir string) layout.Path {
 	return p
 }
 
-// removeOneLayer deletes the first layer blob of the layout's only image.
-func removeOneLayer(t testing.TB, dir string) {
+// layoutTop opens the OCI layout at dir and returns its index and the
+// descriptor of its first (in these tests, only) manifest.
+func layoutTop(t testing.TB, dir string) (v1.ImageIndex, v1.Descriptor) {
 	t.Helper()
 	idx, err := mustLayout(t, dir).ImageIndex()
 	if err != nil {
@@ -283,7 +294,14 @@ func removeOneLayer(t testing.TB, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := idx.Image(im.Manifests[0].Digest)
+	return idx, im.Manifests[0]
+}
+
+// removeOneLayer deletes the first layer blob of the layout's only image.
+func removeOneLayer(t testing.TB, dir string) {
+	t.Helper()
+	idx, top := layoutTop(t, dir)
+	img, err := idx.Image(top.Digest)
 	if err != nil {
 		t.Fatal(err)
 	}

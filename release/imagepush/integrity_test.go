@@ -47,15 +47,7 @@ func flipByte(t *testing.T, file string, off int64) {
 // only image, or the child i of the only index).
 func layoutManifest(t *testing.T, dir string, child int) (v1.Descriptor, *v1.Manifest) {
 	t.Helper()
-	idx, err := mustLayout(t, dir).ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := im.Manifests[0]
+	idx, d := layoutTop(t, dir)
 	if d.MediaType.IsIndex() {
 		inner, err := idx.ImageIndex(d.Digest)
 		if err != nil {
@@ -210,12 +202,7 @@ func TestDamagedLayoutIsRefusedBeforeAnyWrite(t *testing.T) {
 		}, true},
 		{"index.json with the wrong size of the top manifest", func(t *testing.T) (string, []string) {
 			dir := layoutOf(t, randomImage(t, 1))
-			idx, err := mustLayout(t, dir).ImageIndex()
-			if err != nil {
-				t.Fatal(err)
-			}
-			im, _ := idx.IndexManifest()
-			d := im.Manifests[0]
+			_, d := layoutTop(t, dir)
 			d.Size--
 			setTop(t, dir, d)
 			return dir, []string{"manifest " + d.Digest.String(), "the descriptor says"}

@@ -89,12 +89,7 @@ func (s *session) publish(ctx context.Context, c *client, t *target, content rem
 			t.res.Status, t.res.Err = StatusFailed, fmt.Errorf("writing %s: %w", t.contact, err)
 			return
 		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-		case <-timer.C:
-		}
-		timer.Stop()
+		_ = imageref.Sleep(ctx, delay) // a cancelled run stops at the next write
 		delay *= 2
 	}
 	s.readBack(ctx, c, t)
@@ -151,12 +146,7 @@ func (s *session) settle(ctx context.Context, targets []*target, d time.Duration
 	if len(pushed) == 0 || d < 0 {
 		return
 	}
-	timer := time.NewTimer(d)
-	select {
-	case <-ctx.Done():
-	case <-timer.C:
-	}
-	timer.Stop()
+	_ = imageref.Sleep(ctx, d) // the read-back below runs without ctx's cancel
 	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), verifyTimeout)
 	defer cancel()
 	var g errgroup.Group

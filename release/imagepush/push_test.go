@@ -41,10 +41,7 @@ func TestPushMultiArchIndexFromLayout(t *testing.T) {
 		if tg.Digest != want {
 			t.Errorf("%s: reported digest %s, want the layout's index %s", tg.Ref, tg.Digest, want)
 		}
-		if got := headDigest(t, tg.Ref); got != want {
-			t.Errorf("%s: registry holds %s, want %s", tg.Ref, got, want)
-		}
-		validateRemote(t, tg.Ref, true)
+		wantRemote(t, tg.Ref, want, true)
 	}
 	// Not a terminal: one line per finished target.
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -370,10 +367,7 @@ func TestRegistryDiesMidPush(t *testing.T) {
 			}
 			for _, tg := range pushed {
 				sawPushed = true
-				if got := headDigest(t, tg.Ref); got != digest(t, idx) {
-					t.Errorf("%s reported pushed but the registry holds %q", tg.Ref, got)
-				}
-				validateRemote(t, tg.Ref, true)
+				wantRemote(t, tg.Ref, digest(t, idx), true) // reported pushed
 			}
 			for _, tg := range res.Targets {
 				switch tg.Status {
@@ -432,10 +426,7 @@ func TestSourceDockerTarball(t *testing.T) {
 		t.Fatalf("Push: %v\n%s", err, res)
 	}
 	wantAll(t, res, StatusPushed)
-	if got := headDigest(t, reg.repo("team/app:1.4.0")); got != digest(t, img) {
-		t.Errorf("registry holds %s, want %s", got, digest(t, img))
-	}
-	validateRemote(t, reg.repo("team/app:1.4.0"), false)
+	wantRemote(t, reg.repo("team/app:1.4.0"), digest(t, img), false)
 }
 
 func TestSourceDockerTarballWithSeveralImages(t *testing.T) {
@@ -487,10 +478,7 @@ func TestSourceStagingRegistry(t *testing.T) {
 			if tg.Status != StatusPushed && tg.Status != StatusIdentical {
 				t.Errorf("%s: %s", tg.Ref, tg.Status)
 			}
-			validateRemote(t, tg.Ref, true)
-			if got := headDigest(t, tg.Ref); got != digest(t, idx) {
-				t.Errorf("%s holds %s, want the staging index %s (kept whole)", tg.Ref, got, digest(t, idx))
-			}
+			wantRemote(t, tg.Ref, digest(t, idx), true) // the staging index, kept whole
 		}
 	}
 }

@@ -3,14 +3,13 @@ package imagetags
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // TestImageTagsInTheComponentsForm: image:tags writes every release git
@@ -20,40 +19,34 @@ func TestImageTagsInTheComponentsForm(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	mk := func(name string) *demo.Repo {
-		r, err := demo.NewRepo(ctx, filepath.Join(dir, name), "main")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	mk := func(name string, build func(r *demo.Repo)) *demo.Repo {
+		return workspacetest.Repo(t, filepath.Join(dir, name), "main", build)
 	}
 	// amf: tagPrefix "" and images tagged v1.2.3 (ONOS style); its HEAD
 	// carries a tag in the other prefix form and one with build metadata.
-	amf := mk("amf")
-	amf.SetVersion("1.2.2\n")
-	amf.Tag("1.2.2", "", "") // an older release, not on HEAD
-	amf.SetVersion("1.2.3\n")
-	amf.Tag("v1.2.3", "Release 1.2.3", "")
-	amf.Tag("1.3.0+b.1", "", "")
-	amf.Tag("v1.4.0-rc1", "", "") // a pre-release is no release
+	mk("amf", func(amf *demo.Repo) {
+		amf.SetVersion("1.2.2\n")
+		amf.Tag("1.2.2", "", "") // an older release, not on HEAD
+		amf.SetVersion("1.2.3\n")
+		amf.Tag("v1.2.3", "Release 1.2.3", "")
+		amf.Tag("1.3.0+b.1", "", "")
+		amf.Tag("v1.4.0-rc1", "", "") // a pre-release is no release
+	})
 	// smf: tagPrefix v and images tagged rel-1.2.3 (omec style), with the
 	// old unprefixed form on the same commit.
-	smf := mk("smf")
-	smf.SetVersion("1.1.0\n")
-	smf.Tag("1.0.9", "", "")
-	smf.Tag("v1.1.0", "Release 1.1.0", "")
-	smf.Tag("rel-1.1.1", "", "") // an image tag form, not a git release tag
-	smf.Tag("aether-2.1", "", "")
+	smf := mk("smf", func(smf *demo.Repo) {
+		smf.SetVersion("1.1.0\n")
+		smf.Tag("1.0.9", "", "")
+		smf.Tag("v1.1.0", "Release 1.1.0", "")
+		smf.Tag("rel-1.1.1", "", "") // an image tag form, not a git release tag
+		smf.Tag("aether-2.1", "", "")
+	})
 	// upf: no form, the default bare version.
-	mk("charts").SetVersion("2.1.0-dev\n")
-	upf := mk("upf")
-	upf.SetVersion("3.0.0\n")
-	upf.Tag("v3.0.0", "", "")
-	for _, r := range []*demo.Repo{amf, smf, upf} {
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mk("charts", func(r *demo.Repo) { r.SetVersion("2.1.0-dev\n") })
+	mk("upf", func(upf *demo.Repo) {
+		upf.SetVersion("3.0.0\n")
+		upf.Tag("v3.0.0", "", "")
+	})
 	cfg := `charts:
   path: charts
 components:
@@ -67,14 +60,7 @@ components:
   - name: upf
     path: upf
 `
-	file := filepath.Join(dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := workspacetest.Load(t, dir, cfg)
 	for _, tc := range []struct {
 		comp     string
 		want     []string

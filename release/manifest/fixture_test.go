@@ -11,6 +11,7 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -90,15 +91,7 @@ func (fx *fixture) commitOnBranch(t *testing.T, msg string, files map[string]str
 	wt := filepath.Join(t.TempDir(), "wt")
 	fx.git(t, fx.charts, "worktree", "add", "-q", wt, fx.branch)
 	defer fx.git(t, fx.charts, "worktree", "remove", "--force", wt)
-	for name, content := range files {
-		p := filepath.Join(wt, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gitxtest.WriteTree(t, wt, files)
 	fx.git(t, wt, "add", "-A")
 	fx.git(t, wt, "commit", "-q", "-m", msg)
 	return fx.git(t, wt, "rev-parse", "HEAD")
@@ -113,13 +106,7 @@ func (fx *fixture) readAt(t *testing.T, rev, path string) string {
 // commitIn writes one file in the checkout dir and commits it there.
 func (fx *fixture) commitIn(t *testing.T, dir, msg, file, content string) string {
 	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(file))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	gitxtest.WriteTree(t, dir, map[string]string{file: content})
 	fx.git(t, dir, "add", "--", file)
 	fx.git(t, dir, "commit", "-q", "-m", msg)
 	return fx.git(t, dir, "rev-parse", "HEAD")

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,7 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/relkit/relkit/release/demo"
-	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // TestManifestReadsImageTagsThroughTheForm builds a manifest from charts
@@ -55,45 +54,40 @@ func TestManifestReadsImageTagsThroughTheForm(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	mk := func(n string) *demo.Repo {
-		r, err := demo.NewRepo(ctx, filepath.Join(dir, n), "main")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+	mk := func(n string, build func(r *demo.Repo)) *demo.Repo {
+		return workspacetest.Repo(t, filepath.Join(dir, n), "main", build)
 	}
-	amf := mk("amf")
-	amf.SetVersion("1.2.3\n")
-	amf.Tag("1.2.3", "Release 1.2.3", "")
-	smf := mk("smf")
-	smf.SetVersion("2.0.0\n")
-	smf.Tag("v2.0.0", "", "")
-	roc := mk("roc")
-	roc.SetVersion("0.9.1\n")
-	roc.Tag("v0.9.1", "", "")
-	rocOld := roc.Head()
-	roc.Commit("later", map[string]string{"x": "y\n"})
-	roc.Tag("0.9.1", "", "") // tagPrefix "" wins over the v form
-	upf := mk("upf")
-	upf.SetVersion("3.0.0\n")
-	charts := mk("charts")
+	amf := mk("amf", func(r *demo.Repo) {
+		r.SetVersion("1.2.3\n")
+		r.Tag("1.2.3", "Release 1.2.3", "")
+	})
+	smf := mk("smf", func(r *demo.Repo) {
+		r.SetVersion("2.0.0\n")
+		r.Tag("v2.0.0", "", "")
+	})
+	var rocOld string
+	roc := mk("roc", func(r *demo.Repo) {
+		r.SetVersion("0.9.1\n")
+		r.Tag("v0.9.1", "", "")
+		rocOld = r.Head()
+		r.Commit("later", map[string]string{"x": "y\n"})
+		r.Tag("0.9.1", "", "") // tagPrefix "" wins over the v form
+	})
+	upf := mk("upf", func(r *demo.Repo) { r.SetVersion("3.0.0\n") })
 	values := "images:\n"
 	containers := ""
 	for _, n := range []string{"amf", "smf", "roc", "upf"} {
 		values += "  " + n + ": " + reg + "/" + images[n] + "\n"
 		containers += "        - name: " + n + "\n          image: {{ .Values.images." + n + " }}\n"
 	}
-	charts.Commit("core chart", map[string]string{
-		"VERSION":                        "2.1.0\n",
-		"core/Chart.yaml":                "apiVersion: v2\nname: core\nversion: 0.1.0\n",
-		"core/values.yaml":               values,
-		"core/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: core\nspec:\n  template:\n    spec:\n      containers:\n" + containers,
+	charts := mk("charts", func(r *demo.Repo) {
+		r.Commit("core chart", map[string]string{
+			"VERSION":                        "2.1.0\n",
+			"core/Chart.yaml":                "apiVersion: v2\nname: core\nversion: 0.1.0\n",
+			"core/values.yaml":               values,
+			"core/templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: core\nspec:\n  template:\n    spec:\n      containers:\n" + containers,
+		})
 	})
-	for _, r := range []*demo.Repo{amf, smf, roc, upf, charts} {
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfg := `charts:
   path: charts
 components:
@@ -114,17 +108,10 @@ components:
     imageTagForm: rel-{version}
     images: [` + reg + `/omec/upf]
 `
-	file := filepath.Join(dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := workspacetest.Load(t, dir, cfg)
 
 	// upf's 3.0.0 was never tagged: refused, naming both tag forms tried.
-	_, err = BuildWith(ctx, ws, charts.Dir, BuildOptions{})
+	_, err := BuildWith(ctx, ws, charts.Dir, BuildOptions{})
 	if err == nil || !strings.Contains(err.Error(), "component upf") || !strings.Contains(err.Error(), "has no git tag 3.0.0 or v3.0.0") {
 		t.Fatalf("err = %v, want upf's missing git tag named in both forms", err)
 	}

@@ -11,31 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 )
-
-// mk writes files (slash path -> content) under dir.
-func mk(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, c := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func link(t *testing.T, target, at string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(at), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, at); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // within runs f and fails the test when it has not returned in time: a
 // read that blocks on a FIFO must fail the test, not hang it.
@@ -54,30 +32,30 @@ const secret = "SECRET-CONTENT-4711"
 
 func TestReadRefusals(t *testing.T) {
 	outside := t.TempDir()
-	mk(t, outside, map[string]string{"secret": secret, "dir/x": secret})
+	gitxtest.WriteTree(t, outside, map[string]string{"secret": secret, "dir/x": secret})
 	repo := t.TempDir()
-	mk(t, repo, map[string]string{"VERSION": "1.2.3\n", "real/values.yaml": "a: 1\n", "big": strings.Repeat("x", 2048)})
-	link(t, "VERSION", filepath.Join(repo, "same"))
-	link(t, "../real/values.yaml", filepath.Join(repo, "sub/values.yaml"))
-	link(t, "real", filepath.Join(repo, "dirlink"))
-	link(t, filepath.Join(outside, "secret"), filepath.Join(repo, "abs"))
+	gitxtest.WriteTree(t, repo, map[string]string{"VERSION": "1.2.3\n", "real/values.yaml": "a: 1\n", "big": strings.Repeat("x", 2048)})
+	gitxtest.Symlink(t, "VERSION", filepath.Join(repo, "same"))
+	gitxtest.Symlink(t, "../real/values.yaml", filepath.Join(repo, "sub/values.yaml"))
+	gitxtest.Symlink(t, "real", filepath.Join(repo, "dirlink"))
+	gitxtest.Symlink(t, filepath.Join(outside, "secret"), filepath.Join(repo, "abs"))
 	rel, err := filepath.Rel(repo, filepath.Join(outside, "secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	link(t, rel, filepath.Join(repo, "relout"))
-	link(t, filepath.Join(outside, "dir"), filepath.Join(repo, "outdir"))
-	link(t, "/proc/self/environ", filepath.Join(repo, "environ"))
-	link(t, "/etc/passwd", filepath.Join(repo, "passwd"))
-	link(t, "/dev/zero", filepath.Join(repo, "zero"))
-	link(t, "../../../../../../../../../../etc/passwd", filepath.Join(repo, "dotdot"))
-	link(t, "loop2", filepath.Join(repo, "loop1"))
-	link(t, "loop1", filepath.Join(repo, "loop2"))
-	link(t, filepath.Join(repo, "VERSION"), filepath.Join(repo, "absinside"))
+	gitxtest.Symlink(t, rel, filepath.Join(repo, "relout"))
+	gitxtest.Symlink(t, filepath.Join(outside, "dir"), filepath.Join(repo, "outdir"))
+	gitxtest.Symlink(t, "/proc/self/environ", filepath.Join(repo, "environ"))
+	gitxtest.Symlink(t, "/etc/passwd", filepath.Join(repo, "passwd"))
+	gitxtest.Symlink(t, "/dev/zero", filepath.Join(repo, "zero"))
+	gitxtest.Symlink(t, "../../../../../../../../../../etc/passwd", filepath.Join(repo, "dotdot"))
+	gitxtest.Symlink(t, "loop2", filepath.Join(repo, "loop1"))
+	gitxtest.Symlink(t, "loop1", filepath.Join(repo, "loop2"))
+	gitxtest.Symlink(t, filepath.Join(repo, "VERSION"), filepath.Join(repo, "absinside"))
 	if err := syscall.Mkfifo(filepath.Join(repo, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	link(t, "fifo", filepath.Join(repo, "fifolink"))
+	gitxtest.Symlink(t, "fifo", filepath.Join(repo, "fifolink"))
 	if err := os.Mkdir(filepath.Join(repo, "adir"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +125,8 @@ func TestReadRefusals(t *testing.T) {
 
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
-	mk(t, dir, map[string]string{"relkit.yaml": "a: 1\n"})
-	link(t, filepath.Join(dir, "relkit.yaml"), filepath.Join(dir, "via-link.yaml"))
+	gitxtest.WriteTree(t, dir, map[string]string{"relkit.yaml": "a: 1\n"})
+	gitxtest.Symlink(t, filepath.Join(dir, "relkit.yaml"), filepath.Join(dir, "via-link.yaml"))
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -169,19 +147,19 @@ func TestReadFile(t *testing.T) {
 
 func TestWrite(t *testing.T) {
 	outside := t.TempDir()
-	mk(t, outside, map[string]string{"target": "untouched", "d/keep": "untouched"})
+	gitxtest.WriteTree(t, outside, map[string]string{"target": "untouched", "d/keep": "untouched"})
 	repo := t.TempDir()
-	mk(t, repo, map[string]string{"VERSION": "1.0.0\n", "inner/x": "x"})
+	gitxtest.WriteTree(t, repo, map[string]string{"VERSION": "1.0.0\n", "inner/x": "x"})
 	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(filepath.Join(repo, "VERSION"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link(t, filepath.Join(outside, "target"), filepath.Join(repo, "releases/2.1.0.yaml"))
-	link(t, filepath.Join(outside, "d"), filepath.Join(repo, "notes"))
-	link(t, "inner/x", filepath.Join(repo, "inlink"))
-	link(t, "inner", filepath.Join(repo, "indir"))
+	gitxtest.Symlink(t, filepath.Join(outside, "target"), filepath.Join(repo, "releases/2.1.0.yaml"))
+	gitxtest.Symlink(t, filepath.Join(outside, "d"), filepath.Join(repo, "notes"))
+	gitxtest.Symlink(t, "inner/x", filepath.Join(repo, "inlink"))
+	gitxtest.Symlink(t, "inner", filepath.Join(repo, "indir"))
 	if err := syscall.Mkfifo(filepath.Join(repo, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -255,13 +233,13 @@ func TestWrite(t *testing.T) {
 
 func TestWalk(t *testing.T) {
 	outside := t.TempDir()
-	mk(t, outside, map[string]string{"t/secret.yaml": secret})
+	gitxtest.WriteTree(t, outside, map[string]string{"t/secret.yaml": secret})
 	repo := t.TempDir()
-	mk(t, repo, map[string]string{"c/Chart.yaml": "name: c\n", "c/templates/a.yaml": "a", "common/t.yaml": "t"})
-	link(t, "../common", filepath.Join(repo, "c/linked"))
-	link(t, filepath.Join(outside, "t"), filepath.Join(repo, "c/out"))
-	link(t, "..", filepath.Join(repo, "c/templates/up"))
-	link(t, "nowhere", filepath.Join(repo, "c/dangling"))
+	gitxtest.WriteTree(t, repo, map[string]string{"c/Chart.yaml": "name: c\n", "c/templates/a.yaml": "a", "common/t.yaml": "t"})
+	gitxtest.Symlink(t, "../common", filepath.Join(repo, "c/linked"))
+	gitxtest.Symlink(t, filepath.Join(outside, "t"), filepath.Join(repo, "c/out"))
+	gitxtest.Symlink(t, "..", filepath.Join(repo, "c/templates/up"))
+	gitxtest.Symlink(t, "nowhere", filepath.Join(repo, "c/dangling"))
 	d, err := Open(repo)
 	if err != nil {
 		t.Fatal(err)

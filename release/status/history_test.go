@@ -9,6 +9,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 const umbrellaChart = `apiVersion: v2
@@ -37,39 +38,42 @@ dependencies:
 // under three aliases. tagPrefix is "".
 func chartsHistory(t *testing.T) (*workspace.Config, map[string]string) {
 	t.Helper()
-	root := t.TempDir()
 	h := map[string]string{}
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Commit("Add sd-core", map[string]string{"sd-core/Chart.yaml": umbrellaChart, "sd-core/values.yaml": "{}\n"})
-	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"} {
-		r.SetVersion(v + "\n")
-		r.Tag(v, "", "")
-	}
-	h["4.0.0"] = r.SetVersion("4.0.0\n")
-	r.Tag("v4.0.0", "Release 4.0.0", "")
-	h["4.0.0 other"] = r.Commit("CI merge", map[string]string{"ci": "1\n"})
-	r.Tag("4.0.0", "", "")
-	r.SetVersion("4.1.0-dev\n")
-	h["4.1.0"] = r.SetVersion("4.1.0\n")
-	r.Tag("v4.1.0", "", "")
-	r.Checkout("aether-4.1", "HEAD")
-	h["fix"] = r.Commit("sd-core: a fix on the branch", map[string]string{"sd-core/values.yaml": "fixed: true\n"})
-	r.Checkout("master", "")
-	h["4.1.1"] = r.SetVersion("4.1.1\n") // a patch release on main
-	r.Tag("v4.1.1", "", "")
-	r.Checkout("aether-4.0", h["4.0.0"])
-	r.Checkout("master", "")
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	ws := chartsWorkspace(t, func(r *demo.Repo) {
+		r.Commit("Add sd-core", map[string]string{"sd-core/Chart.yaml": umbrellaChart, "sd-core/values.yaml": "{}\n"})
+		for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"} {
+			r.SetVersion(v + "\n")
+			r.Tag(v, "", "")
+		}
+		h["4.0.0"] = r.SetVersion("4.0.0\n")
+		r.Tag("v4.0.0", "Release 4.0.0", "")
+		h["4.0.0 other"] = r.Commit("CI merge", map[string]string{"ci": "1\n"})
+		r.Tag("4.0.0", "", "")
+		r.SetVersion("4.1.0-dev\n")
+		h["4.1.0"] = r.SetVersion("4.1.0\n")
+		r.Tag("v4.1.0", "", "")
+		r.Checkout("aether-4.1", "HEAD")
+		h["fix"] = r.Commit("sd-core: a fix on the branch", map[string]string{"sd-core/values.yaml": "fixed: true\n"})
+		r.Checkout("master", "")
+		h["4.1.1"] = r.SetVersion("4.1.1\n") // a patch release on main
+		r.Tag("v4.1.1", "", "")
+		r.Checkout("aether-4.0", h["4.0.0"])
+		r.Checkout("master", "")
+	})
+	return ws, h
+}
+
+// chartsWorkspace makes a workspace of one charts repo (tagPrefix "",
+// branch master) whose history build writes.
+func chartsWorkspace(t *testing.T, build func(r *demo.Repo)) *workspace.Config {
+	t.Helper()
+	root := t.TempDir()
+	workspacetest.Repo(t, filepath.Join(root, "charts"), "master", build)
 	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte("charts:\n  path: charts\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ws, h
+	return ws
 }
 
 // TestStatusOnHandMadeHistory: release:status finds the line's releases in
@@ -148,26 +152,16 @@ func TestStatusOnHandMadeHistory(t *testing.T) {
 // still 4.1.0, nothing else released: next is 4.1.1-dev. A -dev VERSION
 // whose release main already made is noted.
 func TestStatusNextAfterTaggedRelease(t *testing.T) {
-	root := t.TempDir()
-	r, err := demo.NewRepo(context.Background(), filepath.Join(root, "charts"), "master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.SetVersion("4.1.0\n")
-	r.Tag("4.1.0", "", "")
-	r.Checkout("aether-4.1", "HEAD")
-	r.Checkout("aether-4.2", "HEAD")
-	r.SetVersion("4.2.1-dev\n")
-	r.Checkout("master", "")
-	r.SetVersion("4.2.1\n")
-	r.Tag("v4.2.1", "", "")
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte("charts:\n  path: charts\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ws := chartsWorkspace(t, func(r *demo.Repo) {
+		r.SetVersion("4.1.0\n")
+		r.Tag("4.1.0", "", "")
+		r.Checkout("aether-4.1", "HEAD")
+		r.Checkout("aether-4.2", "HEAD")
+		r.SetVersion("4.2.1-dev\n")
+		r.Checkout("master", "")
+		r.SetVersion("4.2.1\n")
+		r.Tag("v4.2.1", "", "")
+	})
 	s, err := Collect(context.Background(), ws, "4.1", Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/relkit/relkit/release/imagetags"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 type fixture struct {
@@ -33,16 +34,11 @@ type fixture struct {
 
 func build(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
 	fx := &fixture{root: dir, repos: map[string]*demo.Repo{}, remotes: map[string]string{}, setAt: map[string]string{}}
 	mk := func(name string) *demo.Repo {
-		r, err := demo.NewRepo(ctx, filepath.Join(dir, "repos", name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fx.repos[name] = r
-		return r
+		fx.repos[name] = workspacetest.Repo(t, filepath.Join(dir, "repos", name), "master", nil)
+		return fx.repos[name]
 	}
 	charts := mk("charts")
 	charts.SetVersion("2.1.2-dev\n")
@@ -94,15 +90,7 @@ branched:
 git:
   author: Release Bot <release-bot@example.org>
 `
-	file := filepath.Join(dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx.ws = ws
+	fx.ws = workspacetest.Load(t, dir, cfg)
 	return fx
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 )
 
 // newRoot makes a workspace root with empty git checkouts, each holding a
@@ -193,18 +195,11 @@ func TestLoadDefaultHonoursRELKIT_CONFIG(t *testing.T) {
 func TestMainBranchIsDetectedWhenNotConfigured(t *testing.T) {
 	t.Parallel()
 	root := newRoot(t, "a", "b", "c", "d", "e")
-	write := func(rel, content string) {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("a/.git/refs/remotes/origin/HEAD", "ref: refs/remotes/origin/trunk\n")
-	write("b/.git/refs/heads/main", "0123456789012345678901234567890123456789\n")
-	write("c/.git/packed-refs", "# pack-refs with: peeled\n0123456789012345678901234567890123456789 refs/heads/main\n")
+	gitxtest.WriteTree(t, root, map[string]string{
+		"a/.git/refs/remotes/origin/HEAD": "ref: refs/remotes/origin/trunk\n",
+		"b/.git/refs/heads/main":          "0123456789012345678901234567890123456789\n",
+		"c/.git/packed-refs":              "# pack-refs with: peeled\n0123456789012345678901234567890123456789 refs/heads/main\n",
+	})
 	cfg := "charts: {path: a}\ndocs: {path: b}\ncomponents:\n  - {name: c, path: c}\n  - {name: d, path: d}\n  - {name: e, path: e, mainBranch: develop}\n"
 	c, err := Parse(filepath.Join(root, "relkit.yaml"), []byte(cfg))
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/relkit/relkit/release/gitx/gitxtest"
 )
 
 // gitRepo makes a real git checkout with one commit holding VERSION.
@@ -29,16 +31,6 @@ func git(t *testing.T, dir string, args ...string) {
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-}
-
-func symlink(t *testing.T, target, link string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -69,17 +61,17 @@ func TestRepoPathsThatLeaveTheWorkspaceThroughSymlinks(t *testing.T) {
 	gitRepo(t, filepath.Join(outside, "amf"))
 	gitRepo(t, filepath.Join(root, "inside"))
 	// The checkout itself is a symlink out of the root.
-	symlink(t, filepath.Join(outside, "amf"), filepath.Join(root, "amf"))
+	gitxtest.Symlink(t, filepath.Join(outside, "amf"), filepath.Join(root, "amf"))
 	// A parent directory is a symlink out of the root.
-	symlink(t, outside, filepath.Join(root, "vendor"))
+	gitxtest.Symlink(t, outside, filepath.Join(root, "vendor"))
 	// A relative symlink that climbs out.
-	symlink(t, "../../"+filepath.Base(outside)+"/amf", filepath.Join(root, "rel", "amf"))
+	gitxtest.Symlink(t, "../../"+filepath.Base(outside)+"/amf", filepath.Join(root, "rel", "amf"))
 	// A symlink that stays inside is fine.
-	symlink(t, "inside", filepath.Join(root, "alias"))
+	gitxtest.Symlink(t, "inside", filepath.Join(root, "alias"))
 	if err := os.MkdirAll(filepath.Join(outside, "site", ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	symlink(t, filepath.Join(outside, "site"), filepath.Join(root, "site"))
+	gitxtest.Symlink(t, filepath.Join(outside, "site"), filepath.Join(root, "site"))
 
 	for _, tc := range []struct{ name, text, line, key string }{
 		{"checkout symlink", "charts: {path: charts}\ncomponents:\n  - name: amf\n    path: amf\n", ":4:", "components[0].path"},
@@ -98,7 +90,7 @@ func TestRepoPathsThatLeaveTheWorkspaceThroughSymlinks(t *testing.T) {
 	// The root itself reached through a symlink: paths are compared after
 	// resolving both.
 	linkedRoot := filepath.Join(t.TempDir(), "ws")
-	symlink(t, root, linkedRoot)
+	gitxtest.Symlink(t, root, linkedRoot)
 	if _, err := Parse(filepath.Join(linkedRoot, "relkit.yaml"), []byte("charts: {path: charts}\n")); err != nil {
 		t.Errorf("a workspace opened through a symlink should be accepted: %v", err)
 	}
@@ -110,7 +102,7 @@ func TestTwoRolesOnOneRepoAreRefused(t *testing.T) {
 	for _, r := range []string{"charts", "docs", "amf", "smf"} {
 		gitRepo(t, filepath.Join(root, r))
 	}
-	symlink(t, "charts", filepath.Join(root, "charts-link"))
+	gitxtest.Symlink(t, "charts", filepath.Join(root, "charts-link"))
 	// A linked worktree of the charts repo shares its refs.
 	git(t, filepath.Join(root, "charts"), "worktree", "add", "-q", "--detach", filepath.Join(root, "charts-wt"))
 

@@ -1,5 +1,8 @@
-// Package gitxtest generates large synthetic git histories quickly with
-// `git fast-import`, for benchmarks and tests of history walks.
+// Package gitxtest makes git fixtures for tests and benchmarks: large
+// synthetic histories generated quickly with `git fast-import` (for
+// history walks), and the files and symlinks of a work tree (WriteTree,
+// Symlink). It imports only the standard library, so any package's tests
+// can use it.
 package gitxtest
 
 import (
