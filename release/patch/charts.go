@@ -29,7 +29,7 @@ func PlanCharts(ctx context.Context, ws *workspace.Config, opt Options) (*plan.P
 		return nil, errors.New("patch:charts needs at least one commit (several as a comma-separated list)")
 	}
 	p := s.NewPlan(fmt.Sprintf("patch:charts %s %s", s.Line, strings.Join(opt.Commits, ",")))
-	pr := RepoPlan(ws.Charts)
+	pr := plan.RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{pr}
 	if err := s.NeedHistory(ctx, ws.Charts, pr); err != nil {
 		return p, err
@@ -77,7 +77,7 @@ type ChartsResult struct {
 func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) (ChartsResult, error) {
 	r := s.WS.Charts
 	res := ChartsResult{Picked: map[string]string{}}
-	tip, err := LocalBranch(ctx, r.Dir, s.Branch)
+	tip, err := plan.LocalBranch(ctx, r.Dir, s.Branch)
 	if err != nil {
 		return res, err
 	}
@@ -86,7 +86,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 		return res, nil
 	}
 	res.Old, res.Tip = tip, tip
-	commits, err := ResolveCommits(ctx, r.Dir, revs, pr)
+	commits, err := plan.ResolveCommits(ctx, r.Dir, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
@@ -122,7 +122,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if len(todo) == 0 {
 		return res, nil
 	}
-	if err := NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
 		return res, err
 	}
 	s.CanCommit(ctx, r.Dir, pr)

@@ -48,7 +48,7 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 		return nil, errors.New("patch:component needs at least one commit of the component (several as a comma-separated list)")
 	}
 	p := s.NewPlan(fmt.Sprintf("patch:component %s %s %s", comp.Name, s.Line, strings.Join(opt.Commits, ",")))
-	cr, chr := RepoPlan(comp), RepoPlan(ws.Charts)
+	cr, chr := plan.RepoPlan(comp), plan.RepoPlan(ws.Charts)
 	p.Repos = []*plan.Repo{cr, chr}
 	fail := func(pr *plan.Repo, err error) (*plan.Plan, error) {
 		if plan.RefuseFile(pr, err) {
@@ -66,7 +66,7 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 	}
 
 	// 1. The version the release ships.
-	tip, err := LocalBranch(ctx, ws.Charts.Dir, s.Branch)
+	tip, err := plan.LocalBranch(ctx, ws.Charts.Dir, s.Branch)
 	if err != nil {
 		return fail(chr, err)
 	}
@@ -249,7 +249,7 @@ type componentResult struct {
 func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
 	var res componentResult
 	dir := comp.Dir
-	commits, err := ResolveCommits(ctx, dir, revs, pr)
+	commits, err := plan.ResolveCommits(ctx, dir, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
@@ -356,7 +356,7 @@ type componentBranch struct {
 // that set VERSION to the shipped release).
 func (s *Session) componentBranch(ctx context.Context, g *gitx.Repo, pr *plan.Repo, comp *workspace.Repo, main, shipped string) (componentBranch, error) {
 	dir := comp.Dir
-	local, err := LocalBranch(ctx, dir, s.Branch)
+	local, err := plan.LocalBranch(ctx, dir, s.Branch)
 	if err != nil {
 		return componentBranch{}, err
 	}
@@ -482,7 +482,7 @@ func (s *Session) releaseFixes(ctx context.Context, pr *plan.Repo, comp *workspa
 	var res componentResult
 	dir, base := comp.Dir, br.base
 	if br.local != "" {
-		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
+		if err := plan.NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
 			return res, err
 		}
 	}
@@ -543,7 +543,7 @@ func (s *Session) placeBranch(ctx context.Context, pr *plan.Repo, dir, local, ba
 	case branchCreate:
 		pr.Steps = append(pr.Steps, plan.Step{Kind: plan.CreateBranch, Ref: "refs/heads/" + s.Branch, Commit: tip})
 	case branchMove:
-		if err := NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
+		if err := plan.NotCheckedOut(ctx, dir, s.Branch, pr); err != nil {
 			return err
 		}
 		pr.Steps = append(pr.Steps, cherry.MoveStep(dir, s.Branch, local, tip, gitx.Short(tip)))
@@ -754,7 +754,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 		}
 		return ""
 	})
-	if err := NotCheckedOut(ctx, s.WS.Charts.Dir, s.Branch, pr); err != nil {
+	if err := plan.NotCheckedOut(ctx, s.WS.Charts.Dir, s.Branch, pr); err != nil {
 		return "", err
 	}
 	pr.Steps = append(pr.Steps, cherry.MoveStep(s.WS.Charts.Dir, s.Branch, tip, h,

@@ -50,7 +50,7 @@ func patchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor 
 	if ws.Charts == nil || ws.Docs == nil {
 		return fmt.Errorf("%s: the demo needs a charts and a docs repo", ws.File)
 	}
-	if tip, err := patch.LocalBranch(ctx, ws.Charts.Dir, br); err != nil {
+	if tip, err := plan.LocalBranch(ctx, ws.Charts.Dir, br); err != nil {
 		return err
 	} else if tip == "" {
 		return fmt.Errorf("%s has no branch %s: run release:branch %s -push first", ws.Charts.Name, br, minor)

@@ -1,0 +1,17 @@
+package patch
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/relkit/relkit/release/gitx"
+)
+
+// revCommit resolves rev to a commit, "" when it names none.
+func revCommit(ctx context.Context, dir, rev string) (string, error) {
+	h, _, err := gitx.RevCommit(ctx, dir, rev)
+	return h, err
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
