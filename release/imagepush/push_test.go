@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -257,8 +258,26 @@ func TestSurvives429And500(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := newTestReg(t)
 			var faults, writeFaults atomic.Int64
+			// One request (method and path) fails at most twice, well
+			// under the retry budget: with uploads running in parallel
+			// the every-nth-request pattern could otherwise land on the
+			// same request every time and test bad luck, not retries.
+			var mu sync.Mutex
+			perRequest := map[string]int{}
 			reg.setFault(func(n int64, r *http.Request) (int, http.Header, bool) {
 				status, h, abort := tc.fault(n, r)
+				if status != 0 {
+					mu.Lock()
+					key := r.Method + " " + r.URL.Path
+					over := perRequest[key] >= 2
+					if !over {
+						perRequest[key]++
+					}
+					mu.Unlock()
+					if over {
+						return 0, nil, false
+					}
+				}
 				if status != 0 {
 					faults.Add(1)
 					if r.Method != http.MethodGet && r.Method != http.MethodHead {
