@@ -54,6 +54,77 @@ type Scratch struct {
 	Repo, Dir, Root string
 	// Pruned lists the leftovers of earlier runs removed on the way.
 	Pruned []string
+	// isolated is set for a scratch repository of AddIsolatedScratch:
+	// nothing of it is recorded in Repo.
+	isolated bool
+}
+
+// AddIsolatedScratch is AddScratch for a run that must not write into
+// repo at all (a dry run, a read): Dir is a repository of its own in a
+// relkit-owned temp dir, detached at commit, that borrows repo's objects
+// (objects/info/alternates) and writes its own objects, index and refs
+// only under Root. Repo gets no worktree record, no lock file and no
+// object: removing Root removes everything the scratch work made. Refs
+// of repo are not visible in Dir; work there names commits by hash.
+func AddIsolatedScratch(ctx context.Context, repo, commit, name string) (*Scratch, error) {
+	full, err := Git(ctx, repo, "rev-parse", "--verify", "--end-of-options", commit+"^{commit}")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s names no commit: %w", repo, commit, err)
+	}
+	full = strings.TrimSpace(full)
+	common, err := Git(ctx, repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	if err != nil {
+		return nil, err
+	}
+	common = strings.TrimSpace(common)
+	root, err := os.MkdirTemp("", ScratchPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	live.Store(root, true)
+	abs, _ := filepath.Abs(repo)
+	s := &Scratch{Repo: repo, Dir: filepath.Join(root, name), Root: root, isolated: true}
+	fail := func(err error) (*Scratch, error) {
+		os.RemoveAll(root)
+		live.Delete(root)
+		return nil, fmt.Errorf("%s: making a scratch repository at %s: %w", repo, Short(full), err)
+	}
+	mark, err := json.Marshal(scratchMark{Owner: self("scratch repository at " + Short(full)), Repo: abs})
+	if err == nil {
+		err = os.WriteFile(filepath.Join(root, ScratchMarker), append(mark, '\n'), 0o644)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := Git(ctx, root, "init", "--quiet", "--template=", s.Dir); err != nil {
+		return fail(err)
+	}
+	gitDir := filepath.Join(s.Dir, ".git")
+	if err := os.MkdirAll(filepath.Join(gitDir, "objects", "info"), 0o755); err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(gitDir, "objects", "info", "alternates"), []byte(filepath.Join(common, "objects")+"\n"), 0o644); err != nil {
+		return fail(err)
+	}
+	// A shallow repo's boundary, so history reads stop where repo's do.
+	if data, err := os.ReadFile(filepath.Join(common, "shallow")); err == nil {
+		if err := os.WriteFile(filepath.Join(gitDir, "shallow"), data, 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	// The committer repo's own config would give (user.name and
+	// user.email set only in repo), for commits made without an Ident.
+	for _, key := range []string{"user.name", "user.email"} {
+		if v, err := Git(ctx, repo, "config", "--get", key); err == nil && strings.TrimSpace(v) != "" {
+			if _, err := Git(ctx, s.Dir, "config", key, strings.TrimSpace(v)); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if _, err := Git(ctx, s.Dir, append(NoHooks, "checkout", "--quiet", "--detach", full)...); err != nil {
+		return fail(err)
+	}
+	return s, nil
 }
 
 // AddScratch adds a worktree of the repository at repo, detached at
@@ -104,6 +175,12 @@ func (s *Scratch) Remove(ctx context.Context) error {
 	}
 	ctx = context.WithoutCancel(ctx)
 	var err error
+	if s.isolated {
+		err = os.RemoveAll(s.Root)
+		live.Delete(s.Root)
+		s.Root = ""
+		return err
+	}
 	if lock, lerr := LockRepo(ctx, s.Repo, LockOptions{Command: "removing a scratch worktree", Wait: scratchLockWait}); lerr == nil {
 		_, err = Git(ctx, s.Repo, "worktree", "remove", "--force", "--force", s.Dir)
 		lock.Release()

@@ -49,6 +49,26 @@ func AddWorktree(ctx context.Context, repo, commit string, ident Ident) (*Worktr
 	return w, nil
 }
 
+// AddIsolatedWorktree is AddWorktree for a run that writes nothing into
+// repo (a dry run, a read): the scratch is a repository of its own that
+// borrows repo's objects (see AddIsolatedScratch), so the commits and
+// picks a dry run makes to show its plan leave no object, lock or
+// worktree record in repo.
+func AddIsolatedWorktree(ctx context.Context, repo, commit string, ident Ident) (*Worktree, error) {
+	sc, err := AddIsolatedScratch(ctx, repo, commit, filepath.Base(repo))
+	if err != nil {
+		return nil, err
+	}
+	w := &Worktree{Repo: repo, Dir: sc.Dir, Ident: ident, scratch: sc}
+	head, err := w.Head(ctx)
+	if err != nil {
+		w.Remove(ctx)
+		return nil, err
+	}
+	w.Start = head
+	return w, nil
+}
+
 // Remove deletes the worktree and its administrative files; it runs even
 // when ctx is already cancelled.
 func (w *Worktree) Remove(ctx context.Context) error {

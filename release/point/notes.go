@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/relkit/relkit/checks/render"
-	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
@@ -104,7 +103,7 @@ func (pt *pointRun) facts(ctx context.Context) (*Facts, error) {
 	var prev []render.Result
 	if pt.prevCommit != "" {
 		f.Prev = pt.prevVersion
-		w, err := cherry.Add(ctx, r.Dir, pt.prevCommit, pt.s.Ident)
+		w, err := gitx.AddIsolatedWorktree(ctx, r.Dir, pt.prevCommit, pt.s.Ident) // only read: nothing goes into the repo
 		if err != nil {
 			return nil, err
 		}

@@ -211,7 +211,7 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 		return s, nil
 	}
 	s.Head = head
-	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
+	sc, err := gitx.AddIsolatedWorktree(ctx, dir, head, gitx.Ident{}) // status only reads
 	if err != nil {
 		s.unknown("%v", err)
 		return s, nil
