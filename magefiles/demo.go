@@ -18,7 +18,9 @@ import (
 // nested and umbrella charts, a docs repo, four component repos with real
 // release histories, a system-tests repo), a chart repository and an OCI
 // registry on loopback, then runs every check and every release step on
-// them, printing what each one shows.
+// them, printing what each one shows. One chapter sends a patch for review
+// (patch:charts -review) to a Gerrit-like remote of a charts clone and
+// lists the changes it opened.
 //
 // RELKIT_DEMO_DIR=<dir> builds it there (the dir must be empty or absent);
 // otherwise in a new temp dir. The workspace stays afterwards, so you can

@@ -135,8 +135,9 @@ func TestDemoRunsTheWholeStory(t *testing.T) {
 	}
 	for _, want := range []string{"Building the demo workspace in " + dir, "== 1. CI policy checks", "passed, 0 errors",
 		"== 2. Minor release", "created branch aether-2.1", "== 3. Patch releases", "$ go tool mage image:push amf",
-		"== 4. CI publishes the charts", "$ go tool mage chart:publish -push", "Nothing to do: chart:publish -push is already complete",
-		"== 5. Release status", "0 pending (chart:publish)", "== 6. What release 2.1.0 shipped", "kind: ReleaseManifest", "OK: every image of 2.1.0"} {
+		"== 4. A patch through review", "-review -dryRun", "pushed 2 commits for review to refs/for/aether-2.1", "Open changes of topic relkit-patch-charts-2.1",
+		"== 5. CI publishes the charts", "$ go tool mage chart:publish -push", "Nothing to do: chart:publish -push is already complete",
+		"== 6. Release status", "0 pending (chart:publish)", "== 7. What release 2.1.0 shipped", "kind: ReleaseManifest", "OK: every image of 2.1.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

@@ -61,31 +61,11 @@ func patchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor 
 	}
 
 	// A chart fix on master, with the chart version bump master's CI asks for.
-	chartFile := fixChart + "/Chart.yaml"
-	chart, err := os.ReadFile(filepath.Join(ws.Charts.Dir, filepath.FromSlash(chartFile)))
+	files, err := chartFix(ws.Charts.Dir, fixChart, "templates/amf.yaml", "sleep 2", "sleep 5")
 	if err != nil {
 		return err
 	}
-	cur, _, err := yamledit.Get(chart, "version")
-	if err != nil {
-		return fmt.Errorf("%s: %w", chartFile, err)
-	}
-	next := semver.MustParse(cur).IncPatch()
-	chart, _, err = yamledit.Apply(chart, yamledit.Edit{Path: []string{"version"}, Value: next.String()})
-	if err != nil {
-		return err
-	}
-	tmplFile := fixChart + "/templates/amf.yaml"
-	tmpl, err := os.ReadFile(filepath.Join(ws.Charts.Dir, filepath.FromSlash(tmplFile)))
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(string(tmpl), "sleep 2") {
-		return fmt.Errorf("%s: the demo's fix expects the init container's \"sleep 2\"", tmplFile)
-	}
-	tmpl = []byte(strings.Replace(string(tmpl), "sleep 2", "sleep 5", 1))
-	chartFix, err := commitAndPush(ctx, w, ws.Charts, "omec-control-plane: give the NRF more time to come up",
-		map[string][]byte{tmplFile: tmpl, chartFile: chart})
+	chartCommit, err := commitAndPush(ctx, w, ws.Charts, "omec-control-plane: give the NRF more time to come up", files)
 	if err != nil {
 		return err
 	}
@@ -97,8 +77,8 @@ func patchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor 
 		return err
 	}
 
-	fmt.Fprintf(w, "\n$ go tool mage patch:charts %s %s -push\n\n", minor, chartFix[:10])
-	if err := patch.RunCharts(ctx, ws, patch.Options{Line: minor, Commits: []string{chartFix}, Push: true}, w, plan.Text); err != nil {
+	fmt.Fprintf(w, "\n$ go tool mage patch:charts %s %s -push\n\n", minor, chartCommit[:10])
+	if err := patch.RunCharts(ctx, ws, patch.Options{Line: minor, Commits: []string{chartCommit}, Push: true}, w, plan.Text); err != nil {
 		return fmt.Errorf("patch:charts: %w", err)
 	}
 	fmt.Fprintf(w, "\n$ go tool mage patch:component %s %s %s -push\n\n", comp.Name, minor, compFix[:10])
@@ -127,10 +107,58 @@ func patchRelease(ctx context.Context, w io.Writer, ws *workspace.Config, minor 
 	return nil
 }
 
-// commitAndPush commits files on the repo's main branch (its checkout must
-// be on it) with the checkout's own git identity, pushes it, and returns
-// the commit.
+// chartFix is a fix of chart (a directory of the charts repo at dir) as
+// its main branch takes it: old replaced by new once in the chart's file
+// tmpl, and the chart's version bumped to its next patch, as main's CI
+// asks. It returns the files to commit, by path in the repo.
+func chartFix(dir, chart, tmpl, old, new string) (map[string][]byte, error) {
+	chartFile := chart + "/Chart.yaml"
+	meta, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(chartFile)))
+	if err != nil {
+		return nil, err
+	}
+	cur, _, err := yamledit.Get(meta, "version")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", chartFile, err)
+	}
+	v, err := semver.StrictNewVersion(cur)
+	if err != nil {
+		return nil, fmt.Errorf("%s: version %q: %w", chartFile, cur, err)
+	}
+	meta, _, err = yamledit.Apply(meta, yamledit.Edit{Path: []string{"version"}, Value: v.IncPatch().String()})
+	if err != nil {
+		return nil, err
+	}
+	tmplFile := chart + "/" + tmpl
+	text, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(tmplFile)))
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(string(text), old) {
+		return nil, fmt.Errorf("%s: the demo's fix expects %q", tmplFile, old)
+	}
+	text = []byte(strings.Replace(string(text), old, new, 1))
+	return map[string][]byte{tmplFile: text, chartFile: meta}, nil
+}
+
+// commitAndPush commits files on the repo's main branch (commitOnMain),
+// pushes it, and returns the commit.
 func commitAndPush(ctx context.Context, w io.Writer, r *workspace.Repo, msg string, files map[string][]byte) (string, error) {
+	h, err := commitOnMain(ctx, r, msg, files)
+	if err != nil {
+		return "", err
+	}
+	if _, err := gitx.Git(ctx, r.Dir, "push", "--quiet", "origin", r.MainBranch); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "%s: %s %q merged on %s\n", r.Name, h[:10], msg, r.MainBranch)
+	return h, nil
+}
+
+// commitOnMain commits files on the repo's main branch (its checkout must
+// be on it) with the checkout's own git identity and message msg, and
+// returns the commit.
+func commitOnMain(ctx context.Context, r *workspace.Repo, msg string, files map[string][]byte) (string, error) {
 	if _, branch, err := head(ctx, r.Dir); err != nil {
 		return "", err
 	} else if branch != r.MainBranch {
@@ -146,19 +174,14 @@ func commitAndPush(ctx context.Context, w io.Writer, r *workspace.Repo, msg stri
 	if _, err := gitx.Git(ctx, r.Dir, append([]string{"add", "--"}, paths...)...); err != nil {
 		return "", err
 	}
-	if _, err := gitx.GitEnv(ctx, r.Dir, nil, []byte(msg+"\n"), "commit", "--quiet", "-F", "-"); err != nil {
+	if _, err := gitx.GitEnv(ctx, r.Dir, nil, []byte(strings.TrimRight(msg, "\n")+"\n"), "commit", "--quiet", "-F", "-"); err != nil {
 		return "", err
 	}
 	out, err := gitx.Git(ctx, r.Dir, "rev-parse", "HEAD")
 	if err != nil {
 		return "", err
 	}
-	h := strings.TrimSpace(out)
-	if _, err := gitx.Git(ctx, r.Dir, "push", "--quiet", "origin", r.MainBranch); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(w, "%s: %s %q merged on %s\n", r.Name, h[:10], msg, r.MainBranch)
-	return h, nil
+	return strings.TrimSpace(out), nil
 }
 
 func head(ctx context.Context, dir string) (string, string, error) {

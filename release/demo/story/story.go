@@ -2,7 +2,7 @@
 // chart repository and registry on loopback, and walks the release process
 // on it chapter by chapter, printing what a release engineer would see.
 // Each chapter is one file: checks.go, branch.go, patchrelease.go,
-// publish.go, status.go, verify.go.
+// review.go, publish.go, status.go, verify.go.
 package story
 
 import (
@@ -46,6 +46,7 @@ func chapters(o Options) []Chapter {
 		}},
 		{Title: "Minor release: cut aether-2.1 and move master to 2.2", Run: runBranch},
 		{Title: "Patch releases on aether-2.1 and point release 2.1.0", Run: runPatchRelease},
+		{Title: "A patch through review: patch:charts -review on a Gerrit-like remote", Run: runReview},
 		{Title: "CI publishes the charts", Run: runPublish},
 		{Title: "Release status of the 2.1 line", Run: runStatus},
 		{Title: "What release 2.1.0 shipped, and proof that it still does", Run: runVerify},
@@ -123,7 +124,16 @@ func mirrorList(m map[string]string) string {
 }
 
 // restoreConfig points relkit.yaml at the static chart repository again,
-// with no mirrors, once the loopback servers are gone.
+// with no mirrors, once the loopback servers are gone, and so does the
+// review chapter's config (with no REST URL: pushes for review still work).
 func restoreConfig(d *demo.Workspace) {
-	_ = os.WriteFile(d.ConfigFile, []byte(demo.ConfigText(demo.ChartRepoPath, nil)), 0o644)
+	base := demo.ConfigText(demo.ChartRepoPath, nil)
+	_ = os.WriteFile(d.ConfigFile, []byte(base), 0o644)
+	review := filepath.Join(d.Dir, reviewConfig)
+	if _, err := os.Stat(review); err != nil {
+		return
+	}
+	if text, err := reviewConfigText(base, ""); err == nil {
+		_ = os.WriteFile(review, []byte(text), 0o644)
+	}
 }

@@ -1,4 +1,4 @@
-// Package reviewtest holds real review remotes for tests (and the demo):
+// Package reviewtest holds real review remotes for tests:
 // a Gerrit-like remote (a bare repo whose hooks take refs/for/ pushes as
 // Gerrit does, plus a REST server answering the changes query) and a
 // GitHub- or Gitea-like one (a bare repo with protected branches, plus an
