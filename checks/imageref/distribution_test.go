@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/relkit/relkit/internal/testtool"
+	"github.com/relkit/relkit/release/testtool"
 )
 
 // syncBuffer is a bytes.Buffer safe for the registry's output goroutines.

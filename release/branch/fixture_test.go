@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/relkit/relkit/internal/testtool"
+	"github.com/relkit/relkit/release/testtool"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/workspace"

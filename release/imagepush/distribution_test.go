@@ -29,7 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/relkit/relkit/internal/testtool"
+	"github.com/relkit/relkit/release/testtool"
 	rplan "github.com/relkit/relkit/release/plan"
 )
 

@@ -28,7 +28,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/relkit/relkit/release/testtool"
 
 	"github.com/relkit/relkit/checks/chartrepo"
 )
@@ -118,21 +120,13 @@ func PushChart(ctx context.Context, host, namespace, chart, version string) erro
 	return remote.Write(ref, img, remote.WithContext(ctx))
 }
 
-// DistributionBinary is Debian's docker-registry (CNCF distribution).
-const DistributionBinary = "/usr/bin/docker-registry"
-
 // Distribution runs docker-registry on a free loopback port with a
 // temporary storage directory until the test ends, and returns host:port
 // once /v2/ answers. Without the binary the test is skipped, except under
-// CI (CI set), where it fails.
+// CI, where it fails (testtool.DockerRegistry).
 func Distribution(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(DistributionBinary); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (apt-get install docker-registry), and CI needs this test: %v", DistributionBinary, err)
-		}
-		t.Skipf("%s is not installed (apt-get install docker-registry): %v", DistributionBinary, err)
-	}
+	bin := testtool.DockerRegistry(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -147,12 +141,12 @@ func Distribution(t testing.TB) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, DistributionBinary, "serve", cfgFile)
+	cmd := exec.CommandContext(ctx, bin, "serve", cfgFile)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting %s: %v", DistributionBinary, err)
+		t.Fatalf("starting %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -167,7 +161,7 @@ func Distribution(t testing.TB) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s did not answer on %s within 10s; its output:\n%s", DistributionBinary, host, out.String())
+	t.Fatalf("%s did not answer on %s within 10s; its output:\n%s", bin, host, out.String())
 	return ""
 }
 

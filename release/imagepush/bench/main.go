@@ -27,10 +27,12 @@ import (
 )
 
 func main() {
-	if os.Getenv("BENCH_DEBUG") != "" {
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "-debug" { // go-containerregistry's warnings on stderr
 		logs.Warn.SetOutput(os.Stderr)
+		args = args[1:]
 	}
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(args); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -38,7 +40,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bench freeport | serve ADDR | seed HOST N LAYERS BYTES | push FROM TO N JOBS [PREFIX]")
+		return fmt.Errorf("usage: bench [-debug] freeport | serve ADDR | seed HOST N LAYERS BYTES | push FROM TO N JOBS [PREFIX]")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
