@@ -33,10 +33,15 @@ type Worktree struct {
 }
 
 // Add adds a scratch worktree of repo detached at commit (a full hash or
-// any revision), in a relkit-owned temp dir (see gitx.AddWorktree). Close
-// it with Remove.
-func Add(ctx context.Context, repo, commit string, ident gitx.Ident) (*Worktree, error) {
-	w, err := gitx.AddWorktree(ctx, repo, commit, ident)
+// any revision), in a relkit-owned temp dir (see gitx.AddWorktree). For a
+// dry run it is an isolated scratch repository that writes nothing into
+// repo (gitx.AddIsolatedWorktree). Close it with Remove.
+func Add(ctx context.Context, repo, commit string, ident gitx.Ident, dryRun bool) (*Worktree, error) {
+	add := gitx.AddWorktree
+	if dryRun {
+		add = gitx.AddIsolatedWorktree
+	}
+	w, err := add(ctx, repo, commit, ident)
 	if err != nil {
 		return nil, err
 	}

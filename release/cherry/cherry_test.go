@@ -54,7 +54,7 @@ func TestPickSettlesVersionOnlyConflicts(t *testing.T) {
 	v := strings.Replace(strings.Replace(chartV1, "1.2.4", "1.3.1", 1), "version: 0.3.0", "version: 0.4.1", 1)
 	fix := r.Commit("fix b", map[string]string{"hss/Chart.yaml": v, "hss/templates/a.yaml": "a: 1\nb: 20\nc: 3\n"})
 	tip := r.Git("rev-parse", "rel-1.2")
-	w, err := Add(ctx, r.Dir, tip, gitx.Ident{Name: "Bot", Email: "bot@example.org"})
+	w, err := Add(ctx, r.Dir, tip, gitx.Ident{Name: "Bot", Email: "bot@example.org"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestPickKeepsOtherConflicts(t *testing.T) {
 	r.Checkout("main", "")
 	fix := r.Commit("describe and bump", map[string]string{"hss/Chart.yaml": strings.Replace(strings.Replace(chartV1, "1.2.4", "1.3.1", 1), "Home Subscriber Server", "HSS", 1)})
 	tip := r.Git("rev-parse", "rel-1.2")
-	w, err := Add(ctx, r.Dir, tip, gitx.Ident{})
+	w, err := Add(ctx, r.Dir, tip, gitx.Ident{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestPickEmptyAndCommit(t *testing.T) {
 	r.Commit("same readme by hand", map[string]string{"README.md": "charts!\n"})
 	r.Checkout("main", "")
 	tip := r.Git("rev-parse", "rel-1.2")
-	w, err := Add(ctx, r.Dir, tip, gitx.Ident{Name: "Bot", Email: "bot@example.org"})
+	w, err := Add(ctx, r.Dir, tip, gitx.Ident{Name: "Bot", Email: "bot@example.org"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -171,6 +171,9 @@ func GitEnv(ctx context.Context, dir string, env []string, stdin []byte, args ..
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Dir = dir
 	cmd.Env = Env(cmd.Environ(), env...)
+	if alt := dryAlternates(dir); alt != "" {
+		cmd.Env = append(cmd.Env, alt) // a dry run's own objects, see DryObjects
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {

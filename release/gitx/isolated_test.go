@@ -37,7 +37,7 @@ func treeOf(t *testing.T, dir string) string {
 // leaves the repo byte for byte as it was: no object, no lock, no
 // worktree record; removing it removes its temp dir.
 func TestIsolatedWorktreeWritesNothingIntoTheRepo(t *testing.T) {
-	t.Parallel()
+	// Not parallel: ForgetDryObjects clears the process's stores.
 	dir, _ := newRepo(t)
 	gitT(t, dir, "config", "user.name", "Repo Person")
 	gitT(t, dir, "config", "user.email", "person@example.org")
@@ -61,9 +61,17 @@ func TestIsolatedWorktreeWritesNothingIntoTheRepo(t *testing.T) {
 	if who := gitT(t, w.Dir, "log", "-1", "--format=%cn <%ce>", commit); who != "Repo Person <person@example.org>" {
 		t.Errorf("committer %q, want the repo's own identity", who)
 	}
-	if _, err := Git(ctx, dir, "cat-file", "-e", commit); err == nil {
-		t.Errorf("the repo has the scratch's commit %s", commit)
+	// While the dry run lasts, git in the repo sees the scratch's commit
+	// (through the dry-run store, not the repo's own objects); after
+	// ForgetDryObjects it is gone.
+	if _, err := Git(ctx, dir, "merge-base", "--is-ancestor", "master~2", commit); err != nil {
+		t.Errorf("the repo cannot see the dry run's commit %s: %v", commit, err)
 	}
+	w2, err := AddIsolatedWorktree(ctx, dir, commit, Ident{})
+	if err != nil {
+		t.Fatalf("a second scratch at the first one's commit: %v", err)
+	}
+	w2.Remove(ctx)
 	if after := treeOf(t, dir); after != before {
 		t.Errorf("the repo changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
@@ -73,6 +81,10 @@ func TestIsolatedWorktreeWritesNothingIntoTheRepo(t *testing.T) {
 	}
 	if _, err := os.Stat(root); !os.IsNotExist(err) {
 		t.Errorf("the scratch root %s is still there: %v", root, err)
+	}
+	ForgetDryObjects()
+	if _, err := Git(ctx, dir, "cat-file", "-e", commit); err == nil {
+		t.Errorf("the repo still sees the dry run's commit %s after ForgetDryObjects", commit)
 	}
 	if _, err := AddIsolatedWorktree(ctx, dir, "no-such-rev", Ident{}); err == nil {
 		t.Error("a scratch at a revision that names nothing was made")

@@ -61,22 +61,23 @@ type Scratch struct {
 
 // AddIsolatedScratch is AddScratch for a run that must not write into
 // repo at all (a dry run, a read): Dir is a repository of its own in a
-// relkit-owned temp dir, detached at commit, that borrows repo's objects
-// (objects/info/alternates) and writes its own objects, index and refs
-// only under Root. Repo gets no worktree record, no lock file and no
-// object: removing Root removes everything the scratch work made. Refs
-// of repo are not visible in Dir; work there names commits by hash.
+// relkit-owned temp dir, detached at commit. It reads repo's objects
+// (objects/info/alternates) and writes new ones into the dry-run object
+// store of repo (see DryObjects), shared by every isolated scratch of repo
+// until ForgetDryObjects, so a dry run's later steps see the commits an
+// earlier scratch made. Repo gets no worktree record, no lock file and no
+// object. Refs of repo are not visible in Dir; work there names commits
+// by hash.
 func AddIsolatedScratch(ctx context.Context, repo, commit, name string) (*Scratch, error) {
+	store, err := DryObjects(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
 	full, err := Git(ctx, repo, "rev-parse", "--verify", "--end-of-options", commit+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s names no commit: %w", repo, commit, err)
 	}
 	full = strings.TrimSpace(full)
-	common, err := Git(ctx, repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
-	if err != nil {
-		return nil, err
-	}
-	common = strings.TrimSpace(common)
 	root, err := os.MkdirTemp("", ScratchPrefix+"*")
 	if err != nil {
 		return nil, err
@@ -89,31 +90,29 @@ func AddIsolatedScratch(ctx context.Context, repo, commit, name string) (*Scratc
 		live.Delete(root)
 		return nil, fmt.Errorf("%s: making a scratch repository at %s: %w", repo, Short(full), err)
 	}
-	mark, err := json.Marshal(scratchMark{Owner: self("scratch repository at " + Short(full)), Repo: abs})
-	if err == nil {
-		err = os.WriteFile(filepath.Join(root, ScratchMarker), append(mark, '\n'), 0o644)
-	}
-	if err != nil {
+	if err := writeMarker(root, "scratch repository at "+Short(full), abs); err != nil {
 		return fail(err)
 	}
 	if _, err := Git(ctx, root, "init", "--quiet", "--template=", s.Dir); err != nil {
 		return fail(err)
 	}
 	gitDir := filepath.Join(s.Dir, ".git")
-	if err := os.MkdirAll(filepath.Join(gitDir, "objects", "info"), 0o755); err != nil {
+	// The scratch's objects are the store: what it writes, the next
+	// scratch (and repo's own reads during the dry run) can see.
+	if err := os.RemoveAll(filepath.Join(gitDir, "objects")); err != nil {
 		return fail(err)
 	}
-	if err := os.WriteFile(filepath.Join(gitDir, "objects", "info", "alternates"), []byte(filepath.Join(common, "objects")+"\n"), 0o644); err != nil {
+	if err := os.Symlink(store.dir, filepath.Join(gitDir, "objects")); err != nil {
 		return fail(err)
 	}
 	// A shallow repo's boundary, so history reads stop where repo's do.
-	if data, err := os.ReadFile(filepath.Join(common, "shallow")); err == nil {
+	if data, err := os.ReadFile(filepath.Join(store.common, "shallow")); err == nil {
 		if err := os.WriteFile(filepath.Join(gitDir, "shallow"), data, 0o644); err != nil {
 			return fail(err)
 		}
 	}
-	// The committer repo's own config would give (user.name and
-	// user.email set only in repo), for commits made without an Ident.
+	// The identity repo's own config gives (user.name and user.email set
+	// only in repo), for commits made without an Ident.
 	for _, key := range []string{"user.name", "user.email"} {
 		if v, err := Git(ctx, repo, "config", "--get", key); err == nil && strings.TrimSpace(v) != "" {
 			if _, err := Git(ctx, s.Dir, "config", key, strings.TrimSpace(v)); err != nil {
@@ -125,6 +124,108 @@ func AddIsolatedScratch(ctx context.Context, repo, commit, name string) (*Scratc
 		return fail(err)
 	}
 	return s, nil
+}
+
+// writeMarker writes a scratch root's marker: the owner process and the
+// repository it belongs to.
+func writeMarker(root, what, repo string) error {
+	mark, err := json.Marshal(scratchMark{Owner: self(what), Repo: repo})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(root, ScratchMarker), append(mark, '\n'), 0o644)
+}
+
+// dryStore is the dry-run object store of one repository.
+type dryStore struct {
+	root   string // the relkit-owned temp dir
+	dir    string // root/objects, with info/alternates naming repo's objects
+	common string // repo's common git dir
+}
+
+// dryStores maps a repository path (absolute, cleaned) to its *dryStore.
+var dryStores sync.Map
+
+// dryMu serialises making and forgetting stores.
+var dryMu sync.Mutex
+
+// DryObjects returns the dry-run object store of repo, made on first use:
+// an object directory in a relkit-owned temp dir that borrows repo's
+// objects. While it exists, every git command relkit runs in repo also
+// reads it (GIT_ALTERNATE_OBJECT_DIRECTORIES), so a dry run can ask repo
+// about the commits its scratch repositories made (is the remote branch
+// an ancestor of the result?) without writing them into repo. A real run
+// must not start while a store exists for its repo (an object found in the
+// store would not be written into repo): plan.Execute and plan.RunWith
+// call ForgetDryObjects when a dry run ends.
+func DryObjects(ctx context.Context, repo string) (*dryStore, error) {
+	key := storeKey(repo)
+	if v, ok := dryStores.Load(key); ok {
+		return v.(*dryStore), nil
+	}
+	dryMu.Lock()
+	defer dryMu.Unlock()
+	if v, ok := dryStores.Load(key); ok {
+		return v.(*dryStore), nil
+	}
+	common, err := Git(ctx, repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	if err != nil {
+		return nil, err
+	}
+	st := &dryStore{common: strings.TrimSpace(common)}
+	if st.root, err = os.MkdirTemp("", ScratchPrefix+"*"); err != nil {
+		return nil, err
+	}
+	live.Store(st.root, true)
+	st.dir = filepath.Join(st.root, "objects")
+	err = writeMarker(st.root, "dry-run objects", key)
+	if err == nil {
+		err = os.MkdirAll(filepath.Join(st.dir, "info"), 0o755)
+	}
+	if err == nil {
+		err = os.MkdirAll(filepath.Join(st.dir, "pack"), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(st.dir, "info", "alternates"), []byte(filepath.Join(st.common, "objects")+"\n"), 0o644)
+	}
+	if err != nil {
+		os.RemoveAll(st.root)
+		live.Delete(st.root)
+		return nil, err
+	}
+	dryStores.Store(key, st)
+	return st, nil
+}
+
+// ForgetDryObjects removes every dry-run object store of this process:
+// the dry run they served is over.
+func ForgetDryObjects() {
+	dryMu.Lock()
+	defer dryMu.Unlock()
+	dryStores.Range(func(k, v any) bool {
+		st := v.(*dryStore)
+		os.RemoveAll(st.root)
+		live.Delete(st.root)
+		dryStores.Delete(k)
+		return true
+	})
+}
+
+// dryAlternates is the GIT_ALTERNATE_OBJECT_DIRECTORIES setting for a git
+// command run in dir while a dry-run store of dir exists ("" otherwise).
+func dryAlternates(dir string) string {
+	if v, ok := dryStores.Load(storeKey(dir)); ok {
+		return "GIT_ALTERNATE_OBJECT_DIRECTORIES=" + v.(*dryStore).dir
+	}
+	return ""
+}
+
+func storeKey(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	return abs
 }
 
 // AddScratch adds a worktree of the repository at repo, detached at

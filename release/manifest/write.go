@@ -139,7 +139,13 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 		}
 	}
 
-	sc, err := gitx.AddWorktree(ctx, dir, head, gitx.Ident{})
+	// A dry run writes nothing into the repo, not even objects.
+	add := gitx.AddWorktree
+	if o.DryRun {
+		add = gitx.AddIsolatedWorktree
+		defer gitx.ForgetDryObjects()
+	}
+	sc, err := add(ctx, dir, head, gitx.Ident{})
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if len(pr.Problems) > 0 {
 		return res, nil
 	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
 	if err != nil {
 		return res, err
 	}

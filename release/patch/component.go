@@ -74,7 +74,7 @@ func PlanComponent(ctx context.Context, ws *workspace.Config, opt Options) (*pla
 		chr.Problemf("has no branch %s; cut it with release:branch %s, or fetch it (git fetch %s %s:%s)", s.Branch, s.Line, s.Remote, s.Branch, s.Branch)
 		return p, nil
 	}
-	wc, err := cherry.Add(ctx, ws.Charts.Dir, tip, s.Ident)
+	wc, err := cherry.Add(ctx, ws.Charts.Dir, tip, s.Ident, s.DryRun)
 	if err != nil {
 		return fail(chr, err)
 	}
@@ -490,7 +490,7 @@ func (s *Session) releaseFixes(ctx context.Context, pr *plan.Repo, comp *workspa
 	if len(pr.Problems) > 0 {
 		return res, nil
 	}
-	w, err := cherry.Add(ctx, dir, base, s.Ident)
+	w, err := cherry.Add(ctx, dir, base, s.Ident, s.DryRun)
 	if err != nil {
 		return res, err
 	}

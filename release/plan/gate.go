@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"github.com/relkit/relkit/release/gitx"
 	"io"
 	"slices"
 	"strings"
@@ -54,6 +55,11 @@ func (s *Session) CheckCharts(ctx context.Context, dir, base string, pr *Repo, e
 	charts := *s.WS.Charts
 	charts.Dir = dir
 	ws.Charts = &charts
+	// base is resolved in the charts repo itself: a dry run's scratch is
+	// a repository of its own that does not have the repo's refs.
+	if h, ok, err := gitx.RevCommit(ctx, s.WS.Charts.Dir, base); err == nil && ok {
+		base = h
+	}
 	rep := s.Checks(ctx, &ws, base)
 	names := strings.Join(rep.Checks(), ", ")
 	if names == "" {

@@ -205,6 +205,9 @@ func (p *Plan) Write(w io.Writer, f Format) error {
 // returned. A plan that could not be completed (planErr set) is printed
 // with the error and not applied; otherwise Run prints and applies it.
 func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format, opt Options) error {
+	// The dry run's scratch objects (gitx.DryObjects) go with it, before
+	// any later run in this process writes into the same repos.
+	defer gitx.ForgetDryObjects()
 	if p == nil {
 		return planErr
 	}
@@ -240,6 +243,7 @@ func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error
 // whose steps Apply does not know (chart:publish) print and refuse
 // exactly as the others do.
 func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx context.Context, progress io.Writer) error) error {
+	defer gitx.ForgetDryObjects() // see Execute
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err
@@ -256,6 +260,9 @@ func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx
 			fmt.Fprintf(w, "\nApplying:\n")
 			progress = w
 		}
+		// Nothing a real run writes may be taken for present because a
+		// dry-run store (gitx.DryObjects) holds it.
+		gitx.ForgetDryObjects()
 		err = apply(ctx, progress)
 		if err == nil && f != JSON {
 			fmt.Fprintf(w, "Done.\n")

@@ -368,7 +368,7 @@ func (pt *pointRun) checked(ctx context.Context, pr *plan.Repo, tip string) (*ch
 	if len(pr.Problems) > 0 {
 		return nil, nil
 	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -534,7 +534,7 @@ func (pt *pointRun) moveOnCommit(ctx context.Context, pr *plan.Repo, w *cherry.W
 
 // openRelease adds a worktree at the release commit (for the notes).
 func (pt *pointRun) openRelease(ctx context.Context) error {
-	w, err := cherry.Add(ctx, pt.ws.Charts.Dir, pt.relCommit, pt.s.Ident)
+	w, err := cherry.Add(ctx, pt.ws.Charts.Dir, pt.relCommit, pt.s.Ident, pt.s.DryRun)
 	if err != nil {
 		return err
 	}
@@ -620,7 +620,7 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 	if len(pr.Problems) > 0 {
 		return nil
 	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident)
+	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func commitsSince(ctx context.Context, dir, base, tip string) ([]commit, bool, e
 	for i, j := 0, len(hashes)-1; i < j; i, j = i+1, j-1 {
 		hashes[i], hashes[j] = hashes[j], hashes[i]
 	}
-	commits, err := readCommits(dir, hashes)
+	commits, err := readCommits(ctx, dir, hashes)
 	if err != nil {
 		return nil, false, err
 	}
@@ -105,21 +105,23 @@ func commitsSince(ctx context.Context, dir, base, tip string) ([]commit, bool, e
 	return commits, linear, nil
 }
 
-// readCommits reads commits in-process (one open of the repo, not a git
-// run per commit). A merge or root commit gets an empty Parent.
-func readCommits(dir string, hashes []string) ([]commit, error) {
-	if len(hashes) == 0 {
-		return nil, nil
-	}
-	repo, err := gitx.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer repo.Close()
+// readCommits reads commits through git (which also sees a dry run's own
+// objects, see gitx.DryObjects) and decodes them as go-git does. A merge
+// or root commit gets an empty Parent.
+func readCommits(ctx context.Context, dir string, hashes []string) ([]commit, error) {
 	out := make([]commit, 0, len(hashes))
 	for _, h := range hashes {
-		c, err := repo.CommitObject(plumbing.NewHash(h))
+		raw, err := gitx.Git(ctx, dir, "cat-file", "commit", h)
 		if err != nil {
+			return nil, fmt.Errorf("%s: reading commit %s: %w", dir, gitx.Short(h), err)
+		}
+		obj := &plumbing.MemoryObject{}
+		obj.SetType(plumbing.CommitObject)
+		if _, err := obj.Write([]byte(raw)); err != nil {
+			return nil, err
+		}
+		var c object.Commit
+		if err := c.Decode(obj); err != nil {
 			return nil, fmt.Errorf("%s: reading commit %s: %w", dir, gitx.Short(h), err)
 		}
 		cm := commit{Hash: h, Tree: c.TreeHash.String(), Message: c.Message, Author: c.Author, Commit: c.Committer}

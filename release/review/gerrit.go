@@ -140,7 +140,7 @@ func (p *Prepared) prepareGerrit(ctx context.Context) error {
 	if err := gitx.Fetch(ctx, p.dir, p.remote, refs...); err != nil {
 		return &plan.Undecided{Err: fmt.Errorf("fetching the current patch sets from %s: %w", p.remote, err)}
 	}
-	held, err := readCommits(p.dir, hashes)
+	held, err := readCommits(ctx, p.dir, hashes)
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func (m *Mode) rewriteRepo(ctx context.Context, r *plan.Repo) error {
 				direct.Updates = append(direct.Updates, u)
 				continue
 			}
-			first, err := readCommits(r.Dir, fresh[:1])
+			first, err := readCommits(ctx, r.Dir, fresh[:1])
 			if err != nil {
 				return err
 			}
