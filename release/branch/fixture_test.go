@@ -18,9 +18,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/relkit/relkit/release/testtool"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/testtool"
 	"github.com/relkit/relkit/release/workspace"
 	"github.com/relkit/relkit/release/workspace/workspacetest"
 )

@@ -29,8 +29,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/relkit/relkit/release/testtool"
 	rplan "github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/testtool"
 )
 
 // distribution is a docker-registry process with htpasswd auth on a free
