@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/internal/testutil"
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/plan"
@@ -58,12 +59,8 @@ func TestChartsCleanPickBumpsAndPinsFollow(t *testing.T) {
 	if after := f.snapshot(chartsRepo); after != before {
 		t.Fatalf("the dry run changed the repo:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
-	for _, want := range []string{"dry run", "cherry-pick -x of " + fix[:7], "roc-api/Chart.yaml:8 version 0.10.1 -> 0.10.2",
-		"aether-roc-umbrella/Chart.yaml:8 version 2.2.1 -> 2.2.2", "dependency roc-api version 0.10.1 -> 0.10.2", "move branch aether-2.1 " + tip[:7] + " ->"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("the dry run should show %q:\n%s", want, out.String())
-		}
-	}
+	testutil.ContainsAll(t, "the dry run", out.String(), "dry run", "cherry-pick -x of "+fix[:7], "roc-api/Chart.yaml:8 version 0.10.1 -> 0.10.2",
+		"aether-roc-umbrella/Chart.yaml:8 version 2.2.1 -> 2.2.2", "dependency roc-api version 0.10.1 -> 0.10.2", "move branch aether-2.1 "+tip[:7]+" ->")
 
 	out.Reset()
 	if err := RunCharts(f.ctx, f.ws, Options{Line: line, Commits: []string{fix}}, &out, plan.Text); err != nil {
@@ -160,12 +157,8 @@ func TestChartsConflictLeavesEverythingUntouched(t *testing.T) {
 	if !errors.As(err, &refused) || plan.ExitCode(err) != plan.ExitFailed {
 		t.Fatalf("expected a refusal (exit 1), got %v\n%s", err, out)
 	}
-	for _, want := range []string{"conflicts in: omec/omec-control-plane/templates/amf.yaml", "git cherry-pick -x " + fix,
-		"git switch aether-2.1", "git cherry-pick --continue", "Nothing was changed"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the refusal should say %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "the refusal", out, "conflicts in: omec/omec-control-plane/templates/amf.yaml", "git cherry-pick -x "+fix,
+		"git switch aether-2.1", "git cherry-pick --continue", "Nothing was changed")
 	if after := f.snapshot(chartsRepo); after != before {
 		t.Fatalf("a refused patch changed the repo:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

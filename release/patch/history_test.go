@@ -2,12 +2,14 @@ package patch
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/internal/testutil"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -101,22 +103,18 @@ func TestSDCoreComponentVersionTakenByMain(t *testing.T) {
 		if strings.Contains(out, "earlier run") || strings.Contains(out, "create tag") {
 			t.Errorf("a tag relkit did not make is never its earlier work:\n%s", out)
 		}
-		for _, want := range []string{
+		testutil.ContainsAll(t, fmt.Sprintf("dry run %v: the refusal", dry), out,
 			"release 4.1 ships amf 3.1.0",
 			"lazy branch: aether-4.1 does not exist yet",
 			"no free patch version for a release of amf on aether-4.1: release 4.1 ships amf 3.1.0, and every next version from 3.1.1 on is already a tag of amf, none of them relkit's earlier work for these fixes on aether-4.1:",
-			"3.1.1: tag v3.1.1 on " + f.amfTags["3.1.1"][:7] + ", 2 commit(s) beyond 3.1.0 (newest: \"" + f.amfTags["3.1.1"][:7] + " Set version to 3.1.1\", \"",
-			" Add feature 1\"); lacks " + f.fixAncestor[:7] + " \"Fix NGAP reset handling\"",
-			"3.1.3: tag v3.1.3 on " + f.amfTags["3.1.3"][:7] + ", 8 commit(s) beyond 3.1.0",
-			"and 5 more); has every fix: " + f.fixAncestor[:7] + " \"Fix NGAP reset handling\"",
+			"3.1.1: tag v3.1.1 on "+f.amfTags["3.1.1"][:7]+", 2 commit(s) beyond 3.1.0 (newest: \""+f.amfTags["3.1.1"][:7]+" Set version to 3.1.1\", \"",
+			" Add feature 1\"); lacks "+f.fixAncestor[:7]+" \"Fix NGAP reset handling\"",
+			"3.1.3: tag v3.1.3 on "+f.amfTags["3.1.3"][:7]+", 8 commit(s) beyond 3.1.0",
+			"and 5 more); has every fix: "+f.fixAncestor[:7]+" \"Fix NGAP reset handling\"",
 			"3.1.7: tag v3.1.7",
 			"The next version no tag holds, 3.1.8,",
 			"run again with -use=3.1.3 (or a newer one: 3.1.4, 3.1.5, 3.1.6, 3.1.7)",
-		} {
-			if !strings.Contains(out, want) {
-				t.Errorf("dry run %v: the refusal should say %q:\n%s", dry, want, out)
-			}
-		}
+		)
 		if after := f.snapshot(); after != before {
 			t.Fatalf("dry run %v: a refused run changed a repo", dry)
 		}
@@ -181,18 +179,14 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
-	for _, want := range []string{
-		"-use: amf 3.1.3 is the existing release tag v3.1.3 on " + f.amfTags["3.1.3"][:7] + `; it has ` + f.fixAncestor[:7] + ` "Fix NGAP reset handling". No component tag, branch or commit is made`,
-		"amf 3.1.3 carries 8 commit(s) beyond 3.1.0 (" + f.amfTags["3.1.0"][:7] + "), all of which ship with it (newest first):",
-		f.fixSameOnMain[:7] + " Fix GUTI reallocation", " Add feature 1",
+	testutil.ContainsAll(t, "the -use dry run", out,
+		"-use: amf 3.1.3 is the existing release tag v3.1.3 on "+f.amfTags["3.1.3"][:7]+`; it has `+f.fixAncestor[:7]+` "Fix NGAP reset handling". No component tag, branch or commit is made`,
+		"amf 3.1.3 carries 8 commit(s) beyond 3.1.0 ("+f.amfTags["3.1.0"][:7]+"), all of which ship with it (newest first):",
+		f.fixSameOnMain[:7]+" Fix GUTI reallocation", " Add feature 1",
 		"5g-control-plane/values.yaml:4 images.tags.amf omecproject/5gc-amf:rel-3.1.0 -> omecproject/5gc-amf:rel-3.1.3",
 		"5g-control-plane/Chart.yaml:4 version 4.1.0 -> 4.1.5",
 		"push to origin",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the -use dry run should show %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(out, "create tag") || strings.Contains(out, "create branch") {
 		t.Errorf("-use makes no component tag or branch:\n%s", out)
 	}
@@ -210,12 +204,8 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 		t.Errorf("origin's aether-4.1 should ship amf rel-3.1.3:\n%s", values)
 	}
 	msg := f.git(sdChartsRepo, "log", "-1", "--format=%B", sdBranch)
-	for _, want := range []string{"Update amf to 3.1.3 on aether-4.1", "Existing release 3.1.3 of amf (tag v3.1.3), taken with patch:component -use",
-		"ships the 8 commit(s) it carries beyond 3.1.0", "- " + f.fixAncestor[:7] + " Fix NGAP reset handling", "Relkit-Patch: aether-4.1\nRelkit-Use: amf 3.1.3"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("the charts commit should say %q:\n%s", want, msg)
-		}
-	}
+	testutil.ContainsAll(t, "the charts commit", msg, "Update amf to 3.1.3 on aether-4.1", "Existing release 3.1.3 of amf (tag v3.1.3), taken with patch:component -use",
+		"ships the 8 commit(s) it carries beyond 3.1.0", "- "+f.fixAncestor[:7]+" Fix NGAP reset handling", "Relkit-Patch: aether-4.1\nRelkit-Use: amf 3.1.3")
 	before = f.snapshot()
 	out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", Push: true})
 	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "release 4.1 already ships amf 3.1.3 (tag v3.1.3), which has the fixes") {
@@ -236,13 +226,9 @@ func TestSDCoreComponentHandMadeBranch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"branch aether-4.1 exists at", "cherry-pick -x of " + f.smfFix[:7], "create tag v1.0.1",
+	testutil.ContainsAll(t, "the run", out, "branch aether-4.1 exists at", "cherry-pick -x of "+f.smfFix[:7], "create tag v1.0.1",
 		"5g-control-plane/values.yaml:5 images.tags.smf omecproject/5gc-smf:rel-1.0.0 -> omecproject/5gc-smf:rel-1.0.1",
-		"5g-control-plane 4.1.0 -> 4.1.5: not 4.1.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the run should show %q:\n%s", want, out)
-		}
-	}
+		"5g-control-plane 4.1.0 -> 4.1.5: not 4.1.1")
 	if msg := f.git("smf", "cat-file", "-p", "refs/tags/v1.0.1"); !strings.Contains(msg, "tagged by relkit") {
 		t.Errorf("v1.0.1 should carry relkit's tag message:\n%s", msg)
 	}
@@ -278,12 +264,8 @@ func TestSDCoreComponentHandMadeTagNotAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-use=1.0.1: %v\n%s", err, out)
 	}
-	for _, want := range []string{"it has " + f.smfFix[:7] + ` "Release PFCP sessions on N4 timeout" (cherry-picked as ` + f.smfHandPick[:7] + ")",
-		"smf 1.0.1 carries 2 commit(s) beyond 1.0.0"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("-use=1.0.1 should say %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "-use=1.0.1", out, "it has "+f.smfFix[:7]+` "Release PFCP sessions on N4 timeout" (cherry-picked as `+f.smfHandPick[:7]+")",
+		"smf 1.0.1 carries 2 commit(s) beyond 1.0.0")
 	if v := f.show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/values.yaml"); !strings.Contains(v, "smf: omecproject/5gc-smf:rel-1.0.1\n") {
 		t.Errorf("the charts should ship smf rel-1.0.1:\n%s", v)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/relkit/relkit/internal/testutil"
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/gitx"
@@ -200,12 +201,8 @@ func TestPointRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
-	for _, want := range []string{"create tag 2.1.0", "VERSION:1 version 2.1.0-dev -> 2.1.0", "VERSION:1 version 2.1.0 -> 2.1.1-dev",
-		"release-notes/2.1.0.md: release notes, the generated section added to the existing page", "push to origin"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the dry run should show %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "the dry run", out, "create tag 2.1.0", "VERSION:1 version 2.1.0-dev -> 2.1.0", "VERSION:1 version 2.1.0 -> 2.1.1-dev",
+		"release-notes/2.1.0.md: release notes, the generated section added to the existing page", "push to origin")
 	if chartsBefore != f.snapshot(chartsRepo) || docsBefore != f.snapshot(docsRepo) {
 		t.Fatalf("the dry run changed a repo")
 	}
@@ -236,7 +233,7 @@ func TestPointRelease(t *testing.T) {
 	}
 	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.md")
 	pick := f.git(chartsRepo, "log", "-1", "--format=%h", "--grep", "cherry picked from commit "+chartFix, "aether-2.1")
-	for _, want := range []string{
+	testutil.ContainsAll(t, "the notes", notes,
 		"# Aether 2.1.0 (draft)", "- AMF 1.4.1 with N2 handover", // what people wrote
 		"<!-- relkit:release-notes begin", "<!-- relkit:release-notes end -->",
 		"Aether 2.1.0 is point release 2.1.0 of branch aether-2.1 of aether-helm-charts (tag 2.1.0).",
@@ -244,14 +241,10 @@ func TestPointRelease(t *testing.T) {
 		"| omec-control-plane | 0.13.3 | 0.14.3 |",
 		"- **amf** 1.4.0 → 1.4.2\n  - Retry AUSF requests on 503\n  - Fix the NGAP keepalive\n",
 		"- **smf** 1.3.0 → 1.3.1",
-		"### Fixes on aether-2.1\n\n- omec-control-plane: wait longer for the NRF (`" + pick + "`, cherry-picked from `" + chartFix[:7] + "`)\n",
+		"### Fixes on aether-2.1\n\n- omec-control-plane: wait longer for the NRF (`"+pick+"`, cherry-picked from `"+chartFix[:7]+"`)\n",
 		"| `registry.aetherproject.org/omecproject/5gc-amf` (amf) | 1.4.2 | omec-control-plane |",
 		"| omec-user-plane | `omec/omec-user-plane` | 0.12.1 |",
-	} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("the notes should contain %q:\n%s", want, notes)
-		}
-	}
+	)
 	if strings.Contains(notes, "Bump chart versions") || strings.Contains(notes, "Update amf") {
 		t.Errorf("relkit's own commits are not fixes:\n%s", notes)
 	}
@@ -279,12 +272,8 @@ func TestPointRelease(t *testing.T) {
 		t.Fatalf("2.1.1: %v\n%s", err, out)
 	}
 	notes = f.show(docsRepo, "aether-2.1", "release-notes/2.1.1.md")
-	for _, want := range []string{"# Aether 2.1.1\n", "## Changes since 2.1.0", "| Chart | 2.1.0 | 2.1.1 |\n|---|---|---|\n| edge-monitoring | 0.7.0 | 0.7.1 |\n\n",
-		"- edge-monitoring: scrape every 30s"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("the 2.1.1 notes should contain %q:\n%s", want, notes)
-		}
-	}
+	testutil.ContainsAll(t, "the 2.1.1 notes", notes, "# Aether 2.1.1\n", "## Changes since 2.1.0", "| Chart | 2.1.0 | 2.1.1 |\n|---|---|---|\n| edge-monitoring | 0.7.0 | 0.7.1 |\n\n",
+		"- edge-monitoring: scrape every 30s")
 	if strings.Contains(notes, "wait longer for the NRF") || strings.Contains(notes, "**amf**") {
 		t.Errorf("2.1.1 should list only what changed since 2.1.0:\n%s", notes)
 	}
@@ -307,13 +296,9 @@ func TestPointReleaseRST(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.rst")
-	for _, want := range []string{"Aether 2.1.0\n============\n\n.. relkit:release-notes begin", "Changes since 2.0.1\n-------------------",
+	testutil.ContainsAll(t, "the rst notes", notes, "Aether 2.1.0\n============\n\n.. relkit:release-notes begin", "Changes since 2.0.1\n-------------------",
 		".. list-table::\n   :header-rows: 1\n\n   * - Chart\n     - 2.0.1\n     - 2.1.0\n", "``registry.aetherproject.org/omecproject/5gc-amf`` (amf)",
-		".. relkit:release-notes end\n"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("the rst notes should contain %q:\n%s", want, notes)
-		}
-	}
+		".. relkit:release-notes end\n")
 	if strings.Contains(notes, "| ") || strings.Contains(notes, "## ") {
 		t.Errorf("Markdown in the rst notes:\n%s", notes)
 	}
@@ -410,14 +395,10 @@ func TestPointFindsTagsInEveryForm(t *testing.T) {
 		t.Errorf("aether-2.1 should move on to 2.1.1-dev, has %q", v)
 	}
 	notes := f.show(docsRepo, "aether-2.1", "release-notes/2.1.0.md")
-	for _, want := range []string{
+	testutil.ContainsAll(t, "the notes", notes,
 		"point release 2.1.0 of branch aether-2.1 of aether-helm-charts (tag v2.1.0).",
 		"## Changes since 2.0.1\n",
 		"| Chart | 2.0.1 | 2.1.0 |",
 		"- **amf** 1.4.0 → 1.4.2\n  - Retry AUSF requests on 503\n  - Fix the NGAP keepalive\n",
-	} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("the notes should contain %q:\n%s", want, notes)
-		}
-	}
+	)
 }

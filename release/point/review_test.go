@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relkit/relkit/internal/testutil"
 	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/review/reviewtest"
 	"github.com/relkit/relkit/release/workspace"
@@ -64,11 +65,7 @@ func TestPointReviewOnGerrit(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"tag 2.1.0 stays local", "release:point 2.1 -review", "push 2 commits for review to refs/for/aether-2.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the output should say %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "the output", out, "tag 2.1.0 stays local", "release:point 2.1 -review", "push 2 commits for review to refs/for/aether-2.1")
 
 	// Rerun: the same changes, no new patch set.
 	if out, err = f.point(Options{Review: mode}); err != nil {
