@@ -9,18 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -116,75 +110,4 @@ func PushChart(ctx context.Context, host, namespace, chart, version string) erro
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, HelmConfigMediaType)
 	return remote.Write(ref, img, remote.WithContext(ctx))
-}
-
-// DistributionBinary is Debian's docker-registry (CNCF distribution).
-const DistributionBinary = "/usr/bin/docker-registry"
-
-// Distribution runs docker-registry on a free loopback port with a
-// temporary storage directory until the test ends, and returns host:port
-// once /v2/ answers. Without the binary the test is skipped, except under
-// CI (CI set), where it fails.
-func Distribution(t testing.TB) string {
-	t.Helper()
-	if _, err := os.Stat(DistributionBinary); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (apt-get install docker-registry), and CI needs this test: %v", DistributionBinary, err)
-		}
-		t.Skipf("%s is not installed (apt-get install docker-registry): %v", DistributionBinary, err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"+
-		"storage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
-	cfgFile := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, DistributionBinary, "serve", cfgFile)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s: %v", DistributionBinary, err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	client := &http.Client{Timeout: time.Second}
-	for range 100 {
-		resp, err := client.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return host
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s did not answer on %s within 10s; its output:\n%s", DistributionBinary, host, out.String())
-	return ""
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process's output goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
