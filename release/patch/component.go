@@ -250,11 +250,8 @@ type componentResult struct {
 func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
 	var res componentResult
 	dir := comp.Dir
-	commits, err := plan.ResolveCommits(ctx, dir, revs, pr)
+	commits, err := s.Fixes(ctx, comp, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
-		return res, err
-	}
-	if err := s.CommitsOnSource(ctx, comp, commits, pr); err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
 	g, err := gitx.Open(dir)
