@@ -3,7 +3,6 @@ package point
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/manifestfile"
-	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -187,15 +185,7 @@ func TestPointReleaseManifest(t *testing.T) {
 
 	// The next point release rewrites 2.1.1's manifest in its release
 	// commit: this one is built on the commit before it.
-	fix := f.CommitOn(chartsRepo, "master", "edge-monitoring: scrape every 30s", map[string][2]string{
-		"edge-monitoring/values.yaml": {"listen: \":9273\"", "listen: \":9273\"\n          interval: 30s"},
-	})
-	if err := patch.RunCharts(f.ctx, f.WS, patch.Options{Line: line, Commits: []string{fix}}, io.Discard, plan.Text); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = f.point(Options{}); err != nil {
-		t.Fatalf("2.1.1: %v\n%s", err, out)
-	}
+	out = f.pointAfterChartFix()
 	if !strings.Contains(out, "releases/2.1.1.yaml: release manifest (replacing the one on aether-2.1)") {
 		t.Errorf("the 2.1.1 plan should say it replaces the branch's manifest:\n%s", out)
 	}

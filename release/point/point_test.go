@@ -80,6 +80,24 @@ func (f *fixture) point(opt Options) (string, error) {
 	return out.String(), err
 }
 
+// pointAfterChartFix brings a values fix of the edge-monitoring chart
+// onto aether-2.1 (patch:charts) and releases the line again without
+// pushing (release:point), returning that run's output.
+func (f *fixture) pointAfterChartFix() string {
+	f.t.Helper()
+	fix := f.CommitOn(chartsRepo, "master", "edge-monitoring: scrape every 30s", map[string][2]string{
+		"edge-monitoring/values.yaml": {"listen: \":9273\"", "listen: \":9273\"\n          interval: 30s"},
+	})
+	if err := patch.RunCharts(f.ctx, f.WS, patch.Options{Line: line, Commits: []string{fix}}, io.Discard, plan.Text); err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := f.point(Options{})
+	if err != nil {
+		f.t.Fatalf("2.1.1: %v\n%s", err, out)
+	}
+	return out
+}
+
 // patchBoth brings a chart fix and an amf fix onto aether-2.1 and, as CI
 // would after the tag, pushes amf's 1.4.2 images to the registry.
 func (f *fixture) patchBoth() (chartFix, amfFix string) {
@@ -218,15 +236,7 @@ func TestPointRelease(t *testing.T) {
 	}
 
 	// The next point release compares with 2.1.0 and gets a new page.
-	fix := f.CommitOn(chartsRepo, "master", "edge-monitoring: scrape every 30s", map[string][2]string{
-		"edge-monitoring/values.yaml": {"listen: \":9273\"", "listen: \":9273\"\n          interval: 30s"},
-	})
-	if err := patch.RunCharts(f.ctx, f.WS, patch.Options{Line: line, Commits: []string{fix}}, io.Discard, plan.Text); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = f.point(Options{}); err != nil {
-		t.Fatalf("2.1.1: %v\n%s", err, out)
-	}
+	f.pointAfterChartFix()
 	notes = f.Show(docsRepo, "aether-2.1", "release-notes/2.1.1.md")
 	testutil.ContainsAll(t, "the 2.1.1 notes", notes, "# Aether 2.1.1\n", "## Changes since 2.1.0", "| Chart | 2.1.0 | 2.1.1 |\n|---|---|---|\n| edge-monitoring | 0.7.0 | 0.7.1 |\n\n",
 		"- edge-monitoring: scrape every 30s")
