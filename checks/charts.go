@@ -571,21 +571,16 @@ func owningChart(byDir map[string]charts.Chart, file string) (charts.Chart, stri
 // uncommitted changes of tracked files, both sides of renames, and
 // untracked files git does not ignore.
 func changedFiles(ctx context.Context, dir, base string) ([]string, error) {
-	diff, err := gitx.Git(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames",
+	files, err := gitx.Paths(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames",
 		"--no-ext-diff", "--relative", base, "--")
 	if err != nil {
 		return nil, err
 	}
-	untracked, err := gitx.Git(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
+	untracked, err := gitx.Paths(ctx, dir, "ls-files", "-z", "--others", "--exclude-standard")
 	if err != nil {
 		return nil, err
 	}
-	var files []string
-	for _, f := range strings.Split(diff+untracked, "\x00") {
-		if f != "" {
-			files = append(files, f)
-		}
-	}
+	files = append(files, untracked...)
 	slices.Sort(files)
 	return slices.Compact(files), nil
 }

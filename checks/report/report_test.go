@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/relkit/relkit/release/testutil"
 )
 
 func sample() *Report {
@@ -70,16 +72,12 @@ func TestTextGroupsByRepoWithEditorLocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{
+	testutil.ContainsAll(t, "text output", out,
 		"amf\n  components/amf/Dockerfile:3: warning [parent-moving-tag]",
 		"  components/amf/VERSION:1: error [version-invalid] \"v1.2.3\": leading v",
 		"charts\n  aether-helm-charts/VERSION:1: warning",
 		"versions, dockerfiles: failed, 1 error, 2 warnings",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text output lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("colour without a terminal")
 	}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -532,7 +533,7 @@ func (c *cut) describeBranch(ctx context.Context, st *repoState, commit, remote 
 	}
 	var facts []string
 	if len(at) > 0 {
-		facts = append(facts, "tag(s) "+listSome(sortedKeys(at), 6)+" at it")
+		facts = append(facts, "tag(s) "+listSome(slices.Sorted(maps.Keys(at)), 6)+" at it")
 	}
 	if !local {
 		facts = append(facts, "a commit this clone does not have (fetch it to look)")
@@ -858,14 +859,4 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 		pr.Steps = append(pr.Steps, step)
 	}
 	return nil
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

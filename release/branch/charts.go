@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -263,7 +264,7 @@ func (c *cut) planCharts(ctx context.Context, st *repoState, pr *plan.Repo) ([]p
 		}
 	}
 	var files []plan.File
-	for _, file := range sortedKeys(edits) {
+	for _, file := range slices.Sorted(maps.Keys(edits)) {
 		out, changes, err := yamledit.Apply(data[file], edits[file]...)
 		if err != nil {
 			pr.Problemf("%s:%v", file, lineErr(err))

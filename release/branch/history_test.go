@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -243,7 +245,7 @@ func TestConcurrentCutsInTwoProcesses(t *testing.T) {
 	// other repos may still be going on.
 	remoteRefs := func() string {
 		var b strings.Builder
-		for _, name := range sortedKeys(fx.remotes) {
+		for _, name := range slices.Sorted(maps.Keys(fx.remotes)) {
 			fmt.Fprintf(&b, "%s\n%s\n", name, fx.git(t, fx.remotes[name], "for-each-ref", "--format=%(refname) %(objectname)"))
 		}
 		return b.String()

@@ -18,6 +18,7 @@ import (
 	"github.com/relkit/relkit/checks/chartrepo/repotest"
 	"github.com/relkit/relkit/release/chartpkg"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/testtool"
 )
 
 // Against Debian's docker-registry: both targets at once; the OCI
@@ -25,7 +26,7 @@ import (
 // '_', and load with Helm's loader; a rerun is a no-op; a different
 // package under a pushed tag is refused and nothing is overwritten.
 func TestPublishToOCIRegistry(t *testing.T) {
-	host := repotest.Distribution(t)
+	host := testtool.ServeDockerRegistry(t, testtool.RegistryOptions{})
 	files := platform()
 	files["apps/web/Chart.yaml"] = chartYAML("web", "0.1.0+build.7") + "home: https://example.org/web\nsources: [https://git.example.org/web]\nmaintainers:\n  - name: Ops\n    email: ops@example.org\nannotations:\n  team: ran\n"
 	fx := newFixture(t, files)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/relkit/relkit/release/chartpkg"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -37,11 +38,7 @@ func TestPublishToGitSite(t *testing.T) {
 	if fx.tip("gh-pages") != "" {
 		t.Fatal("a dry run created the site branch")
 	}
-	for _, want := range []string{"publish hss 1.2.3  sha256:", "-> hss-1.2.3.tgz", "publish sd-core 2.0.0", "after hss 1.2.3, mme 0.4.0", "publish web 0.1.0", "4 chart package(s) to publish"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("dry run output lacks %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "dry run output", out, "publish hss 1.2.3  sha256:", "-> hss-1.2.3.tgz", "publish sd-core 2.0.0", "after hss 1.2.3, mme 0.4.0", "publish web 0.1.0", "4 chart package(s) to publish")
 	// The umbrella comes after both subcharts.
 	if i, j := strings.Index(out, "publish mme"), strings.Index(out, "publish sd-core"); i < 0 || j < i {
 		t.Errorf("sd-core is not planned after mme:\n%s", out)

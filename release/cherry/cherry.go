@@ -59,17 +59,7 @@ func (w *Worktree) Remove(ctx context.Context) error {
 
 // Changed lists the files (repo paths) that differ between two commits.
 func Changed(ctx context.Context, dir, from, to string) ([]string, error) {
-	out, err := gitx.Git(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", from, to, "--")
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range strings.Split(out, "\x00") {
-		if f != "" {
-			files = append(files, f)
-		}
-	}
-	return files, nil
+	return gitx.Paths(ctx, dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--no-renames", from, to, "--")
 }
 
 // Result is one commit picked.
@@ -199,17 +189,7 @@ func (w *Worktree) Pick(ctx context.Context, commit string, resolve Resolver) (R
 // Unmerged lists the files with conflicts (git diff --name-only
 // --diff-filter=U).
 func (w *Worktree) Unmerged(ctx context.Context) ([]string, error) {
-	out, err := gitx.Git(ctx, w.Dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--diff-filter=U")
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range strings.Split(out, "\x00") {
-		if f != "" {
-			files = append(files, f)
-		}
-	}
-	return files, nil
+	return gitx.Paths(ctx, w.Dir, "-c", "core.quotepath=off", "diff", "--name-only", "-z", "--diff-filter=U")
 }
 
 func (w *Worktree) abort(ctx context.Context) {

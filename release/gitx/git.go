@@ -162,6 +162,23 @@ func Git(ctx context.Context, dir string, args ...string) (string, error) {
 	return GitEnv(ctx, dir, nil, nil, args...)
 }
 
+// Paths runs a git command that lists paths NUL-terminated (args hold
+// -z) in dir and returns them in git's order, as they are: no quoting,
+// no empty entries.
+func Paths(ctx context.Context, dir string, args ...string) ([]string, error) {
+	out, err := Git(ctx, dir, args...)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, p := range strings.Split(out, "\x00") {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	return paths, nil
+}
+
 // GitEnv runs git with extra environment and optional stdin.
 func GitEnv(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", args...)

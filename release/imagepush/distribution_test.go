@@ -1,22 +1,17 @@
 package imagepush
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -44,80 +39,12 @@ type distribution struct {
 
 func startDistribution(t *testing.T) *distribution {
 	t.Helper()
-	distributionBinary := testtool.DockerRegistry(t)
-	dir := t.TempDir()
 	d := &distribution{user: "relkit-ci", pass: randomHex(t)}
 	hash, err := bcrypt.GenerateFromPassword([]byte(d.pass), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(d.user+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	config := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-  secret: %s
-auth:
-  htpasswd:
-    realm: relkit-test
-    path: %s
-`, filepath.Join(dir, "data"), addr, randomHex(t), htpasswd)
-	cfgFile := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, distributionBinary, "serve", cfgFile)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s: %v", distributionBinary, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-	})
-	// Ready when /v2/ asks for credentials.
-	ready := false
-	for range 200 {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				ready = true
-				break
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited early:\n%s", distributionBinary, logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if !ready {
-		t.Fatalf("%s did not answer 401 on http://%s/v2/ within 10s:\n%s", distributionBinary, addr, logs.String())
-	}
-
+	addr := testtool.ServeDockerRegistry(t, testtool.RegistryOptions{Htpasswd: d.user + ":" + string(hash) + "\n", Delete: true})
 	target, _ := url.Parse("http://" + addr)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"github.com/relkit/relkit/release/gitx"
 	"github.com/relkit/relkit/release/manifestfile"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/testutil"
 )
 
 // TestManifestWriteAndVerify runs release:manifest and release:verify on
@@ -186,11 +187,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 		t.Errorf("verify exit %d, want 1 (failed, not undecided)", plan.ExitCode(err))
 	}
 	msg := err.Error()
-	for _, want := range []string{amf.Ref, amf.Digest, newDigest.String(), upf.Ref + " vanished", upf.Digest} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("verify error does not name %q:\n%s", want, msg)
-		}
-	}
+	testutil.ContainsAll(t, "verify error", msg, amf.Ref, amf.Digest, newDigest.String(), upf.Ref+" vanished", upf.Digest)
 	verdicts := map[string]manifestfile.Verdict{}
 	for _, c := range v.Images {
 		verdicts[c.Ref] = c.Verdict
@@ -207,11 +204,7 @@ func TestManifestWriteAndVerify(t *testing.T) {
 	if err := v.WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"MOVED     " + amf.Ref, "recorded " + amf.Digest, "now      " + newDigest.String(), "VANISHED  " + upf.Ref, "FAILED: 2 item(s)"} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("verify text lacks %q:\n%s", want, text.String())
-		}
-	}
+	testutil.ContainsAll(t, "verify text", text.String(), "MOVED     "+amf.Ref, "recorded "+amf.Digest, "now      "+newDigest.String(), "VANISHED  "+upf.Ref, "FAILED: 2 item(s)")
 }
 
 // checkDemoManifest compares a manifest of the freshly cut demo branch

@@ -3,7 +3,6 @@ package manifest
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,11 +17,7 @@ import (
 // The demo workspace is built once per test binary and cloned per test.
 var demoCache = &demotest.Cache{Prefix: "relkit-manifest-demo-"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	demoCache.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { demoCache.Main(m) }
 
 // fixture is a served demo workspace with the aether-2.1 release branch
 // cut on the charts repo with plain git (master as it is), pushed to

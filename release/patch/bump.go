@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 
@@ -124,10 +126,10 @@ func BumpCharts(ctx context.Context, w *cherry.Worktree, base string, touched ma
 		edits.add(pinEdits(c, data, byDir, next, pr)...)
 	}
 	out := &Bumps{Files: map[string][]byte{}}
-	for _, dir := range sortedKeys(next) {
+	for _, dir := range slices.Sorted(maps.Keys(next)) {
 		out.Charts = append(out.Charts, next[dir])
 	}
-	for _, file := range sortedKeys(edits) {
+	for _, file := range slices.Sorted(maps.Keys(edits)) {
 		data, err := w.ReadFile(file)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,9 @@ package patch
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -67,7 +69,7 @@ func planBumps(list []charts.Chart, touched map[string]string, rd chartReads, pr
 	next := map[string]ChartBump{}
 	type item struct{ dir, why string }
 	var queue []item
-	for _, dir := range sortedKeys(touched) {
+	for _, dir := range slices.Sorted(maps.Keys(touched)) {
 		queue = append(queue, item{dir, touched[dir]})
 	}
 	for steps := 0; len(queue) > 0; steps++ {
@@ -170,7 +172,7 @@ func (fe fileEdits) add(list ...labeledEdit) {
 // versionEdits sets each bumped chart's version in its Chart.yaml.
 func versionEdits(byDir map[string]charts.Chart, next map[string]ChartBump) fileEdits {
 	fe := fileEdits{}
-	for _, dir := range sortedKeys(next) {
+	for _, dir := range slices.Sorted(maps.Keys(next)) {
 		fe.add(labeledEdit{byDir[dir].File, yamledit.Edit{Path: []string{"version"}, Value: next[dir].New}, "version"})
 	}
 	return fe

@@ -86,11 +86,8 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 		return res, nil
 	}
 	res.Old, res.Tip = tip, tip
-	commits, err := plan.ResolveCommits(ctx, r.Dir, revs, pr)
+	commits, err := s.Fixes(ctx, r, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
-		return res, err
-	}
-	if err := s.CommitsOnSource(ctx, r, commits, pr); err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
 	main, err := revCommit(ctx, r.Dir, "refs/heads/"+r.MainBranch)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -214,7 +215,7 @@ func (s *Session) shippedImages(ctx context.Context, dir string, comp *workspace
 	case 1:
 	default:
 		var parts []string
-		for _, v := range sortedKeys(versions) {
+		for _, v := range slices.Sorted(maps.Keys(versions)) {
 			parts = append(parts, v+": "+strings.Join(versions[v], ", "))
 		}
 		pr.Problemf("the charts of %s ship several versions of %s, so which one to patch is unclear: %s", s.Branch, comp.Name, strings.Join(parts, "; "))
@@ -249,11 +250,8 @@ type componentResult struct {
 func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
 	var res componentResult
 	dir := comp.Dir
-	commits, err := plan.ResolveCommits(ctx, dir, revs, pr)
+	commits, err := s.Fixes(ctx, comp, revs, pr)
 	if err != nil || len(pr.Problems) > 0 {
-		return res, err
-	}
-	if err := s.CommitsOnSource(ctx, comp, commits, pr); err != nil || len(pr.Problems) > 0 {
 		return res, err
 	}
 	g, err := gitx.Open(dir)
@@ -669,7 +667,7 @@ func (s *Session) pointCharts(ctx context.Context, pr *plan.Repo, w *cherry.Work
 	for _, c := range list {
 		byDir[c.Dir] = c
 	}
-	for _, file := range sortedKeys(edits) {
+	for _, file := range slices.Sorted(maps.Keys(edits)) {
 		data, err := w.ReadFile(file)
 		if err != nil {
 			return "", err

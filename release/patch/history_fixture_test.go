@@ -3,15 +3,15 @@ package patch
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/relkit/relkit/checks/chartrepo/repotest"
 	"github.com/relkit/relkit/release/demo"
+	"github.com/relkit/relkit/release/demo/demotest"
 	"github.com/relkit/relkit/release/plan"
-	"github.com/relkit/relkit/release/workspace"
+	"github.com/relkit/relkit/release/workspace/workspacetest"
 )
 
 // The SD-Core shapes of issue 10, built with the git CLI: history relkit
@@ -33,10 +33,10 @@ import (
 //     main, not yet on the branch. With handTag, somebody picked smfFix
 //     onto aether-4.1 by hand and released 1.0.1 there with their own tag.
 type sdcore struct {
+	demotest.Repos
 	t   *testing.T
 	ctx context.Context
 	dir string
-	ws  *workspace.Config
 	// repos by name, their bare remotes.
 	repos   map[string]*demo.Repo
 	remotes map[string]string
@@ -126,10 +126,7 @@ func newSDCore(t *testing.T, handTag bool) *sdcore {
 	f := &sdcore{t: t, ctx: ctx, dir: filepath.Join(t.TempDir(), "ws"), repos: map[string]*demo.Repo{}, remotes: map[string]string{},
 		amfTags: map[string]string{}}
 	repo := func(name string) *demo.Repo {
-		r, err := demo.NewRepo(ctx, filepath.Join(f.dir, name), "master")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := workspacetest.Repo(t, filepath.Join(f.dir, name), "master", nil)
 		f.repos[name] = r
 		return r
 	}
@@ -236,38 +233,18 @@ git:
 // config writes relkit.yaml and loads it.
 func (f *sdcore) config(text string) {
 	f.t.Helper()
-	file := filepath.Join(f.dir, "relkit.yaml")
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-	ws, err := workspace.Load(file)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.ws, f.cfg = ws, text
-}
-
-func (f *sdcore) dirOf(name string) string { return filepath.Join(f.dir, name) }
-
-func (f *sdcore) git(name string, args ...string) string {
-	f.t.Helper()
-	return (&fixture{t: f.t, ctx: f.ctx, ws: f.ws}).git(name, args...)
-}
-
-func (f *sdcore) show(name, rev, file string) string {
-	f.t.Helper()
-	return (&fixture{t: f.t, ctx: f.ctx, ws: f.ws}).show(name, rev, file)
+	f.Repos = demotest.Repos{T: f.t, WS: workspacetest.Load(f.t, f.dir, text)}
+	f.cfg = text
 }
 
 // snapshot is every ref, the checkout and the worktrees of every repo,
 // and every ref of every bare remote.
 func (f *sdcore) snapshot() string {
 	f.t.Helper()
-	fx := &fixture{t: f.t, ctx: f.ctx, ws: f.ws}
 	var b strings.Builder
 	for _, name := range []string{sdChartsRepo, "amf", "smf"} {
-		b.WriteString("== " + name + "\n" + fx.snapshot(name))
-		b.WriteString("== remote " + name + "\n" + f.git(name, "ls-remote", "origin") + "\n")
+		b.WriteString("== " + name + "\n" + f.Snapshot(name))
+		b.WriteString("== remote " + name + "\n" + f.Git(name, "ls-remote", "origin") + "\n")
 	}
 	return b.String()
 }
@@ -276,7 +253,7 @@ func (f *sdcore) component(name string, opt Options) (string, error) {
 	f.t.Helper()
 	opt.Line, opt.Component = sdLine, name
 	var out strings.Builder
-	err := RunComponent(f.ctx, f.ws, opt, &out, plan.Text)
+	err := RunComponent(f.ctx, f.WS, opt, &out, plan.Text)
 	return out.String(), err
 }
 
@@ -284,13 +261,13 @@ func (f *sdcore) charts(opt Options) (string, error) {
 	f.t.Helper()
 	opt.Line = sdLine
 	var out strings.Builder
-	err := RunCharts(f.ctx, f.ws, opt, &out, plan.Text)
+	err := RunCharts(f.ctx, f.WS, opt, &out, plan.Text)
 	return out.String(), err
 }
 
-// commitOn commits files (path -> content) on branch br of repo name and
-// returns the commit; the checkout ends back on master.
-func (f *sdcore) commitOn(name, br, msg string, files map[string]string) string {
+// commitFiles commits files (path -> content) on branch br of repo name
+// and returns the commit; the checkout ends back on master.
+func (f *sdcore) commitFiles(name, br, msg string, files map[string]string) string {
 	f.t.Helper()
 	r := f.repos[name]
 	if br != "master" {

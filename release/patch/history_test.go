@@ -2,6 +2,7 @@ package patch
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/relkit/relkit/checks"
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -19,7 +21,7 @@ import (
 // real run pushes to the bare remote; a rerun does nothing.
 func TestSDCoreChartVersionsAreFree(t *testing.T) {
 	f := newSDCore(t, false)
-	fix := f.commitOn(sdChartsRepo, "master", "5g-control-plane: longer AMF liveness timeout", map[string]string{
+	fix := f.commitFiles(sdChartsRepo, "master", "5g-control-plane: longer AMF liveness timeout", map[string]string{
 		"5g-control-plane/values.yaml": fillVals(strings.Replace(sdCPValues, "livenessTimeout: 10", "livenessTimeout: 30", 1), "amf", "3.1.0", "smf", "1.0.0"),
 	})
 	before := f.snapshot()
@@ -44,17 +46,17 @@ func TestSDCoreChartVersionsAreFree(t *testing.T) {
 	if out, err = f.charts(Options{Commits: []string{fix}, Push: true}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	remote := f.git(sdChartsRepo, "ls-remote", "origin", "refs/heads/"+sdBranch)
-	if local := f.git(sdChartsRepo, "rev-parse", sdBranch); !strings.HasPrefix(remote, local) {
+	remote := f.Git(sdChartsRepo, "ls-remote", "origin", "refs/heads/"+sdBranch)
+	if local := f.Git(sdChartsRepo, "rev-parse", sdBranch); !strings.HasPrefix(remote, local) {
 		t.Fatalf("origin should have %s at %s, has %q", sdBranch, local, remote)
 	}
-	if c := f.show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/Chart.yaml"); !strings.Contains(c, "version: 4.1.5\n") {
+	if c := f.Show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/Chart.yaml"); !strings.Contains(c, "version: 4.1.5\n") {
 		t.Errorf("5g-control-plane should be 4.1.5:\n%s", c)
 	}
-	if c := f.show(sdChartsRepo, "origin/"+sdBranch, "sd-core/Chart.yaml"); !strings.Contains(c, "version: 4.1.4\n") || !strings.Contains(c, "    version: 4.1.5\n") {
+	if c := f.Show(sdChartsRepo, "origin/"+sdBranch, "sd-core/Chart.yaml"); !strings.Contains(c, "version: 4.1.4\n") || !strings.Contains(c, "    version: 4.1.5\n") {
 		t.Errorf("sd-core should be 4.1.4 pinning 4.1.5:\n%s", c)
 	}
-	if msg := f.git(sdChartsRepo, "log", "-1", "--format=%B", sdBranch); !regexp.MustCompile(`- 5g-control-plane 4\.1\.0 -> 4\.1\.5 \(5g-control-plane/values\.yaml changed; not 4\.1\.1: 4\.1\.1\.\.4\.1\.3 used on (origin/)?master; 4\.1\.4 in the chart repository`).MatchString(msg) {
+	if msg := f.Git(sdChartsRepo, "log", "-1", "--format=%B", sdBranch); !regexp.MustCompile(`- 5g-control-plane 4\.1\.0 -> 4\.1\.5 \(5g-control-plane/values\.yaml changed; not 4\.1\.1: 4\.1\.1\.\.4\.1\.3 used on (origin/)?master; 4\.1\.4 in the chart repository`).MatchString(msg) {
 		t.Errorf("the bump commit should say why 4.1.5:\n%s", msg)
 	}
 	before = f.snapshot()
@@ -71,7 +73,7 @@ func TestSDCoreChartVersionsAreFree(t *testing.T) {
 func TestSDCoreChartRepositoryDown(t *testing.T) {
 	f := newSDCore(t, false)
 	f.index.Close()
-	fix := f.commitOn(sdChartsRepo, "master", "5g-control-plane: longer AMF liveness timeout", map[string]string{
+	fix := f.commitFiles(sdChartsRepo, "master", "5g-control-plane: longer AMF liveness timeout", map[string]string{
 		"5g-control-plane/values.yaml": fillVals(strings.Replace(sdCPValues, "livenessTimeout: 10", "livenessTimeout: 30", 1), "amf", "3.1.0", "smf", "1.0.0"),
 	})
 	before := f.snapshot()
@@ -101,22 +103,18 @@ func TestSDCoreComponentVersionTakenByMain(t *testing.T) {
 		if strings.Contains(out, "earlier run") || strings.Contains(out, "create tag") {
 			t.Errorf("a tag relkit did not make is never its earlier work:\n%s", out)
 		}
-		for _, want := range []string{
+		testutil.ContainsAll(t, fmt.Sprintf("dry run %v: the refusal", dry), out,
 			"release 4.1 ships amf 3.1.0",
 			"lazy branch: aether-4.1 does not exist yet",
 			"no free patch version for a release of amf on aether-4.1: release 4.1 ships amf 3.1.0, and every next version from 3.1.1 on is already a tag of amf, none of them relkit's earlier work for these fixes on aether-4.1:",
-			"3.1.1: tag v3.1.1 on " + f.amfTags["3.1.1"][:7] + ", 2 commit(s) beyond 3.1.0 (newest: \"" + f.amfTags["3.1.1"][:7] + " Set version to 3.1.1\", \"",
-			" Add feature 1\"); lacks " + f.fixAncestor[:7] + " \"Fix NGAP reset handling\"",
-			"3.1.3: tag v3.1.3 on " + f.amfTags["3.1.3"][:7] + ", 8 commit(s) beyond 3.1.0",
-			"and 5 more); has every fix: " + f.fixAncestor[:7] + " \"Fix NGAP reset handling\"",
+			"3.1.1: tag v3.1.1 on "+f.amfTags["3.1.1"][:7]+", 2 commit(s) beyond 3.1.0 (newest: \""+f.amfTags["3.1.1"][:7]+" Set version to 3.1.1\", \"",
+			" Add feature 1\"); lacks "+f.fixAncestor[:7]+" \"Fix NGAP reset handling\"",
+			"3.1.3: tag v3.1.3 on "+f.amfTags["3.1.3"][:7]+", 8 commit(s) beyond 3.1.0",
+			"and 5 more); has every fix: "+f.fixAncestor[:7]+" \"Fix NGAP reset handling\"",
 			"3.1.7: tag v3.1.7",
 			"The next version no tag holds, 3.1.8,",
 			"run again with -use=3.1.3 (or a newer one: 3.1.4, 3.1.5, 3.1.6, 3.1.7)",
-		} {
-			if !strings.Contains(out, want) {
-				t.Errorf("dry run %v: the refusal should say %q:\n%s", dry, want, out)
-			}
-		}
+		)
 		if after := f.snapshot(); after != before {
 			t.Fatalf("dry run %v: a refused run changed a repo", dry)
 		}
@@ -176,23 +174,19 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 		t.Fatalf("a refused -use changed a repo")
 	}
 
-	amfBefore := (&fixture{t: t, ctx: f.ctx, ws: f.ws}).snapshot("amf") + f.git("amf", "ls-remote", "origin")
+	amfBefore := f.Snapshot("amf") + f.Git("amf", "ls-remote", "origin")
 	out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", DryRun: true, Push: true})
 	if err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
-	for _, want := range []string{
-		"-use: amf 3.1.3 is the existing release tag v3.1.3 on " + f.amfTags["3.1.3"][:7] + `; it has ` + f.fixAncestor[:7] + ` "Fix NGAP reset handling". No component tag, branch or commit is made`,
-		"amf 3.1.3 carries 8 commit(s) beyond 3.1.0 (" + f.amfTags["3.1.0"][:7] + "), all of which ship with it (newest first):",
-		f.fixSameOnMain[:7] + " Fix GUTI reallocation", " Add feature 1",
+	testutil.ContainsAll(t, "the -use dry run", out,
+		"-use: amf 3.1.3 is the existing release tag v3.1.3 on "+f.amfTags["3.1.3"][:7]+`; it has `+f.fixAncestor[:7]+` "Fix NGAP reset handling". No component tag, branch or commit is made`,
+		"amf 3.1.3 carries 8 commit(s) beyond 3.1.0 ("+f.amfTags["3.1.0"][:7]+"), all of which ship with it (newest first):",
+		f.fixSameOnMain[:7]+" Fix GUTI reallocation", " Add feature 1",
 		"5g-control-plane/values.yaml:4 images.tags.amf omecproject/5gc-amf:rel-3.1.0 -> omecproject/5gc-amf:rel-3.1.3",
 		"5g-control-plane/Chart.yaml:4 version 4.1.0 -> 4.1.5",
 		"push to origin",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the -use dry run should show %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(out, "create tag") || strings.Contains(out, "create branch") {
 		t.Errorf("-use makes no component tag or branch:\n%s", out)
 	}
@@ -202,20 +196,16 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 	if out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", Push: true}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if now := (&fixture{t: t, ctx: f.ctx, ws: f.ws}).snapshot("amf") + f.git("amf", "ls-remote", "origin"); now != amfBefore {
+	if now := f.Snapshot("amf") + f.Git("amf", "ls-remote", "origin"); now != amfBefore {
 		t.Errorf("-use must leave the component repo and its remote alone")
 	}
-	values := f.show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/values.yaml")
+	values := f.Show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/values.yaml")
 	if !strings.Contains(values, "amf: omecproject/5gc-amf:rel-3.1.3\n") || !strings.Contains(values, "smf: omecproject/5gc-smf:rel-1.0.0\n") {
 		t.Errorf("origin's aether-4.1 should ship amf rel-3.1.3:\n%s", values)
 	}
-	msg := f.git(sdChartsRepo, "log", "-1", "--format=%B", sdBranch)
-	for _, want := range []string{"Update amf to 3.1.3 on aether-4.1", "Existing release 3.1.3 of amf (tag v3.1.3), taken with patch:component -use",
-		"ships the 8 commit(s) it carries beyond 3.1.0", "- " + f.fixAncestor[:7] + " Fix NGAP reset handling", "Relkit-Patch: aether-4.1\nRelkit-Use: amf 3.1.3"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("the charts commit should say %q:\n%s", want, msg)
-		}
-	}
+	msg := f.Git(sdChartsRepo, "log", "-1", "--format=%B", sdBranch)
+	testutil.ContainsAll(t, "the charts commit", msg, "Update amf to 3.1.3 on aether-4.1", "Existing release 3.1.3 of amf (tag v3.1.3), taken with patch:component -use",
+		"ships the 8 commit(s) it carries beyond 3.1.0", "- "+f.fixAncestor[:7]+" Fix NGAP reset handling", "Relkit-Patch: aether-4.1\nRelkit-Use: amf 3.1.3")
 	before = f.snapshot()
 	out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", Push: true})
 	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "release 4.1 already ships amf 3.1.3 (tag v3.1.3), which has the fixes") {
@@ -236,17 +226,13 @@ func TestSDCoreComponentHandMadeBranch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"branch aether-4.1 exists at", "cherry-pick -x of " + f.smfFix[:7], "create tag v1.0.1",
+	testutil.ContainsAll(t, "the run", out, "branch aether-4.1 exists at", "cherry-pick -x of "+f.smfFix[:7], "create tag v1.0.1",
 		"5g-control-plane/values.yaml:5 images.tags.smf omecproject/5gc-smf:rel-1.0.0 -> omecproject/5gc-smf:rel-1.0.1",
-		"5g-control-plane 4.1.0 -> 4.1.5: not 4.1.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the run should show %q:\n%s", want, out)
-		}
-	}
-	if msg := f.git("smf", "cat-file", "-p", "refs/tags/v1.0.1"); !strings.Contains(msg, "tagged by relkit") {
+		"5g-control-plane 4.1.0 -> 4.1.5: not 4.1.1")
+	if msg := f.Git("smf", "cat-file", "-p", "refs/tags/v1.0.1"); !strings.Contains(msg, "tagged by relkit") {
 		t.Errorf("v1.0.1 should carry relkit's tag message:\n%s", msg)
 	}
-	if remote := f.git("smf", "ls-remote", "origin", "refs/tags/v1.0.1"); remote == "" {
+	if remote := f.Git("smf", "ls-remote", "origin", "refs/tags/v1.0.1"); remote == "" {
 		t.Errorf("the tag should be pushed")
 	}
 	before := f.snapshot()
@@ -278,13 +264,9 @@ func TestSDCoreComponentHandMadeTagNotAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-use=1.0.1: %v\n%s", err, out)
 	}
-	for _, want := range []string{"it has " + f.smfFix[:7] + ` "Release PFCP sessions on N4 timeout" (cherry-picked as ` + f.smfHandPick[:7] + ")",
-		"smf 1.0.1 carries 2 commit(s) beyond 1.0.0"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("-use=1.0.1 should say %q:\n%s", want, out)
-		}
-	}
-	if v := f.show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/values.yaml"); !strings.Contains(v, "smf: omecproject/5gc-smf:rel-1.0.1\n") {
+	testutil.ContainsAll(t, "-use=1.0.1", out, "it has "+f.smfFix[:7]+` "Release PFCP sessions on N4 timeout" (cherry-picked as `+f.smfHandPick[:7]+")",
+		"smf 1.0.1 carries 2 commit(s) beyond 1.0.0")
+	if v := f.Show(sdChartsRepo, "origin/"+sdBranch, "5g-control-plane/values.yaml"); !strings.Contains(v, "smf: omecproject/5gc-smf:rel-1.0.1\n") {
 		t.Errorf("the charts should ship smf rel-1.0.1:\n%s", v)
 	}
 }
@@ -302,7 +284,7 @@ func TestSDCoreCommitsMustComeFromMain(t *testing.T) {
 		t.Errorf("an unmerged commit must be refused: %v\n%s", err, out)
 	}
 	// smf's commit, fetched into amf's object store (FETCH_HEAD only).
-	f.git("amf", "fetch", "-q", f.dirOf("smf"), "master")
+	f.Git("amf", "fetch", "-q", f.Dir("smf"), "master")
 	out, err = f.component("amf", Options{Commits: []string{f.smfFix}})
 	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "no branch or tag of amf has it (a commit of another repository?)") {
 		t.Errorf("another repository's commit must be refused: %v\n%s", err, out)
@@ -319,13 +301,13 @@ func TestSDCoreCommitsMustComeFromMain(t *testing.T) {
 	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, `is not on branch backport/guti (named by -from); it is on hotfix/sctp`) {
 		t.Errorf("-from must hold the commit: %v\n%s", err, out)
 	}
-	if _, err := PlanCharts(f.ctx, f.ws, Options{Line: sdLine, Commits: []string{"master"}, From: "bad..name"}); err == nil || !strings.Contains(err.Error(), `-from="bad..name" is not a branch name`) {
+	if _, err := PlanCharts(f.ctx, f.WS, Options{Line: sdLine, Commits: []string{"master"}, From: "bad..name"}); err == nil || !strings.Contains(err.Error(), `-from="bad..name" is not a branch name`) {
 		t.Errorf("a malformed -from is a usage error, got %v", err)
 	}
 	// The charts: a work-branch fix, refused, then taken with -from.
 	f.repos[sdChartsRepo].Checkout("fix/liveness", "master")
 	f.repos[sdChartsRepo].Checkout("master", "")
-	fix := f.commitOn(sdChartsRepo, "fix/liveness", "5g-control-plane: longer AMF liveness timeout", map[string]string{
+	fix := f.commitFiles(sdChartsRepo, "fix/liveness", "5g-control-plane: longer AMF liveness timeout", map[string]string{
 		"5g-control-plane/values.yaml": fillVals(strings.Replace(sdCPValues, "livenessTimeout: 10", "livenessTimeout: 30", 1), "amf", "3.1.0", "smf", "1.0.0"),
 	})
 	before = f.snapshot()
@@ -348,8 +330,8 @@ func TestSDCoreCommitsMustComeFromMain(t *testing.T) {
 func TestComponentEarlierRunTagOnlyWhenRelkits(t *testing.T) {
 	for _, byHand := range []bool{false, true} {
 		f := newFixture(t)
-		fix := f.commitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n"}})
-		p, err := PlanComponent(f.ctx, f.ws, Options{Line: line, Component: "amf", Commits: []string{fix}})
+		fix := f.CommitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n"}})
+		p, err := PlanComponent(f.ctx, f.WS, Options{Line: line, Component: "amf", Commits: []string{fix}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,12 +350,12 @@ func TestComponentEarlierRunTagOnlyWhenRelkits(t *testing.T) {
 		if byHand {
 			msg = "AMF 1.4.2, released by hand"
 		}
-		f.git("amf", "tag", "-a", "-m", msg, strings.TrimPrefix(tag.Ref, "refs/tags/"), tag.Commit)
+		f.Git("amf", "tag", "-a", "-m", msg, strings.TrimPrefix(tag.Ref, "refs/tags/"), tag.Commit)
 		out, err := f.runComponent("amf", Options{Commits: []string{fix}})
 		switch {
 		case !byHand && (err != nil || !strings.Contains(out, "tag v1.4.2 from an earlier run has the fixes on top of") || strings.Contains(out, "create tag")):
 			t.Errorf("relkit's own tag should be taken over: %v\n%s", err, out)
-		case !byHand && f.git("amf", "rev-parse", "aether-2.1") != tag.Commit:
+		case !byHand && f.Git("amf", "rev-parse", "aether-2.1") != tag.Commit:
 			t.Errorf("the branch should end at the tagged release commit")
 		case byHand && (plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "1.4.2: tag v1.4.2 on "+tag.Commit[:7]) ||
 			!strings.Contains(out, "run again with -use=1.4.2")):
@@ -416,14 +398,14 @@ func TestSDCoreImageTagFormReadsAndWrites(t *testing.T) {
 // branch is created (and nothing pushed), even with -push.
 func TestComponentFixAlreadyShipped(t *testing.T) {
 	f := newFixture(t)
-	fix := f.git("amf", "log", "-1", "--format=%H", "--grep=^Retry AUSF requests on 503$", "master")
-	before := f.snapshot("amf") + f.git("amf", "ls-remote", "origin")
+	fix := f.Git("amf", "log", "-1", "--format=%H", "--grep=^Retry AUSF requests on 503$", "master")
+	before := f.Snapshot("amf") + f.Git("amf", "ls-remote", "origin")
 	out, err := f.runComponent("amf", Options{Commits: []string{fix}, Push: true})
 	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "amf 1.4.1 (tag v1.4.1) has the fixes") ||
 		!strings.Contains(out, "aether-2.1 is not created") {
 		t.Errorf("the shipped release has the fix: %v\n%s", err, out)
 	}
-	if after := f.snapshot("amf") + f.git("amf", "ls-remote", "origin"); after != before {
+	if after := f.Snapshot("amf") + f.Git("amf", "ls-remote", "origin"); after != before {
 		t.Errorf("nothing should be written")
 	}
 }

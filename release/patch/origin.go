@@ -11,6 +11,20 @@ import (
 	"github.com/relkit/relkit/release/workspace"
 )
 
+// Fixes resolves the fixes a patch names (revs) in repo r and checks
+// that each is on the branch it must come from (CommitsOnSource): the
+// commits, in order without repeats, or problems of pr.
+func (s *Session) Fixes(ctx context.Context, r *workspace.Repo, revs []string, pr *plan.Repo) ([]string, error) {
+	commits, err := plan.ResolveCommits(ctx, r.Dir, revs, pr)
+	if err != nil || len(pr.Problems) > 0 {
+		return nil, err
+	}
+	if err := s.CommitsOnSource(ctx, r, commits, pr); err != nil {
+		return nil, err
+	}
+	return commits, nil
+}
+
 // CommitsOnSource records a problem of pr for every commit that is not on
 // the branch it must come from: the repo's main branch (the local branch
 // or its remote-tracking branch), or the branch Options.From names. A

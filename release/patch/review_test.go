@@ -7,6 +7,7 @@ import (
 	"github.com/relkit/relkit/release/cherry"
 	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/review/reviewtest"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -14,9 +15,9 @@ import (
 // origin held (branches and tags), and returns it.
 func (f *fixture) toGerrit(name string) *reviewtest.Gerrit {
 	f.t.Helper()
-	origin := f.git(name, "remote", "get-url", "origin")
+	origin := f.Git(name, "remote", "get-url", "origin")
 	g := reviewtest.NewGerrit(f.t, "aether/"+name, origin, "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
-	f.git(name, "remote", "set-url", "origin", g.Dir)
+	f.Git(name, "remote", "set-url", "origin", g.Dir)
 	return g
 }
 
@@ -52,13 +53,13 @@ func slicesContains(s []string, v string) bool {
 // nothing to do.
 func TestChartsReviewOnGerrit(t *testing.T) {
 	f := newFixture(t)
-	fix := f.commitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
+	fix := f.CommitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
 		"roc-api/templates/service.yaml": {"    - port: {{ .Values.service.port }}\n", "    - port: {{ .Values.service.port }}\n    - port: 9090\n"},
 	})
 	g := f.toGerrit(chartsRepo)
 	mode := gerritMode(g, "patch:charts")
 	remoteBefore := g.Refs()
-	localBefore := f.git(chartsRepo, "rev-parse", "aether-2.1")
+	localBefore := f.Git(chartsRepo, "rev-parse", "aether-2.1")
 
 	_, out, err := f.runCharts(Options{Commits: []string{fix}, DryRun: true, Review: mode})
 	if err != nil {
@@ -67,12 +68,8 @@ func TestChartsReviewOnGerrit(t *testing.T) {
 	if !strings.HasSuffix(strings.SplitN(out, "\n", 2)[0], " -review (dry run: nothing will be written)") || strings.Contains(out, "-push") {
 		t.Errorf("the plan's action should end in -review:\n%s", out)
 	}
-	for _, want := range []string{"push 2 commits for review to refs/for/aether-2.1 on origin, topic relkit-patch-charts-2.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the dry run should show %q:\n%s", want, out)
-		}
-	}
-	if len(g.Pushes()) != 0 || f.git(chartsRepo, "rev-parse", "aether-2.1") != localBefore {
+	testutil.ContainsAll(t, "the dry run", out, "push 2 commits for review to refs/for/aether-2.1 on origin, topic relkit-patch-charts-2.1")
+	if len(g.Pushes()) != 0 || f.Git(chartsRepo, "rev-parse", "aether-2.1") != localBefore {
 		t.Fatal("the dry run wrote")
 	}
 
@@ -83,8 +80,8 @@ func TestChartsReviewOnGerrit(t *testing.T) {
 	if len(changes) != 2 {
 		t.Fatalf("changes = %+v\n%s", changes, out)
 	}
-	local := f.git(chartsRepo, "rev-parse", "aether-2.1")
-	if changes[1].Current() != local || f.git(chartsRepo, "rev-parse", local+"^") != changes[0].Current() {
+	local := f.Git(chartsRepo, "rev-parse", "aether-2.1")
+	if changes[1].Current() != local || f.Git(chartsRepo, "rev-parse", local+"^") != changes[0].Current() {
 		t.Errorf("the changes should be the local branch's two new commits, pick then bump")
 	}
 	for _, c := range changes {
@@ -92,7 +89,7 @@ func TestChartsReviewOnGerrit(t *testing.T) {
 			t.Errorf("change %+v: wrong topic or branch", c)
 		}
 	}
-	if msg := f.git(chartsRepo, "log", "-1", "--format=%B", changes[0].Current()); !strings.Contains(msg, cherry.PickTrailer(fix)) || len(review.ChangeIDs(msg)) != 1 {
+	if msg := f.Git(chartsRepo, "log", "-1", "--format=%B", changes[0].Current()); !strings.Contains(msg, cherry.PickTrailer(fix)) || len(review.ChangeIDs(msg)) != 1 {
 		t.Errorf("the pick keeps its -x line and gets one Change-Id:\n%s", msg)
 	}
 	if g.Refs()["refs/heads/aether-2.1"] != remoteBefore["refs/heads/aether-2.1"] {
@@ -127,8 +124,8 @@ func TestChartsReviewOnGerrit(t *testing.T) {
 // charts commit goes for review on the charts repo.
 func TestComponentReviewOnGerrit(t *testing.T) {
 	f := newFixture(t)
-	fix := f.commitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n\nconst keepalive = 30\n"}})
-	point := f.git("amf", "log", "-1", "--format=%H", "--grep=^Set version to 1.4.1$", "master")
+	fix := f.CommitOn("amf", "master", "Fix the NGAP keepalive", map[string][2]string{"keepalive.go": {"", "package main\n\nconst keepalive = 30\n"}})
+	point := f.Git("amf", "log", "-1", "--format=%H", "--grep=^Set version to 1.4.1$", "master")
 	ga, gc := f.toGerrit("amf"), f.toGerrit(chartsRepo)
 	mode := &review.Mode{Options: review.Options{Kind: workspace.ReviewGerrit, URL: ga.URL}, Name: review.Name{Target: "patch:component", Line: line}}
 
@@ -140,7 +137,7 @@ func TestComponentReviewOnGerrit(t *testing.T) {
 		t.Errorf("amf's aether-2.1 on the remote is %q, want it created at %s\n%s", got, point[:7], out)
 	}
 	amf := ga.Changes()
-	if len(amf) != 2 || amf[1].Current() != f.git("amf", "rev-parse", "aether-2.1") {
+	if len(amf) != 2 || amf[1].Current() != f.Git("amf", "rev-parse", "aether-2.1") {
 		t.Fatalf("amf changes = %+v, want the pick and the release on the local branch\n%s", amf, out)
 	}
 	if tagged, _ := f.tagOf("amf", "v1.4.2"); tagged != amf[1].Current() {
@@ -155,7 +152,7 @@ func TestComponentReviewOnGerrit(t *testing.T) {
 		t.Errorf("the plan should say the tag stays local:\n%s", out)
 	}
 	charts := gc.Changes()
-	if len(charts) != 1 || charts[0].Current() != f.git(chartsRepo, "rev-parse", "aether-2.1") || charts[0].Topic != "relkit-patch-component-2.1" {
+	if len(charts) != 1 || charts[0].Current() != f.Git(chartsRepo, "rev-parse", "aether-2.1") || charts[0].Topic != "relkit-patch-component-2.1" {
 		t.Errorf("charts changes = %+v\n%s", charts, out)
 	}
 	onlyReviews(t, ga, "aether-2.1", "relkit-patch-component-2.1", "refs/heads/aether-2.1")
@@ -190,13 +187,13 @@ func TestComponentReviewOnGerrit(t *testing.T) {
 // updates the same pull request instead of opening another.
 func TestChartsReviewOnGitHub(t *testing.T) {
 	f := newFixture(t)
-	fix := f.commitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
+	fix := f.CommitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
 		"roc-api/templates/service.yaml": {"    - port: {{ .Values.service.port }}\n", "    - port: {{ .Values.service.port }}\n    - port: 9090\n"},
 	})
 	const token = "ghp_patchChartsToken"
-	h := reviewtest.NewHub(t, "github", "aether", "charts", f.git(chartsRepo, "remote", "get-url", "origin"), token)
+	h := reviewtest.NewHub(t, "github", "aether", "charts", f.Git(chartsRepo, "remote", "get-url", "origin"), token)
 	h.Protect("aether-*", "master")
-	f.git(chartsRepo, "remote", "set-url", "origin", h.Dir)
+	f.Git(chartsRepo, "remote", "set-url", "origin", h.Dir)
 	mode := &review.Mode{Options: review.Options{Kind: workspace.ReviewGitHub, URL: h.URL, Token: token}, Name: review.Name{Target: "patch:charts", Line: line}}
 	before := h.Refs()
 
@@ -213,12 +210,12 @@ func TestChartsReviewOnGitHub(t *testing.T) {
 	// branch already holds the picks).
 	h2 := reviewtest.NewHub(t, "github", "aether", "charts", h.Dir, token)
 	h2.Protect("aether-*", "master")
-	f.git(chartsRepo, "remote", "set-url", "origin", h2.Dir)
+	f.Git(chartsRepo, "remote", "set-url", "origin", h2.Dir)
 	mode.URL = h2.URL
 	if _, out, err = f.runCharts(Options{Commits: []string{fix}, Review: mode}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	local := f.git(chartsRepo, "rev-parse", "aether-2.1")
+	local := f.Git(chartsRepo, "rev-parse", "aether-2.1")
 	refs := h2.Refs()
 	if refs["refs/heads/aether-2.1"] != before["refs/heads/aether-2.1"] || refs["refs/heads/relkit/patch-charts-2.1"] != local {
 		t.Errorf("remote refs %v: want aether-2.1 untouched and the review branch at %s", refs, local)
@@ -228,7 +225,7 @@ func TestChartsReviewOnGitHub(t *testing.T) {
 		!strings.Contains(pulls[0].Body, "roc-api/Chart.yaml:8 version 0.10.1 -> 0.10.2") {
 		t.Fatalf("pulls = %+v\n%s", pulls, out)
 	}
-	if msg := f.git(chartsRepo, "log", "-1", "--format=%B", local); len(review.ChangeIDs(msg)) != 0 {
+	if msg := f.Git(chartsRepo, "log", "-1", "--format=%B", local); len(review.ChangeIDs(msg)) != 0 {
 		t.Errorf("GitHub commits need no Change-Id:\n%s", msg)
 	}
 

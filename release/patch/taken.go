@@ -3,6 +3,7 @@ package patch
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,7 +150,7 @@ func newFixFinder(ctx context.Context, dir, base string, tips, fixes []string) (
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range sortedKeys(rangeIDs) {
+	for _, c := range slices.Sorted(maps.Keys(rangeIDs)) {
 		if fix, ok := byID[rangeIDs[c]]; ok && c != fix {
 			f.equiv[fix] = append(f.equiv[fix], equivCommit{c, "same change as " + gitx.Short(c)})
 		}

@@ -2,8 +2,6 @@ package patch
 
 import (
 	"context"
-	"maps"
-	"slices"
 
 	"github.com/relkit/relkit/release/gitx"
 )
@@ -13,5 +11,3 @@ func revCommit(ctx context.Context, dir, rev string) (string, error) {
 	h, _, err := gitx.RevCommit(ctx, dir, rev)
 	return h, err
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/relkit/relkit/release/gitx"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -85,7 +86,7 @@ func (s *Session) CheckCharts(ctx context.Context, dir, base string, pr *Repo, e
 	}
 	if len(warnings) > 0 {
 		var parts []string
-		for _, k := range sortedKeys(warnings) {
+		for _, k := range slices.Sorted(maps.Keys(warnings)) {
 			parts = append(parts, fmt.Sprintf("%s x%d", k, warnings[k]))
 		}
 		pr.Notef("the checks pass with warnings (%s); run the checks on %s to read them", strings.Join(parts, ", "), s.Branch)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/testutil"
 )
 
 // repoWithRemote makes a repo with one commit (VERSION 1.0.0) and a bare
@@ -82,11 +83,7 @@ func TestApplyBranchCommitPush(t *testing.T) {
 	if out != "Bot <bot@example.org>|Bump\n\nTrailer: x\n\n" {
 		t.Errorf("commit %q", out)
 	}
-	for _, want := range []string{"a: created branch rel-1.0 at " + head[:7], "a: committed ", "a: pushed master, rel-1.0 to origin"} {
-		if !strings.Contains(progress.String(), want) {
-			t.Errorf("progress lacks %q:\n%s", want, progress.String())
-		}
-	}
+	testutil.ContainsAll(t, "progress", progress.String(), "a: created branch rel-1.0 at "+head[:7], "a: committed ", "a: pushed master, rel-1.0 to origin")
 }
 
 func TestApplyRefusesPlanWithProblems(t *testing.T) {
@@ -336,11 +333,8 @@ func TestRunRefusesARepoMidOperation(t *testing.T) {
 		if !errors.As(err, &refused) {
 			t.Fatalf("dryRun=%v: want a refusal, got %v\n%s", dryRun, err, out.String())
 		}
-		for _, want := range []string{"PROBLEM: " + filepath.Join(a.Dir, ".git", "index.lock") + " exists", "PROBLEM: the checkout is in the middle of a merge", "git merge --abort"} {
-			if !strings.Contains(out.String(), want) {
-				t.Errorf("dryRun=%v: output lacks %q:\n%s", dryRun, want, out.String())
-			}
-		}
+		testutil.ContainsAll(t, fmt.Sprintf("dryRun=%v: output", dryRun), out.String(),
+			"PROBLEM: "+filepath.Join(a.Dir, ".git", "index.lock")+" exists", "PROBLEM: the checkout is in the middle of a merge", "git merge --abort")
 		if rev(t, a.Dir, "refs/heads/rel-1.0") != "" || rev(t, b.Dir, "refs/heads/rel-1.0") != "" {
 			t.Errorf("dryRun=%v: a refused run wrote", dryRun)
 		}

@@ -233,7 +233,7 @@ func PlanPush(ctx context.Context, pr *Repo, dir, remote string, fetch bool, br,
 		step.Updates = append(step.Updates, RefUpdate{Ref: ref, Local: tip, Expect: have,
 			Note: fmt.Sprintf("%s, %s new commit(s)", gitx.Short(tip), strings.TrimSpace(n))})
 	}
-	for _, t := range sortedKeys(tags) {
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
 		tref := "refs/tags/" + t
 		have, peeled := got[tref], got[tref+"^{}"]
 		if peeled == "" {
@@ -254,5 +254,3 @@ func PlanPush(ctx context.Context, pr *Repo, dir, remote string, fetch bool, br,
 	}
 	return nil
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

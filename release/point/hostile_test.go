@@ -14,7 +14,7 @@ import (
 // would; the builder's checkout ends back on master.
 func (f *fixture) linkOn(name, br, file, target string) {
 	f.t.Helper()
-	r := f.w.Repos[name]
+	r := f.W.Repos[name]
 	r.Checkout(br, "")
 	p := filepath.Join(r.Dir, filepath.FromSlash(file))
 	if err := os.RemoveAll(p); err != nil {
@@ -81,9 +81,9 @@ func TestPointRefusesSymlinkedReleaseFiles(t *testing.T) {
 			f.linkOn(c.repo, "aether-"+line, c.file, c.target)
 			var keep []string
 			for _, file := range c.untouched {
-				keep = append(keep, f.show(c.repo, "aether-"+line, file))
+				keep = append(keep, f.Show(c.repo, "aether-"+line, file))
 			}
-			chartsBefore, docsBefore := f.snapshot(chartsRepo), f.snapshot(docsRepo)
+			chartsBefore, docsBefore := f.Snapshot(chartsRepo), f.Snapshot(docsRepo)
 			for _, dry := range []bool{true, false} {
 				out, err := f.point(Options{DryRun: dry, Push: true})
 				if plan.ExitCode(err) != plan.ExitFailed {
@@ -103,11 +103,11 @@ func TestPointRefusesSymlinkedReleaseFiles(t *testing.T) {
 				if entries, _ := os.ReadDir(outsideNotesDir); len(entries) != 1 {
 					t.Fatalf("dry run %v: a file was created in %s: %v", dry, outsideNotesDir, entries)
 				}
-				if chartsBefore != f.snapshot(chartsRepo) || docsBefore != f.snapshot(docsRepo) {
+				if chartsBefore != f.Snapshot(chartsRepo) || docsBefore != f.Snapshot(docsRepo) {
 					t.Fatalf("dry run %v: a refused run changed a repo", dry)
 				}
 				for i, file := range c.untouched {
-					if got := f.show(c.repo, "aether-"+line, file); got != keep[i] {
+					if got := f.Show(c.repo, "aether-"+line, file); got != keep[i] {
 						t.Errorf("dry run %v: %s changed to %q", dry, file, got)
 					}
 				}

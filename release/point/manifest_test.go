@@ -3,7 +3,6 @@ package point
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/relkit/relkit/release/manifest"
 	"github.com/relkit/relkit/release/manifestfile"
-	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
 	"github.com/relkit/relkit/release/yamledit"
 )
@@ -27,18 +25,18 @@ import (
 func (f *fixture) tagManifest(release string, images map[string]string) *manifestfile.Manifest {
 	f.t.Helper()
 	path := manifestfile.Path(release)
-	m, err := manifestfile.Read(path+" at tag "+release, []byte(f.show(chartsRepo, release, path)))
+	m, err := manifestfile.Read(path+" at tag "+release, []byte(f.Show(chartsRepo, release, path)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	rel := f.git(chartsRepo, "rev-parse", release+"^{commit}")
+	rel := f.Git(chartsRepo, "rev-parse", release+"^{commit}")
 	if m.Release != release || m.Branch != "aether-"+line || m.CreatedBy != CreatedBy {
 		f.t.Errorf("%s: release %q, branch %q, createdBy %q; want %s, aether-%s, %s", path, m.Release, m.Branch, m.CreatedBy, release, line, CreatedBy)
 	}
-	if parent := f.git(chartsRepo, "rev-parse", rel+"^"); m.ChartsCommit != parent {
+	if parent := f.Git(chartsRepo, "rev-parse", rel+"^"); m.ChartsCommit != parent {
 		f.t.Errorf("%s: chartsCommit %s, want the parent of the release commit, %s", path, m.ChartsCommit, parent)
 	}
-	if changed := f.git(chartsRepo, "diff-tree", "-r", "--name-only", "--no-commit-id", rel); changed != "VERSION\n"+path {
+	if changed := f.Git(chartsRepo, "diff-tree", "-r", "--name-only", "--no-commit-id", rel); changed != "VERSION\n"+path {
 		f.t.Errorf("the release commit changes %q; want exactly %s and VERSION", changed, path)
 	}
 
@@ -46,7 +44,7 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 	var got []string
 	for _, c := range m.Charts {
 		got = append(got, c.Path)
-		v, _, err := yamledit.Get([]byte(f.show(chartsRepo, release, c.Path+"/Chart.yaml")), "version")
+		v, _, err := yamledit.Get([]byte(f.Show(chartsRepo, release, c.Path+"/Chart.yaml")), "version")
 		if err != nil {
 			f.t.Fatalf("%s/Chart.yaml at %s: %v", c.Path, release, err)
 		}
@@ -55,7 +53,7 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 		}
 	}
 	var want []string
-	for _, c := range f.w.Charts {
+	for _, c := range f.W.Charts {
 		want = append(want, c.Dir)
 	}
 	slices.Sort(want)
@@ -65,7 +63,7 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 
 	// Images: what the demo charts render, each with the registry's digest.
 	want = want[:0]
-	for _, im := range f.w.Images {
+	for _, im := range f.W.Images {
 		ref := im.Ref
 		for repo, tag := range images {
 			if rest, ok := strings.CutPrefix(ref, repo+":"); ok {
@@ -102,8 +100,8 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 			f.t.Errorf("%s: image %s has digest %s; the registry serves %s", path, im.Ref, im.Digest, desc.Digest)
 		}
 		if im.Component != "" {
-			comp, _ := f.ws.Component(im.Component)
-			if c := f.git(im.Component, "rev-parse", im.GitTag+"^{commit}"); im.GitCommit != c || !strings.HasPrefix(im.GitTag, comp.TagPrefix) {
+			comp, _ := f.WS.Component(im.Component)
+			if c := f.Git(im.Component, "rev-parse", im.GitTag+"^{commit}"); im.GitCommit != c || !strings.HasPrefix(im.GitTag, comp.TagPrefix) {
 				f.t.Errorf("%s: image %s says git tag %s at %s; the %s repo has it at %s", path, im.Ref, im.GitTag, im.GitCommit, im.Component, c)
 			}
 		}
@@ -117,7 +115,7 @@ func (f *fixture) tagManifest(release string, images map[string]string) *manifes
 // verify runs release:verify release and expects it to pass from the tag.
 func (f *fixture) verify(release string) {
 	f.t.Helper()
-	v, err := manifestfile.Verify(f.ctx, f.ws, release, manifestfile.VerifyOptions{})
+	v, err := manifestfile.Verify(f.ctx, f.WS, release, manifestfile.VerifyOptions{})
 	if err != nil {
 		var b strings.Builder
 		if v != nil {
@@ -138,7 +136,7 @@ func (f *fixture) verify(release string) {
 func TestPointReleaseManifest(t *testing.T) {
 	f := newFixture(t)
 	f.patchBoth()
-	_, dry, err := Plan(f.ctx, f.ws, Options{Line: line, DryRun: true, Push: true})
+	_, dry, err := Plan(f.ctx, f.WS, Options{Line: line, DryRun: true, Push: true})
 	if err != nil || dry.Manifest == nil {
 		t.Fatalf("dry-run plan: %v (manifest %v)", err, dry)
 	}
@@ -147,7 +145,7 @@ func TestPointReleaseManifest(t *testing.T) {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
 	want := fmt.Sprintf("releases/2.1.0.yaml: release manifest (new), %d chart(s), %d image(s) with their registry digests, describing %s",
-		len(dry.Manifest.Charts), len(dry.Manifest.Images), f.git(chartsRepo, "rev-parse", "--short=7", "aether-2.1"))
+		len(dry.Manifest.Charts), len(dry.Manifest.Images), f.Git(chartsRepo, "rev-parse", "--short=7", "aether-2.1"))
 	if !strings.Contains(out, want) {
 		t.Errorf("the dry run should show %q:\n%s", want, out)
 	}
@@ -156,7 +154,7 @@ func TestPointReleaseManifest(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	m := f.tagManifest("2.1.0", map[string]string{"registry.aetherproject.org/omecproject/5gc-amf": "1.4.2"})
-	if got := f.show(chartsRepo, "2.1.0", "releases/2.1.0.yaml"); got != string(dry.Manifest.Marshal()) {
+	if got := f.Show(chartsRepo, "2.1.0", "releases/2.1.0.yaml"); got != string(dry.Manifest.Marshal()) {
 		t.Errorf("the committed manifest differs from the one the dry run planned:\n%s\nplanned:\n%s", got, dry.Manifest.Marshal())
 	}
 	if amf := m.ComponentImages("amf"); len(amf) != 1 || amf[0].GitTag != "v1.4.2" {
@@ -176,26 +174,18 @@ func TestPointReleaseManifest(t *testing.T) {
 	}
 
 	// release:manifest on the branch, now at 2.1.1-dev, writes 2.1.1's.
-	res, err := manifest.Run(f.ctx, f.ws, line, manifest.Options{})
+	res, err := manifest.Run(f.ctx, f.WS, line, manifest.Options{})
 	if err != nil || res.Path != "releases/2.1.1.yaml" || res.State != manifest.Created {
 		t.Fatalf("release:manifest %s after the point release: %v (%+v)", line, err, res)
 	}
-	if got := f.show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml"); got != string(dry.Manifest.Marshal()) {
+	if got := f.Show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml"); got != string(dry.Manifest.Marshal()) {
 		t.Errorf("release:manifest changed the 2.1.0 manifest on the branch")
 	}
 	f.verify("2.1.0")
 
 	// The next point release rewrites 2.1.1's manifest in its release
 	// commit: this one is built on the commit before it.
-	fix := f.commitOn(chartsRepo, "master", "edge-monitoring: scrape every 30s", map[string][2]string{
-		"edge-monitoring/values.yaml": {"listen: \":9273\"", "listen: \":9273\"\n          interval: 30s"},
-	})
-	if err := patch.RunCharts(f.ctx, f.ws, patch.Options{Line: line, Commits: []string{fix}}, io.Discard, plan.Text); err != nil {
-		t.Fatal(err)
-	}
-	if out, err = f.point(Options{}); err != nil {
-		t.Fatalf("2.1.1: %v\n%s", err, out)
-	}
+	out = f.pointAfterChartFix()
 	if !strings.Contains(out, "releases/2.1.1.yaml: release manifest (replacing the one on aether-2.1)") {
 		t.Errorf("the 2.1.1 plan should say it replaces the branch's manifest:\n%s", out)
 	}
@@ -257,10 +247,10 @@ func TestPointManifestAfterHandRelease(t *testing.T) {
 	for _, tagged := range []bool{true, false} {
 		t.Run(fmt.Sprintf("tagged=%v", tagged), func(t *testing.T) {
 			f := newFixture(t)
-			rel := f.commitOn(chartsRepo, "aether-2.1", "Release 2.1.0", map[string][2]string{"VERSION": {"2.1.0-dev", "2.1.0"}})
+			rel := f.CommitOn(chartsRepo, "aether-2.1", "Release 2.1.0", map[string][2]string{"VERSION": {"2.1.0-dev", "2.1.0"}})
 			where := "the release commit " + rel[:7]
 			if tagged {
-				f.git(chartsRepo, "tag", "-a", "-m", "2.1.0", "2.1.0", rel)
+				f.Git(chartsRepo, "tag", "-a", "-m", "2.1.0", "2.1.0", rel)
 				where = "tag 2.1.0"
 			}
 			out, err := f.point(Options{})
@@ -270,17 +260,17 @@ func TestPointManifestAfterHandRelease(t *testing.T) {
 			if !strings.Contains(out, where+" has no release manifest: the move-on commit adds releases/2.1.0.yaml") {
 				t.Errorf("the plan should say where the manifest goes:\n%s", out)
 			}
-			if got := f.git(chartsRepo, "rev-parse", "2.1.0^{commit}"); got != rel {
+			if got := f.Git(chartsRepo, "rev-parse", "2.1.0^{commit}"); got != rel {
 				t.Fatalf("tag 2.1.0 is on %s, want the commit that set VERSION, %s", got, rel)
 			}
-			m, err := manifestfile.Read("releases/2.1.0.yaml", []byte(f.show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml")))
+			m, err := manifestfile.Read("releases/2.1.0.yaml", []byte(f.Show(chartsRepo, "aether-2.1", "releases/2.1.0.yaml")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.ChartsCommit != rel || f.git(chartsRepo, "rev-parse", "aether-2.1^") != rel {
+			if m.ChartsCommit != rel || f.Git(chartsRepo, "rev-parse", "aether-2.1^") != rel {
 				t.Errorf("the manifest should describe the release commit %s and come right after it; chartsCommit %s", rel, m.ChartsCommit)
 			}
-			v, err := manifestfile.Verify(f.ctx, f.ws, "2.1.0", manifestfile.VerifyOptions{})
+			v, err := manifestfile.Verify(f.ctx, f.WS, "2.1.0", manifestfile.VerifyOptions{})
 			if err != nil || v.Source != "branch aether-2.1" {
 				t.Errorf("release:verify 2.1.0: %v (source %v)", err, v)
 			}

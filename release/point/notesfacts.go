@@ -1,6 +1,7 @@
 package point
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -106,7 +107,7 @@ func componentOf(ws *workspace.Config, ref imageref.Ref) (*workspace.Repo, bool)
 // tags in the previous release.
 func imageFacts(now, prev map[string]*ImageFact) []ImageFact {
 	var out []ImageFact
-	for _, n := range sortedKeys(now) {
+	for _, n := range slices.Sorted(maps.Keys(now)) {
 		im := *now[n]
 		im.Prev = nil
 		if p := prev[n]; p != nil {
@@ -135,7 +136,7 @@ func changedComponents(images []ImageFact, forms []string) []ComponentFact {
 		byComp[im.Component] = &ComponentFact{Name: im.Component, Old: oldV, New: newV}
 	}
 	var out []ComponentFact
-	for _, name := range sortedKeys(byComp) {
+	for _, name := range slices.Sorted(maps.Keys(byComp)) {
 		out = append(out, *byComp[name])
 	}
 	return out

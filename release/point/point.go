@@ -706,12 +706,12 @@ func Title(ws *workspace.Config, v string) string {
 // reStructuredText.
 func notesPage(ctx context.Context, dir string, r *workspace.Repo, version string) (string, Format, error) {
 	pattern := r.ReleaseNotes
-	out, err := gitx.Git(ctx, dir, "ls-files", "-z")
+	files, err := gitx.Paths(ctx, dir, "ls-files", "-z")
 	if err != nil {
 		return "", "", err
 	}
 	md, rst := 0, 0
-	for _, f := range strings.Split(out, "\x00") {
+	for _, f := range files {
 		switch strings.ToLower(path.Ext(f)) {
 		case ".md", ".markdown":
 			md++

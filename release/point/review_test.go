@@ -6,6 +6,7 @@ import (
 
 	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/review/reviewtest"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -19,9 +20,9 @@ func TestPointReviewOnGerrit(t *testing.T) {
 	f.patchBoth()
 	gerrit := map[string]*reviewtest.Gerrit{}
 	for _, name := range []string{chartsRepo, docsRepo} {
-		origin := f.git(name, "remote", "get-url", "origin")
+		origin := f.Git(name, "remote", "get-url", "origin")
 		gerrit[name] = reviewtest.NewGerrit(t, "aether/"+name, origin, "refs/heads/*:refs/heads/*", "refs/tags/*:refs/tags/*")
-		f.git(name, "remote", "set-url", "origin", gerrit[name].Dir)
+		f.Git(name, "remote", "set-url", "origin", gerrit[name].Dir)
 	}
 	gc, gd := gerrit[chartsRepo], gerrit[docsRepo]
 	before := map[string]map[string]string{chartsRepo: gc.Refs(), docsRepo: gd.Refs()}
@@ -36,20 +37,20 @@ func TestPointReviewOnGerrit(t *testing.T) {
 		t.Fatalf("charts changes = %+v, want the release and the move-on\n%s", charts, out)
 	}
 	rel, next := charts[0].Current(), charts[1].Current()
-	if v := f.show(chartsRepo, rel, "VERSION"); v != "2.1.0\n" {
+	if v := f.Show(chartsRepo, rel, "VERSION"); v != "2.1.0\n" {
 		t.Errorf("change 1 has VERSION %q, want the release 2.1.0", v)
 	}
-	if v := f.show(chartsRepo, next, "VERSION"); v != "2.1.1-dev\n" {
+	if v := f.Show(chartsRepo, next, "VERSION"); v != "2.1.1-dev\n" {
 		t.Errorf("change 2 has VERSION %q, want 2.1.1-dev", v)
 	}
-	if parent := f.git(chartsRepo, "rev-parse", next+"^"); parent != rel {
+	if parent := f.Git(chartsRepo, "rev-parse", next+"^"); parent != rel {
 		t.Errorf("the move-on change is made on %s, not on the release change %s", parent[:7], rel[:7])
 	}
-	if tagged := f.git(chartsRepo, "rev-parse", "2.1.0^{commit}"); tagged != rel {
+	if tagged := f.Git(chartsRepo, "rev-parse", "2.1.0^{commit}"); tagged != rel {
 		t.Errorf("the local tag 2.1.0 is on %s, want the release commit under review %s", tagged[:7], rel[:7])
 	}
 	docs := gd.Changes()
-	if len(docs) != 1 || docs[0].Current() != f.git(docsRepo, "rev-parse", "aether-2.1") {
+	if len(docs) != 1 || docs[0].Current() != f.Git(docsRepo, "rev-parse", "aether-2.1") {
 		t.Errorf("docs changes = %+v, want the local branch's release commit\n%s", docs, out)
 	}
 	for name, g := range gerrit {
@@ -64,11 +65,7 @@ func TestPointReviewOnGerrit(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"tag 2.1.0 stays local", "release:point 2.1 -review", "push 2 commits for review to refs/for/aether-2.1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the output should say %q:\n%s", want, out)
-		}
-	}
+	testutil.ContainsAll(t, "the output", out, "tag 2.1.0 stays local", "release:point 2.1 -review", "push 2 commits for review to refs/for/aether-2.1")
 
 	// Rerun: the same changes, no new patch set.
 	if out, err = f.point(Options{Review: mode}); err != nil {

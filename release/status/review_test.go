@@ -7,6 +7,7 @@ import (
 
 	"github.com/relkit/relkit/release/review"
 	"github.com/relkit/relkit/release/review/reviewtest"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
@@ -47,11 +48,7 @@ func TestStatusListsOpenReviews(t *testing.T) {
 	if err := s.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Open reviews relkit made for 2.1: 1", `change 1 "Release 2.1.0"`, "/c/aether/charts/+/1", "(release:point)"} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("the text should show %q:\n%s", want, b.String())
-		}
-	}
+	testutil.ContainsAll(t, "the text", b.String(), "Open reviews relkit made for 2.1: 1", `change 1 "Release 2.1.0"`, "/c/aether/charts/+/1", "(release:point)")
 
 	// A review API that cannot be asked is UNKNOWN, never "no reviews".
 	bad := review.Options{Kind: workspace.ReviewGerrit, URL: "http://127.0.0.1:1", RetryDelay: 1}

@@ -18,11 +18,7 @@ import (
 // The demo workspace is built once per test binary and cloned per test.
 var demoCache = &demotest.Cache{Prefix: "relkit-status-demo-"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	demoCache.Remove()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { demoCache.Main(m) }
 
 var git = demotest.Git
 

@@ -2,6 +2,7 @@ package testtool
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,5 +81,29 @@ func TestGitHTTPBackendFollowsExecPath(t *testing.T) {
 	r = &recorder{TB: t}
 	if p := GitHTTPBackend(r); p != backend || r.fatal != "" || r.skip != "" {
 		t.Errorf("with %s: path %q, fatal %q, skip %q", backend, p, r.fatal, r.skip)
+	}
+}
+
+// ServeDockerRegistry's registry serves, and asks for credentials exactly
+// when it is given an htpasswd file.
+func TestServeDockerRegistryAuthOnlyWithHtpasswd(t *testing.T) {
+	for _, c := range []struct {
+		opt  RegistryOptions
+		want int
+	}{
+		{RegistryOptions{}, http.StatusOK},
+		// The hash is never checked: a request without credentials is
+		// refused before it is.
+		{RegistryOptions{Htpasswd: "relkit:$2a$04$yS0n1rkT3JcK0KMHqOXqeuBcKZ5j0Yd3sMY3YnU3XWSiTqVYx9wWS\n", Delete: true}, http.StatusUnauthorized},
+	} {
+		host := ServeDockerRegistry(t, c.opt)
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%+v: /v2/ answered %d, want %d", c.opt, resp.StatusCode, c.want)
+		}
 	}
 }

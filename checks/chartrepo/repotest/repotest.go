@@ -9,18 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -30,7 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/relkit/relkit/release/testtool"
 
 	"github.com/relkit/relkit/checks/chartrepo"
 )
@@ -118,67 +111,4 @@ func PushChart(ctx context.Context, host, namespace, chart, version string) erro
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, HelmConfigMediaType)
 	return remote.Write(ref, img, remote.WithContext(ctx))
-}
-
-// Distribution runs docker-registry on a free loopback port with a
-// temporary storage directory until the test ends, and returns host:port
-// once /v2/ answers. Without the binary the test is skipped, except under
-// CI, where it fails (testtool.DockerRegistry).
-func Distribution(t testing.TB) string {
-	t.Helper()
-	bin := testtool.DockerRegistry(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"+
-		"storage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)
-	cfgFile := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", cfgFile)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-	})
-	client := &http.Client{Timeout: time.Second}
-	for range 100 {
-		resp, err := client.Get("http://" + host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return host
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s did not answer on %s within 10s; its output:\n%s", bin, host, out.String())
-	return ""
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process's output goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *lockedBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

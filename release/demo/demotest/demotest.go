@@ -62,6 +62,14 @@ func (c *Cache) Remove() {
 	}
 }
 
+// Main is the whole of a TestMain that uses c: it runs the tests, removes
+// the one build and exits with the tests' code.
+func (c *Cache) Main(m *testing.M) {
+	code := m.Run()
+	c.Remove()
+	os.Exit(code)
+}
+
 // Build builds a fresh demo workspace in t's temp dir.
 func Build(t testing.TB) *demo.Workspace {
 	t.Helper()
@@ -101,6 +109,82 @@ func Cut(t testing.TB, ws *workspace.Config, line string) {
 	if err := branch.Run(context.Background(), ws, branch.Options{Line: line, Push: true}, io.Discard, plan.Text); err != nil {
 		t.Fatalf("release:branch %s: %v", line, err)
 	}
+}
+
+// Repos reaches the repos of a loaded workspace (the demo's or one a test
+// built) by name, failing T when the workspace has no such repo.
+type Repos struct {
+	T  testing.TB
+	WS *workspace.Config
+}
+
+// Dir is the checkout of repo name.
+func (r Repos) Dir(name string) string {
+	r.T.Helper()
+	repo, ok := r.WS.Repo(name)
+	if !ok {
+		r.T.Fatalf("no repo %s", name)
+	}
+	return repo.Dir
+}
+
+// Git runs git in repo name and returns its trimmed output.
+func (r Repos) Git(name string, args ...string) string {
+	r.T.Helper()
+	return Git(r.T, r.Dir(name), args...)
+}
+
+// Show returns file at rev in repo name, untrimmed.
+func (r Repos) Show(name, rev, file string) string {
+	r.T.Helper()
+	return Show(r.T, r.Dir(name), rev, file)
+}
+
+// Snapshot is everything of repo name a refused run must leave as it
+// was: refs, the checkout's HEAD, its status and files' index state, the
+// worktree list (and their admin dirs) and the stash.
+func (r Repos) Snapshot(name string) string {
+	r.T.Helper()
+	dir := r.Dir(name)
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"for-each-ref", "--format=%(refname) %(objectname)"},
+		{"rev-parse", "HEAD"},
+		{"symbolic-ref", "HEAD"},
+		{"status", "--porcelain=v1", "--untracked-files=all"},
+		{"worktree", "list", "--porcelain"},
+		{"stash", "list"},
+	} {
+		out, _ := gitx.Git(context.Background(), dir, args...)
+		b.WriteString(strings.Join(args, " ") + ":\n" + out + "\n")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, ".git", "worktrees"))
+	for _, e := range entries {
+		b.WriteString("worktree admin dir " + e.Name() + "\n")
+	}
+	return b.String()
+}
+
+// Line is the demo workspace with a release line cut and pushed, as the
+// tests of the steps that work on a line (patch, point) start from.
+type Line struct {
+	Repos
+	W *demo.Workspace
+}
+
+// CutLine loads w and cuts line on it with release:branch -push.
+func CutLine(t testing.TB, w *demo.Workspace, line string) *Line {
+	t.Helper()
+	ws := Load(t, w)
+	Cut(t, ws, line)
+	return &Line{Repos: Repos{T: t, WS: ws}, W: w}
+}
+
+// CommitOn commits edits on branch br of demo repo name (see the function
+// CommitOn).
+func (l *Line) CommitOn(name, br, msg string, edits map[string][2]string) string {
+	l.T.Helper()
+	return CommitOn(l.T, l.W, name, br, msg, edits)
 }
 
 // Git runs git in dir and returns its trimmed output, failing the test on
