@@ -48,13 +48,19 @@ func TestChartsCleanPickBumpsAndPinsFollow(t *testing.T) {
 	fix := f.CommitOn(chartsRepo, "master", "roc-api: expose the metrics port", map[string][2]string{
 		"roc-api/templates/service.yaml": {"    - port: {{ .Values.service.port }}\n", "    - port: {{ .Values.service.port }}\n    - port: 9090\n"},
 	})
-	before := f.Snapshot(chartsRepo)
+	before, gitBefore := f.Snapshot(chartsRepo), f.GitFiles(chartsRepo)
 	tip := f.Git(chartsRepo, "rev-parse", "aether-2.1")
 	umbrellaBefore := f.Show(chartsRepo, tip, "aether-roc-umbrella/Chart.yaml")
 
 	var out strings.Builder
 	if err := RunCharts(f.ctx, f.WS, Options{Line: line, Commits: []string{fix[:10]}, DryRun: true}, &out, plan.Text); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out.String())
+	}
+	// Not a byte of .git either (read before Snapshot's git status
+	// refreshes the index): the picks and the bump commit the plan shows
+	// were made in a scratch repository of their own.
+	if after := f.GitFiles(chartsRepo); after != gitBefore {
+		t.Fatalf("the dry run wrote into .git:\nbefore:\n%s\nafter:\n%s", gitBefore, after)
 	}
 	if after := f.Snapshot(chartsRepo); after != before {
 		t.Fatalf("the dry run changed the repo:\nbefore:\n%s\nafter:\n%s", before, after)

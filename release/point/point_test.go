@@ -171,12 +171,17 @@ func TestPointRelease(t *testing.T) {
 	f := newFixture(t)
 	chartFix, _ := f.patchBoth()
 	chartsBefore, docsBefore := f.Snapshot(chartsRepo), f.Snapshot(docsRepo)
+	gitBefore := f.GitFiles(chartsRepo) + f.GitFiles(docsRepo)
 	out, err := f.point(Options{DryRun: true, Push: true})
 	if err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
 	testutil.ContainsAll(t, "the dry run", out, "create tag 2.1.0", "VERSION:1 version 2.1.0-dev -> 2.1.0", "VERSION:1 version 2.1.0 -> 2.1.1-dev",
 		"release-notes/2.1.0.md: release notes, the generated section added to the existing page", "push to origin")
+	// .git first: Snapshot's git status refreshes the index.
+	if gitBefore != f.GitFiles(chartsRepo)+f.GitFiles(docsRepo) {
+		t.Fatalf("the dry run wrote into a .git (the release commits it shows belong in its scratch repositories)")
+	}
 	if chartsBefore != f.Snapshot(chartsRepo) || docsBefore != f.Snapshot(docsRepo) {
 		t.Fatalf("the dry run changed a repo")
 	}

@@ -7,12 +7,15 @@ package demotest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/relkit/relkit/release/branch"
 	"github.com/relkit/relkit/release/demo"
@@ -161,6 +164,31 @@ func (r Repos) Snapshot(name string) string {
 	entries, _ := os.ReadDir(filepath.Join(dir, ".git", "worktrees"))
 	for _, e := range entries {
 		b.WriteString("worktree admin dir " + e.Name() + "\n")
+	}
+	return b.String()
+}
+
+// GitFiles lists every file under repo name's .git with its size and
+// modification time: a dry run must leave all of it as it was (no object,
+// no lock, no worktree record, not even for a while that ends).
+func (r Repos) GitFiles(name string) string {
+	r.T.Helper()
+	root := filepath.Join(r.Dir(name), ".git")
+	var b strings.Builder
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(&b, "%s %d %s\n", rel, info.Size(), info.ModTime().Format(time.RFC3339Nano))
+		return nil
+	})
+	if err != nil {
+		r.T.Fatal(err)
 	}
 	return b.String()
 }
