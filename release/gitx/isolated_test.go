@@ -37,7 +37,7 @@ func treeOf(t *testing.T, dir string) string {
 // leaves the repo byte for byte as it was: no object, no lock, no
 // worktree record; removing it removes its temp dir.
 func TestIsolatedWorktreeWritesNothingIntoTheRepo(t *testing.T) {
-	// Not parallel: ForgetDryObjects clears the process's stores.
+	t.Parallel()
 	dir, _ := newRepo(t)
 	gitT(t, dir, "config", "user.name", "Repo Person")
 	gitT(t, dir, "config", "user.email", "person@example.org")
@@ -82,7 +82,7 @@ func TestIsolatedWorktreeWritesNothingIntoTheRepo(t *testing.T) {
 	if _, err := os.Stat(root); !os.IsNotExist(err) {
 		t.Errorf("the scratch root %s is still there: %v", root, err)
 	}
-	ForgetDryObjects()
+	ForgetDryObjects(dir)
 	if _, err := Git(ctx, dir, "cat-file", "-e", commit); err == nil {
 		t.Errorf("the repo still sees the dry run's commit %s after ForgetDryObjects", commit)
 	}

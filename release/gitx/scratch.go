@@ -197,18 +197,25 @@ func DryObjects(ctx context.Context, repo string) (*dryStore, error) {
 	return st, nil
 }
 
-// ForgetDryObjects removes every dry-run object store of this process:
-// the dry run they served is over.
-func ForgetDryObjects() {
+// ForgetDryObjects removes the dry-run object stores of the repositories
+// dirs: the dry run they served is over. Other repositories' stores stay,
+// so runs on other repos in the same process (tests in parallel) are not
+// disturbed.
+func ForgetDryObjects(dirs ...string) {
 	dryMu.Lock()
 	defer dryMu.Unlock()
-	dryStores.Range(func(k, v any) bool {
+	forget := func(k, v any) bool {
 		st := v.(*dryStore)
 		os.RemoveAll(st.root)
 		live.Delete(st.root)
 		dryStores.Delete(k)
 		return true
-	})
+	}
+	for _, d := range dirs {
+		if v, ok := dryStores.Load(storeKey(d)); ok {
+			forget(storeKey(d), v)
+		}
+	}
 }
 
 // dryAlternates is the GIT_ALTERNATE_OBJECT_DIRECTORIES setting for a git

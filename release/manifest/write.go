@@ -143,7 +143,7 @@ func Run(ctx context.Context, ws *workspace.Config, line string, o Options) (*Re
 	add := gitx.AddWorktree
 	if o.DryRun {
 		add = gitx.AddIsolatedWorktree
-		defer gitx.ForgetDryObjects()
+		defer gitx.ForgetDryObjects(dir)
 	}
 	sc, err := add(ctx, dir, head, gitx.Ident{})
 	if err != nil {

@@ -207,7 +207,7 @@ func (p *Plan) Write(w io.Writer, f Format) error {
 func Execute(ctx context.Context, p *Plan, planErr error, w io.Writer, f Format, opt Options) error {
 	// The dry run's scratch objects (gitx.DryObjects) go with it, before
 	// any later run in this process writes into the same repos.
-	defer gitx.ForgetDryObjects()
+	defer func() { gitx.ForgetDryObjects(p.dirs()...) }()
 	if p == nil {
 		return planErr
 	}
@@ -243,7 +243,7 @@ func Run(ctx context.Context, p *Plan, w io.Writer, f Format, opt Options) error
 // whose steps Apply does not know (chart:publish) print and refuse
 // exactly as the others do.
 func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx context.Context, progress io.Writer) error) error {
-	defer gitx.ForgetDryObjects() // see Execute
+	defer func() { gitx.ForgetDryObjects(p.dirs()...) }() // see Execute
 	if f != JSON {
 		if err := p.WriteText(w); err != nil {
 			return err
@@ -262,7 +262,7 @@ func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx
 		}
 		// Nothing a real run writes may be taken for present because a
 		// dry-run store (gitx.DryObjects) holds it.
-		gitx.ForgetDryObjects()
+		gitx.ForgetDryObjects(p.dirs()...)
 		err = apply(ctx, progress)
 		if err == nil && f != JSON {
 			fmt.Fprintf(w, "Done.\n")
@@ -274,4 +274,18 @@ func RunWith(ctx context.Context, p *Plan, w io.Writer, f Format, apply func(ctx
 		}
 	}
 	return err
+}
+
+// dirs lists the directories of the plan's repos (none for a nil plan).
+func (p *Plan) dirs() []string {
+	if p == nil {
+		return []string{}
+	}
+	out := make([]string, 0, len(p.Repos))
+	for _, r := range p.Repos {
+		if r.Dir != "" {
+			out = append(out, r.Dir)
+		}
+	}
+	return out
 }

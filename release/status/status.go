@@ -212,7 +212,7 @@ func Collect(ctx context.Context, ws *workspace.Config, line string, o Options) 
 	}
 	s.Head = head
 	sc, err := gitx.AddIsolatedWorktree(ctx, dir, head, gitx.Ident{}) // status only reads
-	defer gitx.ForgetDryObjects()
+	defer gitx.ForgetDryObjects(dir)
 	if err != nil {
 		s.unknown("%v", err)
 		return s, nil
