@@ -117,6 +117,16 @@ func pushMode(ws *workspace.Config, target, line string, reviewFlag, pushFlag *b
 	return review.NewMode(ws.Review, review.Name{Target: target, Line: line}, token, settings.getenv("GERRIT_USER")), false, nil
 }
 
+// startAlone is the preamble of a target that writes and takes no release
+// line: it runs alone (see alone), then loads the workspace and the
+// output format (see setup).
+func startAlone(target string, required int) (*workspace.Config, plan.Format, error) {
+	if err := alone(target, required); err != nil {
+		return nil, "", err
+	}
+	return setup()
+}
+
 // lineRun is what a target that commits on a release line starts from.
 type lineRun struct {
 	ws     *workspace.Config

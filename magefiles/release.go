@@ -122,10 +122,7 @@ func (Release) Tag(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the tags
 ) error {
-	if err := alone("release:tag", 0); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	ws, format, err := startAlone("release:tag", 0)
 	if err != nil {
 		return err
 	}
