@@ -123,6 +123,16 @@ func findingMessage(t *testing.T, rep *report.Report, rule, file string) string 
 	return ""
 }
 
+// wantNotBumped asserts that rep's only finding is "chart-not-bumped
+// <file>:<line> <chart>@<version>" (finding is all after the rule) and
+// that its message says each of parts.
+func wantNotBumped(t *testing.T, rep *report.Report, finding string, parts ...string) {
+	t.Helper()
+	wantFindings(t, rep, "chart-not-bumped "+finding)
+	file, _, _ := strings.Cut(finding, ":")
+	wantContains(t, findingMessage(t, rep, "chart-not-bumped", file), parts...)
+}
+
 func wantContains(t *testing.T, s string, parts ...string) {
 	t.Helper()
 	for _, p := range parts {
@@ -236,8 +246,7 @@ func TestChartsUseTheMergeBaseNotTheMainTip(t *testing.T) {
 		r.Write(map[string]string{"a/values.yaml": "replicas: 9\n"})
 	})
 	rep := runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped a/Chart.yaml:5 a@1.0.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "a/Chart.yaml"), "above 1.0.0 (")
+	wantNotBumped(t, rep, "a/Chart.yaml:5 a@1.0.0", "above 1.0.0 (")
 }
 
 func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
@@ -262,8 +271,7 @@ func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
 	ws := chartsConfig(t, root, "")
 	rep := runCharts(t, ws, "")
 	// The merge base with main has onos 1.0.0, so only the tag base catches it.
-	wantFindings(t, rep, "chart-not-bumped onos/Chart.yaml:5 onos@1.0.1")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "above 1.0.1 (base last point release of aether-2.1, tag 2.1.1, ")
+	wantNotBumped(t, rep, "onos/Chart.yaml:5 onos@1.0.1", "above 1.0.1 (base last point release of aether-2.1, tag 2.1.1, ")
 
 	// X.Y.0 counts as the first point release of branch X.Y.
 	step(t, r, func(r *demo.Repo) {
@@ -271,8 +279,7 @@ func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
 		r.Commit("Fix onos on 2.2", map[string]string{"onos/values.yaml": "fixed: on 2.2\n"})
 	})
 	rep = runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped onos/Chart.yaml:5 onos@1.1.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "(base last point release of aether-2.2, tag 2.2.0, ")
+	wantNotBumped(t, rep, "onos/Chart.yaml:5 onos@1.1.0", "(base last point release of aether-2.2, tag 2.2.0, ")
 
 	// A release branch without a point release yet is judged from where
 	// it left main.
@@ -283,8 +290,7 @@ func TestChartsReleaseBranchUsesTheLastPointRelease(t *testing.T) {
 		r.Commit("Fix onos on 2.3", map[string]string{"onos/values.yaml": "fixed: on 2.3\n"})
 	})
 	rep = runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped onos/Chart.yaml:5 onos@1.1.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "(base merge-base of HEAD and main, ")
+	wantNotBumped(t, rep, "onos/Chart.yaml:5 onos@1.1.0", "(base merge-base of HEAD and main, ")
 }
 
 func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
@@ -307,8 +313,7 @@ func TestChartsReleaseBranchWithTagPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped onos/Chart.yaml:5 onos@1.0.2")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "onos/Chart.yaml"), "tag 3.0.2,")
+	wantNotBumped(t, rep, "onos/Chart.yaml:5 onos@1.0.2", "tag 3.0.2,")
 }
 
 func TestChartsRelkitBaseOverrides(t *testing.T) {
@@ -332,8 +337,7 @@ func TestChartsRelkitBaseOverrides(t *testing.T) {
 	wantFindings(t, runCharts(t, ws, "target")) // resolved as origin/target
 
 	rep := runCharts(t, ws, "old")
-	wantFindings(t, rep, "chart-not-bumped a/Chart.yaml:5 a@1.0.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "a/Chart.yaml"), "RELKIT_BASE=old")
+	wantNotBumped(t, rep, "a/Chart.yaml:5 a@1.0.0", "RELKIT_BASE=old")
 
 	rep = runCharts(t, ws, "no-such-branch")
 	if rep.ExitCode() != report.ExitUndecided || !strings.Contains(fmt.Sprint(rep.Err()), "RELKIT_BASE=no-such-branch names no commit") {
@@ -354,8 +358,7 @@ func TestChartsOnTheMainBranch(t *testing.T) {
 	})
 	// Unpushed commits: all of them are judged, against origin/main.
 	rep := runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped a/Chart.yaml:5 a@1.0.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "a/Chart.yaml"), "its upstream")
+	wantNotBumped(t, rep, "a/Chart.yaml:5 a@1.0.0", "its upstream")
 
 	// Everything pushed: the last commit is judged (CI after a merge).
 	step(t, r, func(r *demo.Repo) { r.Git("push", "-q", "origin", "main") })
@@ -366,8 +369,7 @@ func TestChartsOnTheMainBranch(t *testing.T) {
 		r.Git("push", "-q", "origin", "main")
 	})
 	rep = runCharts(t, ws, "")
-	wantFindings(t, rep, "chart-not-bumped a/Chart.yaml:5 a@1.0.0")
-	wantContains(t, findingMessage(t, rep, "chart-not-bumped", "a/Chart.yaml"), "HEAD^")
+	wantNotBumped(t, rep, "a/Chart.yaml:5 a@1.0.0", "HEAD^")
 }
 
 func TestChartsFirstCommitHasNoBase(t *testing.T) {

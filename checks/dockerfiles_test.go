@@ -37,6 +37,13 @@ func dfWorkspace(t testing.TB, comps map[string]map[string]string, config string
 	return ws
 }
 
+// dfOne is dfWorkspace with one component, name, holding files.
+func dfOne(t testing.TB, name string, files map[string]string) *workspace.Config {
+	t.Helper()
+	return dfWorkspace(t, map[string]map[string]string{name: files},
+		"charts:\n  path: charts\ncomponents:\n  - name: "+name+"\n    path: "+name+"\n")
+}
+
 // dfLines renders findings as "repo file:line rule severity subject".
 func dfLines(rep *report.Report) []string {
 	var out []string
@@ -189,9 +196,7 @@ func TestDockerfilesEndToEnd(t *testing.T) {
 
 func TestDockerfilesExpandedSubject(t *testing.T) {
 	t.Parallel()
-	ws := dfWorkspace(t, map[string]map[string]string{
-		"app": {"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu\nARG T=latest\nFROM ${BASE}:${T}\n"},
-	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	ws := dfOne(t, "app", map[string]string{"VERSION": "1.0.0\n", "Dockerfile": "ARG BASE=ubuntu\nARG T=latest\nFROM ${BASE}:${T}\n"})
 	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
 	dfWant(t, rep, "app Dockerfile:3 parent-moving-tag error ubuntu:latest")
 	msg := dfMessage(t, rep, "app", "Dockerfile:3", "parent-moving-tag")
@@ -230,9 +235,7 @@ func TestDockerfilesStrict(t *testing.T) {
 
 func TestDockerfilesStrictOff(t *testing.T) {
 	t.Parallel()
-	ws := dfWorkspace(t, map[string]map[string]string{
-		"app": {"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"},
-	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	ws := dfOne(t, "app", map[string]string{"VERSION": "1.1.0-rc1\n", "Dockerfile": "FROM ubuntu:latest\n"})
 	rep := Dockerfiles(context.Background(), ws, Options{})
 	dfWant(t, rep, "app Dockerfile:1 parent-moving-tag warning ubuntu:latest")
 	if rep.ExitCode() != report.ExitOK {
@@ -301,9 +304,7 @@ func TestDockerfilesRegisteredAndRun(t *testing.T) {
 	if !slices.Contains(Names(), "dockerfiles") {
 		t.Fatalf("dockerfiles not in %v", Names())
 	}
-	ws := dfWorkspace(t, map[string]map[string]string{
-		"app": {"VERSION": "1.0.0\n", "Dockerfile": "FROM alpine:3.20 AS b\nFROM b\n"},
-	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	ws := dfOne(t, "app", map[string]string{"VERSION": "1.0.0\n", "Dockerfile": "FROM alpine:3.20 AS b\nFROM b\n"})
 	var out strings.Builder
 	code, _ := NewRunner(func() (*workspace.Config, error) { return ws, nil }, Options{}).Run(context.Background(), &out, report.Options{Format: report.JSON}, "dockerfiles")
 	if code != report.ExitOK {
@@ -353,9 +354,7 @@ func BenchmarkDockerfiles(b *testing.B) {
 
 func TestDockerfilesInvalidVersionAndReference(t *testing.T) {
 	t.Parallel()
-	ws := dfWorkspace(t, map[string]map[string]string{
-		"odd": {"VERSION": "v1.0.0\n", "Dockerfile": "FROM Ubuntu:22.04\nFROM ubuntu:jammy\n"},
-	}, "charts:\n  path: charts\ncomponents:\n  - name: odd\n    path: odd\n")
+	ws := dfOne(t, "odd", map[string]string{"VERSION": "v1.0.0\n", "Dockerfile": "FROM Ubuntu:22.04\nFROM ubuntu:jammy\n"})
 	rep := checkDockerfiles(context.Background(), ws, time.Now(), false)
 	// An invalid VERSION is not a release: policy findings are warnings;
 	// a reference docker cannot pull is an error whatever the version.
@@ -385,31 +384,29 @@ func TestDockerfilesDiscoveryAndSources(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("FROM ubuntu:latest\nAWS_SECRET=hunter2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ws := dfWorkspace(t, map[string]map[string]string{
-		"app": {
-			"VERSION":              "1.0.0\n",
-			"Containerfile":        "FROM ubuntu:latest\n",
-			"sub/dockerfile":       "FROM alpine\n",
-			"app.Dockerfile":       "FROM debian:stable-slim\n",
-			"Dockerfile.prod":      "FROM node:latest\n",
-			"build.containerfile":  "FROM golang:1.22\n",
-			"DOCKERFILE.CI":        "FROM redis:edge\n",
-			"docker/real":          "FROM nginx:latest\n", // the target of the symlink below
-			"pkg/dockerfile.go":    "package dockerfile // not a build file\n",
-			"vendor/Containerfile": "FROM ubuntu:latest\n",
-			"Dockerfile": strings.Join([]string{
-				"FROM golang:1.22.5 AS builder",
-				"FROM alpine:3.20",
-				"COPY --from=builder /app /app",
-				"COPY --from=0 /app /app2",
-				"COPY --from=alpine /etc/x /etc/x",
-				"RUN --mount=from=golang:latest,target=/go true",
-				"RUN --mount=type=cache,from=busybox:1.36,target=/c true",
-				"COPY --from=registry:5000/team/base@" + dfDigest + " / /",
-			}, "\n") + "\n",
-			"big/Dockerfile": doublingDockerfile(),
-		},
-	}, "charts:\n  path: charts\ncomponents:\n  - name: app\n    path: app\n")
+	ws := dfOne(t, "app", map[string]string{
+		"VERSION":              "1.0.0\n",
+		"Containerfile":        "FROM ubuntu:latest\n",
+		"sub/dockerfile":       "FROM alpine\n",
+		"app.Dockerfile":       "FROM debian:stable-slim\n",
+		"Dockerfile.prod":      "FROM node:latest\n",
+		"build.containerfile":  "FROM golang:1.22\n",
+		"DOCKERFILE.CI":        "FROM redis:edge\n",
+		"docker/real":          "FROM nginx:latest\n", // the target of the symlink below
+		"pkg/dockerfile.go":    "package dockerfile // not a build file\n",
+		"vendor/Containerfile": "FROM ubuntu:latest\n",
+		"Dockerfile": strings.Join([]string{
+			"FROM golang:1.22.5 AS builder",
+			"FROM alpine:3.20",
+			"COPY --from=builder /app /app",
+			"COPY --from=0 /app /app2",
+			"COPY --from=alpine /etc/x /etc/x",
+			"RUN --mount=from=golang:latest,target=/go true",
+			"RUN --mount=type=cache,from=busybox:1.36,target=/c true",
+			"COPY --from=registry:5000/team/base@" + dfDigest + " / /",
+		}, "\n") + "\n",
+		"big/Dockerfile": doublingDockerfile(),
+	})
 	app, _ := ws.Component("app")
 	// Symlinks committed like any file: one inside the repo, one leaving it,
 	// one into .git, one dangling; and a FIFO left in the worktree.

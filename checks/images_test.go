@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,34 +22,12 @@ import (
 	"github.com/relkit/relkit/checks/render"
 	"github.com/relkit/relkit/checks/render/rendertest"
 	"github.com/relkit/relkit/checks/report"
+	"github.com/relkit/relkit/release/testutil"
 	"github.com/relkit/relkit/release/workspace"
 )
 
 // imgNow is the day the tests compare waivers with.
 var imgNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// imgCopyTree copies the fixture charts repo into dst.
-func imgCopyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // imgWorkspace builds a workspace in a temp dir: the fixture charts (plus
 // extra files) in a real git repo, and component repos with release tags:
@@ -60,7 +36,7 @@ func imgCopyTree(t *testing.T, src, dst string) {
 func imgWorkspace(t *testing.T, extra map[string]string, config string) *workspace.Config {
 	t.Helper()
 	root := t.TempDir()
-	imgCopyTree(t, filepath.Join("testdata", "charts"), filepath.Join(root, "charts"))
+	testutil.CopyTree(t, filepath.Join("testdata", "charts"), filepath.Join(root, "charts"))
 	newRepo(t, filepath.Join(root, "charts"), merged(map[string]string{"VERSION": "2.1.0-dev\n"}, extra))
 	for _, c := range []struct{ name, tag string }{{"hss", "v1.2.3"}, {"api", "1.2.2"}, {"steps", "1.2.3"}} {
 		component(t, root, c.name, history(strings.TrimPrefix(c.tag, "v"), "tag "+c.tag, "9.9.9-dev"))

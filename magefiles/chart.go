@@ -66,10 +66,7 @@ func (Chart) Publish(ctx context.Context,
 	dryRun *bool, // print every package, its digest and destination; write nothing
 	push *bool, // publish (commit and push the static repository, push to OCI)
 ) error {
-	if err := alone("chart:publish", 0); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	ws, format, err := startAlone("chart:publish", 0)
 	if err != nil {
 		return err
 	}

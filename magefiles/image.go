@@ -83,10 +83,7 @@ func (Image) Push(ctx context.Context,
 	source string, // OCI layout dir, docker tarball, or staging image reference
 	dryRun *bool, // check everything and write nothing
 ) error {
-	if err := alone("image:push", 2); err != nil {
-		return err
-	}
-	ws, _, err := setup()
+	ws, _, err := startAlone("image:push", 2)
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,62 @@ func pushMode(ws *workspace.Config, target, line string, reviewFlag, pushFlag *b
 	return review.NewMode(ws.Review, review.Name{Target: target, Line: line}, token, settings.getenv("GERRIT_USER")), false, nil
 }
 
+// startAlone is the preamble of a target that writes and takes no release
+// line: it runs alone (see alone), then loads the workspace and the
+// output format (see setup).
+func startAlone(target string, required int) (*workspace.Config, plan.Format, error) {
+	if err := alone(target, required); err != nil {
+		return nil, "", err
+	}
+	return setup()
+}
+
+// lineRun is what a target that commits on a release line starts from.
+type lineRun struct {
+	ws     *workspace.Config
+	format plan.Format
+	// mode is the review mode of -review (nil when not reviewing), push
+	// whether to push directly.
+	mode *review.Mode
+	push bool
+}
+
+// startLine is the preamble of every target that commits on release line
+// line, its refusals in this order: the command line (the target alone,
+// with its required arguments), the line X.Y, args (the target's own
+// checks that need no workspace, in its order; each is pure, so making
+// them all first changes nothing but which error comes first), the
+// workspace and the output format (a config error is reported once, not
+// again by the checks), wsArg on the workspace (nil: none), and last
+// -review with -push.
+func startLine(target string, required int, line string, reviewFlag, pushFlag *bool, args []error, wsArg func(*workspace.Config) error) (*lineRun, error) {
+	if err := alone(target, required); err != nil {
+		return nil, err
+	}
+	if err := lineArg(line); err != nil {
+		return nil, err
+	}
+	for _, err := range args {
+		if err != nil {
+			return nil, err
+		}
+	}
+	ws, format, err := setup()
+	if err != nil {
+		return nil, err
+	}
+	if wsArg != nil {
+		if err := wsArg(ws); err != nil {
+			return nil, err
+		}
+	}
+	mode, push, err := pushMode(ws, target, line, reviewFlag, pushFlag)
+	if err != nil {
+		return nil, err
+	}
+	return &lineRun{ws: ws, format: format, mode: mode, push: push}, nil
+}
+
 // reviewOptions is how release:status lists open reviews: nil without a
 // review: section in relkit.yaml.
 func reviewOptions(ws *workspace.Config) *review.Options {

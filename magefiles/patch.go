@@ -10,6 +10,7 @@ import (
 
 	"github.com/relkit/relkit/release/patch"
 	"github.com/relkit/relkit/release/plan"
+	"github.com/relkit/relkit/release/workspace"
 )
 
 // Patch brings fixes from main onto a release line.
@@ -63,29 +64,14 @@ func (Patch) Charts(ctx context.Context,
 	push *bool, // push the release branch (never forced)
 	review *bool, // send the new commits for review instead of pushing them
 ) error {
-	if err := alone("patch:charts", 2); err != nil {
-		return err
-	}
-	if err := lineArg(line); err != nil {
-		return err
-	}
-	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
-		return err
-	}
-	if err := fromArg(flagStr(from)); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	run, err := startLine("patch:charts", 2, line, review, push,
+		[]error{commitsArg(patch.SplitCommits(commits)), fromArg(flagStr(from))}, nil)
 	if err != nil {
 		return err
 	}
-	mode, doPush, err := pushMode(ws, "patch:charts", line, review, push)
-	if err != nil {
-		return err
-	}
-	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(),
+	opts := patch.Options{Line: line, Commits: patch.SplitCommits(commits), From: flagStr(from), DryRun: flagOn(dryRun), Push: run.push, Review: run.mode.Plan(),
 		Author: settings.author, Checks: plan.ChecksWith(settings.checks)}
-	return releaseExit(patch.RunCharts(ctx, ws, opts, os.Stdout, format))
+	return releaseExit(patch.RunCharts(ctx, run.ws, opts, os.Stdout, run.format))
 }
 
 // Component brings a component fix onto release X.Y: branch, pick, patch release and tag, then the charts follow.
@@ -160,35 +146,15 @@ func (Patch) Component(ctx context.Context,
 	push *bool, // push the component's branch and tag and the charts branch
 	review *bool, // send the new commits for review instead of pushing them
 ) error {
-	if err := alone("patch:component", 3); err != nil {
-		return err
-	}
-	if err := lineArg(line); err != nil {
-		return err
-	}
-	if err := commitsArg(patch.SplitCommits(commits)); err != nil {
-		return err
-	}
-	if err := fromArg(flagStr(from)); err != nil {
-		return err
-	}
-	if err := useArg(flagStr(use)); err != nil {
-		return err
-	}
-	ws, format, err := setup()
-	if err != nil {
-		return err
-	}
-	if err := componentArg(ws, name); err != nil {
-		return err
-	}
-	mode, doPush, err := pushMode(ws, "patch:component", line, review, push)
+	run, err := startLine("patch:component", 3, line, review, push,
+		[]error{commitsArg(patch.SplitCommits(commits)), fromArg(flagStr(from)), useArg(flagStr(use))},
+		func(ws *workspace.Config) error { return componentArg(ws, name) })
 	if err != nil {
 		return err
 	}
 	opts := patch.Options{Line: line, Component: name, Commits: patch.SplitCommits(commits), From: flagStr(from), Use: flagStr(use),
-		DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author, Checks: plan.ChecksWith(settings.checks)}
-	return releaseExit(patch.RunComponent(ctx, ws, opts, os.Stdout, format))
+		DryRun: flagOn(dryRun), Push: run.push, Review: run.mode.Plan(), Author: settings.author, Checks: plan.ChecksWith(settings.checks)}
+	return releaseExit(patch.RunComponent(ctx, run.ws, opts, os.Stdout, run.format))
 }
 
 // flagStr reads an optional mage string flag.

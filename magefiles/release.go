@@ -81,25 +81,13 @@ func (Release) Branch(ctx context.Context,
 	push *bool, // push the new branches and main branches (atomic per repo, never forced)
 	review *bool, // send the bump commits for review instead of pushing them
 ) error {
-	if err := alone("release:branch", 1); err != nil {
-		return err
-	}
-	if err := lineArg(line); err != nil {
-		return err
-	}
-	// The workspace first: a config error is reported once, not again
-	// by the checks.
-	ws, format, err := setup()
+	run, err := startLine("release:branch", 1, line, review, push, nil, nil)
 	if err != nil {
 		return err
 	}
-	mode, doPush, err := pushMode(ws, "release:branch", line, review, push)
-	if err != nil {
-		return err
-	}
-	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author,
+	opts := branch.Options{Line: line, DryRun: flagOn(dryRun), Push: run.push, Review: run.mode.Plan(), Author: settings.author,
 		Checks: releaseChecks, CheckReport: os.Stderr}
-	return releaseExit(branch.Run(ctx, ws, opts, os.Stdout, format))
+	return releaseExit(branch.Run(ctx, run.ws, opts, os.Stdout, run.format))
 }
 
 // Tag creates the annotated release tag of every repo whose VERSION is a release, on the commit that set it.
@@ -134,10 +122,7 @@ func (Release) Tag(ctx context.Context,
 	dryRun *bool, // print the plan and write nothing
 	push *bool, // push the tags
 ) error {
-	if err := alone("release:tag", 0); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	ws, format, err := startAlone("release:tag", 0)
 	if err != nil {
 		return err
 	}
@@ -227,23 +212,13 @@ func (Release) Manifest(ctx context.Context,
 	push *bool, // push the release branch afterwards (never forced)
 	review *bool, // send the manifest commit for review instead of pushing the branch
 ) error {
-	if err := alone("release:manifest", 1); err != nil {
-		return err
-	}
-	if err := lineArg(line); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	run, err := startLine("release:manifest", 1, line, review, push, nil, nil)
 	if err != nil {
 		return err
 	}
-	mode, doPush, err := pushMode(ws, "release:manifest", line, review, push)
-	if err != nil {
-		return err
-	}
-	res, err := manifest.Run(ctx, ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: doPush, Review: mode, Author: settings.author})
+	res, err := manifest.Run(ctx, run.ws, line, manifest.Options{DryRun: flagOn(dryRun), Push: run.push, Review: run.mode, Author: settings.author})
 	if res != nil {
-		if werr := res.Write(os.Stdout, format); err == nil {
+		if werr := res.Write(os.Stdout, run.format); err == nil {
 			err = werr
 		}
 	}
@@ -397,21 +372,11 @@ func (Release) Point(ctx context.Context,
 	push *bool, // push the branches and tags (atomic per repo, never forced)
 	review *bool, // send the release and move-on commits for review instead of pushing them
 ) error {
-	if err := alone("release:point", 1); err != nil {
-		return err
-	}
-	if err := lineArg(line); err != nil {
-		return err
-	}
-	ws, format, err := setup()
+	run, err := startLine("release:point", 1, line, review, push, nil, nil)
 	if err != nil {
 		return err
 	}
-	mode, doPush, err := pushMode(ws, "release:point", line, review, push)
-	if err != nil {
-		return err
-	}
-	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: doPush, Review: mode.Plan(), Author: settings.author,
+	opts := point.Options{Line: line, DryRun: flagOn(dryRun), Push: run.push, Review: run.mode.Plan(), Author: settings.author,
 		Checks: plan.ChecksWith(settings.checks)}
-	return releaseExit(point.Run(ctx, ws, opts, os.Stdout, format))
+	return releaseExit(point.Run(ctx, run.ws, opts, os.Stdout, run.format))
 }

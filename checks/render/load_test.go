@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/relkit/relkit/release/charts"
 	"github.com/relkit/relkit/release/gitx/gitxtest"
+	"github.com/relkit/relkit/release/testutil"
 )
 
 // files lists a loaded chart tree as "chart path: file" lines, templates,
@@ -41,7 +41,7 @@ func fileNames(c *chart.Chart) []string {
 // archives, .helmignore and symlinks that stay in the repo included).
 func TestLoadChartMatchesHelm(t *testing.T) {
 	root := t.TempDir()
-	copyTree(t, fixtures, root)
+	testutil.CopyTree(t, fixtures, root)
 	// A chart whose templates and a subchart are symlinks inside the repo.
 	gitxtest.WriteTree(t, root, map[string]string{
 		"linked/Chart.yaml":            "apiVersion: v2\nname: linked\nversion: 0.1.0\n",
@@ -80,26 +80,5 @@ func TestLoadChartMatchesHelm(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("compared %d charts, expected the fixtures and the linked chart", n)
-	}
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

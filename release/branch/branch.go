@@ -778,31 +778,29 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 	pushMain := func(note string) {
 		step.Updates = append(step.Updates, plan.RefUpdate{Ref: st.main, Local: st.main, Expect: remoteMain, Note: note})
 	}
-	ahead := func() {
-		n, _ := gitx.Git(ctx, r.Dir, "rev-list", "--count", remoteMain+".."+st.head, "--")
-		pr.Problemf("%s has %s commit(s) that %s/%s does not have; push or drop them first, so the cut does not publish them", r.MainBranch, strings.TrimSpace(n), remote, r.MainBranch)
-	}
-	behind := func() {
-		pr.Problemf("%s is behind %s/%s or has diverged from it (%s is at %s); pull first", r.MainBranch, remote, r.MainBranch, remote, gitx.Short(remoteMain))
-	}
 	localAhead := remoteMain == st.head
 	if !localAhead {
 		if localAhead, err = ancestor(remoteMain, st.head); err != nil {
 			return err
 		}
 	}
+	// apart refuses a main that cannot be pushed as it is: ahead of the
+	// remote with commits of its own, or behind it or diverged.
+	apart := func() {
+		if localAhead {
+			n, _ := gitx.Git(ctx, r.Dir, "rev-list", "--count", remoteMain+".."+st.head, "--")
+			pr.Problemf("%s has %s commit(s) that %s/%s does not have; push or drop them first, so the cut does not publish them", r.MainBranch, strings.TrimSpace(n), remote, r.MainBranch)
+			return
+		}
+		pr.Problemf("%s is behind %s/%s or has diverged from it (%s is at %s); pull first", r.MainBranch, remote, r.MainBranch, remote, gitx.Short(remoteMain))
+	}
 	switch {
 	case st.pending != nil:
-		switch {
-		case remoteMain == st.head:
-			pushMain("the new bump commit")
-		case localAhead:
-			ahead()
-			return nil
-		default:
-			behind()
+		if remoteMain != st.head {
+			apart()
 			return nil
 		}
+		pushMain("the new bump commit")
 	case st.bump != "":
 		onRemote, err := ancestor(st.bump, remoteMain)
 		if err != nil {
@@ -813,11 +811,8 @@ func (c *cut) planPush(ctx context.Context, st *repoState, pr *plan.Repo) error 
 			pr.Donef("%s/%s has the bump commit", remote, r.MainBranch)
 		case st.head == st.bump && remoteMain == st.cutAt:
 			pushMain("bump commit " + gitx.Short(st.bump))
-		case localAhead:
-			ahead()
-			return nil
 		default:
-			behind()
+			apart()
 			return nil
 		}
 	}

@@ -54,11 +54,7 @@ func skipChartDir(name string) bool {
 // another chart's charts/ directory and hidden, vendor and node_modules
 // directories.
 func chartsAt(g *gitx.Repo, commit plumbing.Hash) ([]*chartAt, error) {
-	cm, err := g.CommitObject(commit)
-	if err != nil {
-		return nil, err
-	}
-	root, err := cm.Tree()
+	root, err := g.CommitTree(commit)
 	if err != nil {
 		return nil, err
 	}

@@ -108,22 +108,32 @@ func redact(repo string) string {
 	return repo
 }
 
+// opened returns (*m)[key], opening it with open first (under mu) when
+// it is not there yet: a repository is opened once per Fetcher.
+func opened[T any](mu *sync.Mutex, m *map[string]T, key string, open func() (T, error)) (T, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok := (*m)[key]; ok {
+		return v, nil
+	}
+	v, err := open()
+	if err != nil {
+		return v, err
+	}
+	if *m == nil {
+		*m = map[string]T{}
+	}
+	(*m)[key] = v
+	return v, nil
+}
+
 func (f *Fetcher) fromIndex(ctx context.Context, repo, name, version string) ([]byte, string, error) {
-	f.mu.Lock()
-	if f.repos == nil {
-		f.repos = map[string]chartrepo.Repository{}
+	r, err := opened(&f.mu, &f.repos, repo, func() (chartrepo.Repository, error) {
+		return chartrepo.Open(repo, chartrepo.Options{HTTPClient: f.HTTPClient})
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	r, ok := f.repos[repo]
-	if !ok {
-		var err error
-		r, err = chartrepo.Open(repo, chartrepo.Options{HTTPClient: f.HTTPClient})
-		if err != nil {
-			f.mu.Unlock()
-			return nil, "", err
-		}
-		f.repos[repo] = r
-	}
-	f.mu.Unlock()
 	v, err := r.Lookup(ctx, name, version)
 	if err != nil {
 		return nil, "", classify(fmt.Errorf("dependency %s %s: %w", name, version, err))
@@ -160,21 +170,10 @@ func (f *Fetcher) fromIndex(ctx context.Context, repo, name, version string) ([]
 }
 
 func (f *Fetcher) fromOCI(ctx context.Context, repo, name, version string) ([]byte, string, error) {
-	f.mu.Lock()
-	if f.oci == nil {
-		f.oci = map[string]*chartrepo.OCI{}
+	o, err := opened(&f.mu, &f.oci, repo, func() (*chartrepo.OCI, error) { return chartrepo.OpenOCI(repo, f.Registry) })
+	if err != nil {
+		return nil, "", err
 	}
-	o, ok := f.oci[repo]
-	if !ok {
-		var err error
-		o, err = chartrepo.OpenOCI(repo, f.Registry)
-		if err != nil {
-			f.mu.Unlock()
-			return nil, "", err
-		}
-		f.oci[repo] = o
-	}
-	f.mu.Unlock()
 	v, err := o.Manifest(ctx, name, version)
 	if err != nil {
 		return nil, "", classify(fmt.Errorf("dependency %s %s: %w", name, version, err))

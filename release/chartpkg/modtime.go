@@ -2,16 +2,13 @@ package chartpkg
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/relkit/relkit/release/gitx"
@@ -62,18 +59,9 @@ func (t *Tree) ModTimes(ctx context.Context, sets map[string][]string) (map[stri
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := exec.CommandContext(wctx, "git", "log", "--first-parent", "--diff-merges=first-parent", "--no-renames",
+	cmd, stdout, errb, err := startGit(wctx, t.dir, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames",
 		"--name-only", "-z", "--format=%x01%H%x02%ct", t.commit)
-	cmd.Dir = t.dir
-	cmd.Env = gitx.Env(cmd.Environ())
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	r := bufio.NewReaderSize(stdout, 256<<10)

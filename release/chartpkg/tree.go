@@ -95,18 +95,29 @@ func ReadTree(ctx context.Context, dir, rev string) (*Tree, error) {
 	return t, nil
 }
 
-func (t *Tree) list(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "git", "ls-tree", "-r", "-t", "-z", "--long", "--full-tree", t.commit)
-	cmd.Dir = t.dir
+// startGit starts git args in dir with its output on a pipe to read and
+// its stderr kept for the error; when ctx ends it gets SIGTERM, so that it
+// can remove its lock files, not SIGKILL.
+func startGit(ctx context.Context, dir string, args ...string) (*exec.Cmd, io.ReadCloser, *bytes.Buffer, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
 	cmd.Env = gitx.Env(cmd.Environ())
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errb := new(bytes.Buffer)
+	cmd.Stderr = errb
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdout, errb, nil
+}
+
+func (t *Tree) list(ctx context.Context) error {
+	cmd, stdout, errb, err := startGit(ctx, t.dir, "ls-tree", "-r", "-t", "-z", "--long", "--full-tree", t.commit)
+	if err != nil {
 		return err
 	}
 	r := bufio.NewReaderSize(stdout, 64<<10)

@@ -103,6 +103,18 @@ func (fx *fixture) gitWS() *workspace.Config {
 }
 
 // run runs chart:publish and returns its text output.
+// publishedToGit is the platform fixture with its charts published once
+// to the static site in git, and that workspace.
+func publishedToGit(t *testing.T) (*fixture, *workspace.Config) {
+	t.Helper()
+	fx := newFixture(t, platform())
+	ws := fx.gitWS()
+	if out, err := run(t, ws, Options{Push: true}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return fx, ws
+}
+
 func run(t *testing.T, ws *workspace.Config, opt Options) (string, error) {
 	t.Helper()
 	var out bytes.Buffer

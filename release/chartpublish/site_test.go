@@ -92,11 +92,7 @@ func TestPublishToGitSite(t *testing.T) {
 // both digests, and the site is left as it was; so is a package file
 // that index.yaml does not list but that holds other content.
 func TestChangeUnderAPublishedVersionIsRefused(t *testing.T) {
-	fx := newFixture(t, platform())
-	ws := fx.gitWS()
-	if out, err := run(t, ws, Options{Push: true}); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	fx, ws := publishedToGit(t)
 	tip := fx.tip("gh-pages")
 	published := fx.siteIndex("gh-pages", "").Lookup("mme", "0.4.0").Digest
 	fx.commit("change mme without a bump", map[string]string{"omec/mme/templates/cm.yaml": "kind: ConfigMap\ndata: {a: b}\n", "apps/web/Chart.yaml": chartYAML("web", "0.2.0")})
@@ -120,11 +116,7 @@ func TestChangeUnderAPublishedVersionIsRefused(t *testing.T) {
 // Back-to-back merges: whatever the last run missed is published now,
 // not only what HEAD^ changed.
 func TestEverythingMissedIsPublished(t *testing.T) {
-	fx := newFixture(t, platform())
-	ws := fx.gitWS()
-	if out, err := run(t, ws, Options{Push: true}); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	fx, ws := publishedToGit(t)
 	fx.commit("bump web", map[string]string{"apps/web/Chart.yaml": chartYAML("web", "0.2.0")})
 	fx.commit("new chart", map[string]string{"apps/api/Chart.yaml": chartYAML("api", "1.0.0"), "apps/api/templates/d.yaml": "kind: Deployment\n"})
 	fx.commit("docs", map[string]string{"README.md": "more\n"})
@@ -147,11 +139,7 @@ func TestEverythingMissedIsPublished(t *testing.T) {
 // umbrella's package under its published version: the umbrella is
 // refused, and so nothing is written.
 func TestSubchartBumpWithoutUmbrellaBumpIsRefused(t *testing.T) {
-	fx := newFixture(t, platform())
-	ws := fx.gitWS()
-	if out, err := run(t, ws, Options{Push: true}); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	fx, ws := publishedToGit(t)
 	tip := fx.tip("gh-pages")
 	fx.commit("bump hss", map[string]string{"omec/hss/Chart.yaml": chartYAML("hss", "1.2.4")})
 	out, err := run(t, ws, Options{Push: true})

@@ -30,19 +30,8 @@ func DepEntries(n *yaml.Node) []DepEntry {
 		if item.Kind != yaml.MappingNode {
 			continue
 		}
-		d := DepEntry{Index: i}
-		for j := 0; j+1 < len(item.Content); j += 2 {
-			k, v := item.Content[j].Value, item.Content[j+1]
-			switch k {
-			case "name":
-				d.Name = v.Value
-			case "version":
-				d.Version, d.Line = v.Value, v.Line
-			case "repository":
-				d.Repository = v.Value
-			}
-		}
-		out = append(out, d)
+		d := dependencyOf(item)
+		out = append(out, DepEntry{Index: i, Name: d.Name, Version: d.Version, Repository: d.Repository, Line: d.Line})
 	}
 	return out
 }

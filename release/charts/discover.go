@@ -328,30 +328,34 @@ func depsFromNode(n *yaml.Node) []Dependency {
 	}
 	var out []Dependency
 	for _, item := range n.Content {
-		if item.Kind != yaml.MappingNode {
-			continue
+		if item.Kind == yaml.MappingNode {
+			out = append(out, dependencyOf(item))
 		}
-		var d Dependency
-		for i := 0; i+1 < len(item.Content); i += 2 {
-			k, v := item.Content[i], item.Content[i+1]
-			switch k.Value {
-			case "name":
-				d.Name = v.Value
-			case "version":
-				d.Version, d.Line = v.Value, v.Line
-			case "repository":
-				d.Repository = v.Value
-			case "alias":
-				d.Alias = v.Value
-			case "condition":
-				d.Condition = v.Value
-			case "tags":
-				for _, t := range v.Content {
-					d.Tags = append(d.Tags, t.Value)
-				}
-			}
-		}
-		out = append(out, d)
 	}
 	return out
+}
+
+// dependencyOf reads one entry (a mapping) of a dependencies list.
+func dependencyOf(item *yaml.Node) Dependency {
+	var d Dependency
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, v := item.Content[i], item.Content[i+1]
+		switch k.Value {
+		case "name":
+			d.Name = v.Value
+		case "version":
+			d.Version, d.Line = v.Value, v.Line
+		case "repository":
+			d.Repository = v.Value
+		case "alias":
+			d.Alias = v.Value
+		case "condition":
+			d.Condition = v.Value
+		case "tags":
+			for _, t := range v.Content {
+				d.Tags = append(d.Tags, t.Value)
+			}
+		}
+	}
+	return d
 }

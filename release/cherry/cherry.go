@@ -48,6 +48,21 @@ func Add(ctx context.Context, repo, commit string, ident gitx.Ident, dryRun bool
 	return &Worktree{w}, nil
 }
 
+// AddOnBranch starts a commit planned for branch s.Branch of repo: the
+// worktree of Add at tip, unless the run is refused (then nil, and the
+// reasons are problems of pr): the branch is checked out somewhere, git
+// has no identity to commit with, or pr already has a problem.
+func AddOnBranch(ctx context.Context, s *plan.Session, pr *plan.Repo, repo, tip string) (*Worktree, error) {
+	if err := plan.NotCheckedOut(ctx, repo, s.Branch, pr); err != nil {
+		return nil, err
+	}
+	s.CanCommit(ctx, repo, pr)
+	if len(pr.Problems) > 0 {
+		return nil, nil
+	}
+	return Add(ctx, repo, tip, s.Ident, s.DryRun)
+}
+
 // Remove deletes the worktree (see gitx.Worktree.Remove); a nil Worktree
 // has nothing to remove.
 func (w *Worktree) Remove(ctx context.Context) error {

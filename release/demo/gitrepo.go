@@ -87,20 +87,29 @@ func (r *Repo) Git(args ...string) string {
 
 // Write writes files (path -> content) into the worktree.
 func (r *Repo) Write(files map[string]string) *Repo {
+	if r.err != nil {
+		return r
+	}
+	abs := make(map[string]string, len(files))
 	for name, content := range files {
-		if r.err != nil {
-			return r
-		}
-		p := filepath.Join(r.Dir, filepath.FromSlash(name))
+		abs[filepath.Join(r.Dir, filepath.FromSlash(name))] = content
+	}
+	r.err = writeFiles(abs)
+	return r
+}
+
+// writeFiles writes each file (path -> content), making its folder; the
+// first error stops it.
+func writeFiles(files map[string]string) error {
+	for p, content := range files {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			r.err = err
-			return r
+			return err
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			r.err = err
+			return err
 		}
 	}
-	return r
+	return nil
 }
 
 // Remove deletes worktree files.
@@ -251,15 +260,8 @@ func (r *Repo) AddBareRemote(bareDir string) *Repo {
 			fmt.Fprintf(&conf, "[branch %q]\n\tremote = origin\n\tmerge = %s\n", b, ref.name)
 		}
 	}
-	for p, content := range writes {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			r.err = err
-			return r
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			r.err = err
-			return r
-		}
+	if r.err = writeFiles(writes); r.err != nil {
+		return r
 	}
 	r.err = appendFile(filepath.Join(gitDir, "config"), conf.String())
 	return r

@@ -130,14 +130,7 @@ func BenchmarkEveryContent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("git-log-all", func(b *testing.B) {
-		for b.Loop() {
-			out, err := exec.Command("git", "-C", dir, "log", "--all", "--format=%H", "--", ":(glob)**/VERSION").Output()
-			if err != nil || len(strings.Fields(string(out))) < 300 {
-				b.Fatalf("git log: %v", err)
-			}
-		}
-	})
+	benchGitLog(b, "git-log-all", dir, "--all", "--format=%H", "--", ":(glob)**/VERSION")
 	b.Run("every-content", func(b *testing.B) {
 		for b.Loop() {
 			g, err := Open(dir)

@@ -266,13 +266,18 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 	return *h, nil
 }
 
-// FileAt returns the content of path in commit c, or os.ErrNotExist.
-func (r *Repo) FileAt(c plumbing.Hash, path string) ([]byte, error) {
+// CommitTree returns the root tree of commit c.
+func (r *Repo) CommitTree(c plumbing.Hash) (*object.Tree, error) {
 	commit, err := r.CommitObject(c)
 	if err != nil {
 		return nil, err
 	}
-	tree, err := commit.Tree()
+	return commit.Tree()
+}
+
+// FileAt returns the content of path in commit c, or os.ErrNotExist.
+func (r *Repo) FileAt(c plumbing.Hash, path string) ([]byte, error) {
+	tree, err := r.CommitTree(c)
 	if err != nil {
 		return nil, err
 	}

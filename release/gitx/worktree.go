@@ -36,17 +36,7 @@ type Worktree struct {
 // also removes what killed runs left). Close it with Remove.
 func AddWorktree(ctx context.Context, repo, commit string, ident Ident) (*Worktree, error) {
 	sc, err := AddScratch(ctx, repo, commit, filepath.Base(repo), NoHooks...)
-	if err != nil {
-		return nil, err
-	}
-	w := &Worktree{Repo: repo, Dir: sc.Dir, Ident: ident, scratch: sc}
-	head, err := w.Head(ctx)
-	if err != nil {
-		w.Remove(ctx)
-		return nil, err
-	}
-	w.Start = head
-	return w, nil
+	return onScratch(ctx, repo, ident, sc, err)
 }
 
 // AddIsolatedWorktree is AddWorktree for a run that writes nothing into
@@ -56,6 +46,12 @@ func AddWorktree(ctx context.Context, repo, commit string, ident Ident) (*Worktr
 // worktree record in repo.
 func AddIsolatedWorktree(ctx context.Context, repo, commit string, ident Ident) (*Worktree, error) {
 	sc, err := AddIsolatedScratch(ctx, repo, commit, filepath.Base(repo))
+	return onScratch(ctx, repo, ident, sc, err)
+}
+
+// onScratch is the worktree of repo in scratch sc (err: making sc
+// failed), started at its head; on failure the scratch is removed.
+func onScratch(ctx context.Context, repo string, ident Ident, sc *Scratch, err error) (*Worktree, error) {
 	if err != nil {
 		return nil, err
 	}

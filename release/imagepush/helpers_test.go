@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -300,17 +299,8 @@ func layoutTop(t testing.TB, dir string) (v1.ImageIndex, v1.Descriptor) {
 // removeOneLayer deletes the first layer blob of the layout's only image.
 func removeOneLayer(t testing.TB, dir string) {
 	t.Helper()
-	idx, top := layoutTop(t, dir)
-	img, err := idx.Image(top.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Layers[0].Digest
-	if err := os.Remove(filepath.Join(dir, "blobs", h.Algorithm, h.Hex)); err != nil {
+	_, m := layoutManifest(t, dir, 0)
+	if err := os.Remove(blobFile(dir, m.Layers[0].Digest)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,9 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	rplan "github.com/relkit/relkit/release/plan"
@@ -45,7 +43,7 @@ func flipByte(t *testing.T, file string, off int64) {
 
 // layoutManifest returns the manifest of the image at layout dir (the
 // only image, or the child i of the only index).
-func layoutManifest(t *testing.T, dir string, child int) (v1.Descriptor, *v1.Manifest) {
+func layoutManifest(t testing.TB, dir string, child int) (v1.Descriptor, *v1.Manifest) {
 	t.Helper()
 	idx, d := layoutTop(t, dir)
 	if d.MediaType.IsIndex() {
@@ -403,11 +401,7 @@ func TestDamagedTarballIsRefusedBeforeAnyWrite(t *testing.T) {
 	t.Run("gzip layers: one flipped byte", func(t *testing.T) {
 		reg := newTestReg(t)
 		img := randomImage(t, 2)
-		file := filepath.Join(t.TempDir(), "app.tar")
-		tag, _ := name.NewTag("registry.example.org/team/app:1.0.0")
-		if err := tarball.WriteToFile(file, tag, img); err != nil {
-			t.Fatal(err)
-		}
+		file := dockerTarball(t, img, "registry.example.org/team/app:1.0.0")
 		layers, _ := img.Layers()
 		d, _ := layers[0].Digest()
 		off := tarOffset(t, file, d.Hex+".tar.gz")

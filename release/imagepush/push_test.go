@@ -431,15 +431,26 @@ func TestRegistryClosedMidPush(t *testing.T) {
 	}
 }
 
+// dockerTarball writes img as a `docker save` tarball tagged ref and
+// returns the file.
+func dockerTarball(t *testing.T, img v1.Image, ref string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "app.tar")
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tarball.WriteToFile(file, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 func TestSourceDockerTarball(t *testing.T) {
 	t.Parallel()
 	reg := newTestReg(t)
 	img := randomImage(t, 3)
-	file := filepath.Join(t.TempDir(), "app.tar")
-	tag, _ := name.NewTag("registry.example.org/team/app:1.4.0")
-	if err := tarball.WriteToFile(file, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	file := dockerTarball(t, img, "registry.example.org/team/app:1.4.0")
 	res, err := Push(ctxT(t), request(file, []string{reg.repo("team/app")}, "1.4.0"))
 	if err != nil {
 		t.Fatalf("Push: %v\n%s", err, res)

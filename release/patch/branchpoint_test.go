@@ -47,15 +47,7 @@ func TestBranchPoint(t *testing.T) {
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gitx.Open(r.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	head, err := g.Resolve("master")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, head := openAtMaster(t, r.Dir)
 	for _, tc := range []struct {
 		want, at, why string
 	}{
@@ -105,15 +97,7 @@ func BenchmarkBranchPoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	want := strings.TrimSpace(res.Versions[2]) // an early release
-	g, err := gitx.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Close()
-	head, err := g.Resolve("master")
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, head := openAtMaster(b, dir)
 	// The machine is shared: besides ns/op, each side reports its fastest
 	// run (min-ns), which load spikes do not inflate, and the ratio is
 	// taken on those.
@@ -154,4 +138,20 @@ func BenchmarkBranchPoint(b *testing.B) {
 	if gitLog > 0 && search > 0 {
 		b.Logf("fastest runs: git log %v, lazy-branch point %v: %.2fx", gitLog, search, float64(search)/float64(gitLog))
 	}
+}
+
+// openAtMaster opens the repo at dir (closed when tb ends) and resolves
+// its master.
+func openAtMaster(tb testing.TB, dir string) (*gitx.Repo, plumbing.Hash) {
+	tb.Helper()
+	g, err := gitx.Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { g.Close() })
+	head, err := g.Resolve("master")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g, head
 }

@@ -119,15 +119,8 @@ func (s *Session) PickCharts(ctx context.Context, pr *plan.Repo, revs []string) 
 	if len(todo) == 0 {
 		return res, nil
 	}
-	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
-		return res, err
-	}
-	s.CanCommit(ctx, r.Dir, pr)
-	if len(pr.Problems) > 0 {
-		return res, nil
-	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
-	if err != nil {
+	w, err := cherry.AddOnBranch(ctx, s.Session, pr, r.Dir, tip)
+	if err != nil || w == nil {
 		return res, err
 	}
 	defer w.Remove(ctx)

@@ -250,12 +250,8 @@ type componentResult struct {
 func (s *Session) planComponentRelease(ctx context.Context, pr *plan.Repo, comp *workspace.Repo, shipped string, revs []string) (componentResult, error) {
 	var res componentResult
 	dir := comp.Dir
-	commits, err := s.Fixes(ctx, comp, revs, pr)
-	if err != nil || len(pr.Problems) > 0 {
-		return res, err
-	}
-	g, err := gitx.Open(dir)
-	if err != nil {
+	commits, g, err := s.openFixes(ctx, comp, revs, pr)
+	if g == nil {
 		return res, err
 	}
 	defer g.Close()

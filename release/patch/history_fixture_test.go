@@ -249,6 +249,15 @@ func (f *sdcore) snapshot() string {
 	return b.String()
 }
 
+// unchanged fails the test when a repo is not as snapshot before had it;
+// what names the run that changed it.
+func (f *sdcore) unchanged(t *testing.T, before, what string) {
+	t.Helper()
+	if after := f.snapshot(); after != before {
+		t.Fatalf("%s changed a repo:\n%s\n---\n%s", what, before, after)
+	}
+}
+
 func (f *sdcore) component(name string, opt Options) (string, error) {
 	f.t.Helper()
 	opt.Line, opt.Component = sdLine, name

@@ -40,9 +40,7 @@ func TestSDCoreChartVersionsAreFree(t *testing.T) {
 			t.Errorf("the dry run should match %s:\n%s", re, out)
 		}
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("the dry run changed a repo:\n%s\n---\n%s", before, after)
-	}
+	f.unchanged(t, before, "the dry run")
 	if out, err = f.charts(Options{Commits: []string{fix}, Push: true}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -63,9 +61,7 @@ func TestSDCoreChartVersionsAreFree(t *testing.T) {
 	if out, err = f.charts(Options{Commits: []string{fix}, Push: true}); err != nil || !strings.Contains(out, "Nothing to do") {
 		t.Errorf("a rerun should do nothing: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Errorf("the rerun changed a repo")
-	}
+	f.unchanged(t, before, "the rerun")
 }
 
 // A chart repository that cannot be read leaves the free version unknown:
@@ -81,9 +77,7 @@ func TestSDCoreChartRepositoryDown(t *testing.T) {
 	if plan.ExitCode(err) != plan.ExitUndecided || !strings.Contains(out, "reading the chart repository") {
 		t.Errorf("an unreadable chart repository should be undecided: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Errorf("an undecided run changed a repo")
-	}
+	f.unchanged(t, before, "an undecided run")
 }
 
 // The shape of issue 10.1/10.2: amf 3.1.0 ships; main released v3.1.1 ..
@@ -115,9 +109,7 @@ func TestSDCoreComponentVersionTakenByMain(t *testing.T) {
 			"The next version no tag holds, 3.1.8,",
 			"run again with -use=3.1.3 (or a newer one: 3.1.4, 3.1.5, 3.1.6, 3.1.7)",
 		)
-		if after := f.snapshot(); after != before {
-			t.Fatalf("dry run %v: a refused run changed a repo", dry)
-		}
+		f.unchanged(t, before, fmt.Sprintf("dry run %v: a refused run", dry))
 	}
 
 	// A fix no release has: none to offer.
@@ -140,9 +132,7 @@ func TestSDCoreComponentVersionTakenByMain(t *testing.T) {
 		!strings.Contains(out, "run again with -use=3.1.2 (or a newer one") {
 		t.Errorf("the same change (patch-id) carries the fix: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("a refused run changed a repo")
-	}
+	f.unchanged(t, before, "a refused run")
 }
 
 // -use=3.1.3 takes the existing release: no component tag, branch or
@@ -170,9 +160,7 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "no release of amf after 3.1.0 has every fix: release them on master first") {
 		t.Errorf("-use of a release without the fix, none having it: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("a refused -use changed a repo")
-	}
+	f.unchanged(t, before, "a refused -use")
 
 	amfBefore := f.Snapshot("amf") + f.Git("amf", "ls-remote", "origin")
 	out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", DryRun: true, Push: true})
@@ -190,9 +178,7 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 	if strings.Contains(out, "create tag") || strings.Contains(out, "create branch") {
 		t.Errorf("-use makes no component tag or branch:\n%s", out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("the dry run changed a repo")
-	}
+	f.unchanged(t, before, "the dry run")
 	if out, err = f.component("amf", Options{Commits: []string{f.fixAncestor}, Use: "3.1.3", Push: true}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -211,9 +197,7 @@ func TestSDCoreComponentUseExistingRelease(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "release 4.1 already ships amf 3.1.3 (tag v3.1.3), which has the fixes") {
 		t.Errorf("a rerun should do nothing: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Errorf("the rerun changed a repo")
-	}
+	f.unchanged(t, before, "the rerun")
 }
 
 // smf's aether-4.1 was cut by hand: relkit builds on it (it is the
@@ -240,9 +224,7 @@ func TestSDCoreComponentHandMadeBranch(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Nothing to do") || !strings.Contains(out, "smf 1.0.1 (tag v1.0.1) has the fixes") {
 		t.Errorf("the rerun should find relkit's own release: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Errorf("the rerun changed a repo")
-	}
+	f.unchanged(t, before, "the rerun")
 }
 
 // Somebody picked the fix onto the hand-made aether-4.1 and released
@@ -257,9 +239,7 @@ func TestSDCoreComponentHandMadeTagNotAdopted(t *testing.T) {
 		"aether-4.1 is at smf 1.0.1 (tag v1.0.1 on ") || !strings.Contains(out, "which has the fixes, but relkit did not make that release (its tag message is not relkit's): relkit takes over only its own earlier work. To point the charts of aether-4.1 at it, run again with -use=1.0.1") {
 		t.Errorf("a hand-made release must not be adopted: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("the refusal changed a repo")
-	}
+	f.unchanged(t, before, "the refusal")
 	out, err = f.component("smf", Options{Commits: []string{f.smfFix}, Use: "1.0.1", Push: true})
 	if err != nil {
 		t.Fatalf("-use=1.0.1: %v\n%s", err, out)
@@ -315,9 +295,7 @@ func TestSDCoreCommitsMustComeFromMain(t *testing.T) {
 	if plan.ExitCode(err) != plan.ExitFailed || !strings.Contains(out, "is not on the main branch master; it is on fix/liveness") {
 		t.Errorf("an unmerged chart fix must be refused: %v\n%s", err, out)
 	}
-	if after := f.snapshot(); after != before {
-		t.Fatalf("a refusal changed a repo")
-	}
+	f.unchanged(t, before, "a refusal")
 	if out, err = f.charts(Options{Commits: []string{fix}, From: "fix/liveness"}); err != nil || !strings.Contains(out, "cherry-pick -x of "+fix[:7]) {
 		t.Errorf("-from=fix/liveness should take the fix: %v\n%s", err, out)
 	}

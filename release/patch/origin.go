@@ -11,6 +11,19 @@ import (
 	"github.com/relkit/relkit/release/workspace"
 )
 
+// openFixes resolves the fixes (see Fixes) and opens comp's repo to plan
+// them in; g is nil (nothing to close) when the run is refused or failed.
+func (s *Session) openFixes(ctx context.Context, comp *workspace.Repo, revs []string, pr *plan.Repo) (commits []string, g *gitx.Repo, err error) {
+	commits, err = s.Fixes(ctx, comp, revs, pr)
+	if err != nil || len(pr.Problems) > 0 {
+		return nil, nil, err
+	}
+	if g, err = gitx.Open(comp.Dir); err != nil {
+		return nil, nil, err
+	}
+	return commits, g, nil
+}
+
 // Fixes resolves the fixes a patch names (revs) in repo r and checks
 // that each is on the branch it must come from (CommitsOnSource): the
 // commits, in order without repeats, or problems of pr.

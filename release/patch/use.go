@@ -43,12 +43,8 @@ func (s *Session) planUse(ctx context.Context, pr *plan.Repo, comp *workspace.Re
 		pr.Problemf("-use=%s is not a release after %s in the %d.%d line: release %s ships %s %s, and a patch moves it only to a newer %d.%d.z", use, shipped, sv.Major(), sv.Minor(), s.Line, comp.Name, shipped, sv.Major(), sv.Minor())
 		return res, nil
 	}
-	commits, err := s.Fixes(ctx, comp, revs, pr)
-	if err != nil || len(pr.Problems) > 0 {
-		return res, err
-	}
-	g, err := gitx.Open(dir)
-	if err != nil {
+	commits, g, err := s.openFixes(ctx, comp, revs, pr)
+	if g == nil {
 		return res, err
 	}
 	defer g.Close()

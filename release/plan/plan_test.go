@@ -107,15 +107,27 @@ func TestCommitNeverOverwritesAChangedFile(t *testing.T) {
 	os.WriteFile(filepath.Join(r.Dir, "VERSION"), []byte("9.9.9\n"), 0o644)
 	pr := bumpPlan(r, head)
 	pr.Steps = pr.Steps[1:2]
-	err := (&Plan{Repos: []*Repo{pr}}).Apply(context.Background(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "VERSION changed since the plan was made; it was not overwritten") {
-		t.Fatalf("got %v", err)
-	}
+	applyFails(t, []*Repo{pr}, "VERSION changed since the plan was made; it was not overwritten")
 	if data, _ := os.ReadFile(filepath.Join(r.Dir, "VERSION")); string(data) != "9.9.9\n" {
 		t.Errorf("the file was overwritten: %q", data)
 	}
 	if rev(t, r.Dir, "master") != head {
 		t.Errorf("a commit was made")
+	}
+}
+
+// applyFails applies a plan of repos and fails the test unless Apply
+// fails with an error that says each of wants.
+func applyFails(t *testing.T, repos []*Repo, wants ...string) {
+	t.Helper()
+	err := (&Plan{Repos: repos}).Apply(context.Background(), Options{})
+	if err == nil {
+		t.Fatalf("applied; want an error saying %q", wants)
+	}
+	for _, w := range wants {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("got %v; want it to say %q", err, w)
+		}
 	}
 }
 
@@ -125,10 +137,7 @@ func TestCommitRefusesAMovedBranch(t *testing.T) {
 	r.Commit("someone else", map[string]string{"x": "y\n"})
 	pr := bumpPlan(r, head)
 	pr.Steps = pr.Steps[1:2]
-	err := (&Plan{Repos: []*Repo{pr}}).Apply(context.Background(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "master moved since the plan was made") {
-		t.Fatalf("got %v", err)
-	}
+	applyFails(t, []*Repo{pr}, "master moved since the plan was made")
 }
 
 // TestGuardStopsEveryPush: one remote differs from what the plan read, so
@@ -139,11 +148,7 @@ func TestGuardStopsEveryPush(t *testing.T) {
 	b, bareB, headB := repoWithRemote(t, "b")
 	pa, pb := bumpPlan(a, headA), bumpPlan(b, headB)
 	pb.Steps[2].Guards = []RefUpdate{{Ref: "refs/heads/master", Expect: strings.Repeat("1", 40)}}
-	err := (&Plan{Repos: []*Repo{pa, pb}}).Apply(context.Background(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "b: origin changed since the plan was made: master is "+headB[:7]+", expected 1111111") ||
-		!strings.Contains(err.Error(), "nothing was pushed anywhere") {
-		t.Fatalf("got %v", err)
-	}
+	applyFails(t, []*Repo{pa, pb}, "b: origin changed since the plan was made: master is "+headB[:7]+", expected 1111111", "nothing was pushed anywhere")
 	if rev(t, bareA, "refs/heads/rel-1.0") != "" || rev(t, bareB, "refs/heads/rel-1.0") != "" || rev(t, bareA, "refs/heads/master") != headA {
 		t.Errorf("something was pushed")
 	}
@@ -159,10 +164,7 @@ func TestLocalFailureStopsEveryPush(t *testing.T) {
 	a, bareA, headA := repoWithRemote(t, "a")
 	b, _, headB := repoWithRemote(t, "b")
 	b.Git("branch", "rel-1.0", headB)
-	err := (&Plan{Repos: []*Repo{bumpPlan(a, headA), bumpPlan(b, headB)}}).Apply(context.Background(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "b: create-branch:") || !strings.Contains(err.Error(), "nothing was pushed") {
-		t.Fatalf("got %v", err)
-	}
+	applyFails(t, []*Repo{bumpPlan(a, headA), bumpPlan(b, headB)}, "b: create-branch:", "nothing was pushed")
 	if rev(t, bareA, "refs/heads/master") != headA {
 		t.Errorf("a pushed although b failed")
 	}

@@ -361,15 +361,8 @@ func (pt *pointRun) charts(ctx context.Context, pr *plan.Repo) error {
 // branch checked out, no identity to commit with, a failed check).
 func (pt *pointRun) checked(ctx context.Context, pr *plan.Repo, tip string) (*cherry.Worktree, error) {
 	s, r := pt.s, pt.ws.Charts
-	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
-		return nil, err
-	}
-	s.CanCommit(ctx, r.Dir, pr)
-	if len(pr.Problems) > 0 {
-		return nil, nil
-	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
-	if err != nil {
+	w, err := cherry.AddOnBranch(ctx, s, pr, r.Dir, tip)
+	if err != nil || w == nil {
 		return nil, err
 	}
 	pt.wt = w
@@ -613,15 +606,8 @@ func (pt *pointRun) docs(ctx context.Context, pr *plan.Repo) error {
 		}
 		return nil
 	}
-	if err := plan.NotCheckedOut(ctx, r.Dir, s.Branch, pr); err != nil {
-		return err
-	}
-	s.CanCommit(ctx, r.Dir, pr)
-	if len(pr.Problems) > 0 {
-		return nil
-	}
-	w, err := cherry.Add(ctx, r.Dir, tip, s.Ident, s.DryRun)
-	if err != nil {
+	w, err := cherry.AddOnBranch(ctx, s, pr, r.Dir, tip)
+	if err != nil || w == nil {
 		return err
 	}
 	defer w.Remove(ctx)

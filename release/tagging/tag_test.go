@@ -228,12 +228,7 @@ func TestTagOnAnotherCommitIsNeverMoved(t *testing.T) {
 	}
 	// Fixed by hand: the next run converges.
 	fx.git(t, "comp-a", "push", "-q", "origin", ":refs/tags/v1.2.3")
-	if out, err := runTag(t, fx, Options{Push: true}); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if fx.tagAt(fx.remotes["comp-a"], "v1.2.3") != fx.setAt["comp-a"] {
-		t.Errorf("not converged")
-	}
+	pushConverges(t, fx, "comp-a", "v1.2.3")
 }
 
 // TestTagOnTheMergeCommitIsTheRelease: CI tagged the commit after the one
@@ -367,10 +362,17 @@ func TestRejectedTagPushThenRerun(t *testing.T) {
 	if p.Count(plan.Push) != 1 || p.Count(plan.CreateTag) != 0 {
 		t.Errorf("re-run should push the one tag left: %s", p.Summary())
 	}
+	pushConverges(t, fx, "charts", "2.1.2")
+}
+
+// pushConverges runs release:tag -push again: it must succeed, and the
+// remote of repo must then have tag on the commit that set its VERSION.
+func pushConverges(t *testing.T, fx *fixture, repo, tag string) {
+	t.Helper()
 	if out, err := runTag(t, fx, Options{Push: true}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if fx.tagAt(fx.remotes["charts"], "2.1.2") != fx.setAt["charts"] {
+	if fx.tagAt(fx.remotes[repo], tag) != fx.setAt[repo] {
 		t.Errorf("not converged")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/relkit/relkit/release/demo"
 	"github.com/relkit/relkit/release/review/gerritlike"
 	"github.com/relkit/relkit/release/review/reviewtest"
+	"github.com/relkit/relkit/release/testutil"
 )
 
 // The whole demo, run once: the review chapter's changes, the CI
@@ -51,18 +52,14 @@ func chapter(t *testing.T, text, from, to string) string {
 // no tag), and the rerun pushed nothing new.
 func checkReviewChapter(t *testing.T, text, dir string) {
 	const topic = "relkit-patch-charts-2.1"
-	for _, want := range []string{
+	testutil.ContainsAll(t, "the review chapter", text,
 		"-review (dry run: nothing will be written)",
-		"would push 2 commits for review to refs/for/aether-2.1 on origin, topic " + topic,
-		"pushed 2 commits for review to refs/for/aether-2.1 on origin (topic " + topic + "): changes 2, 3",
-		"2 commits already up for review on origin (topic " + topic + "): nothing pushed: changes 2, 3",
-		"Open changes of topic " + topic,
+		"would push 2 commits for review to refs/for/aether-2.1 on origin, topic "+topic,
+		"pushed 2 commits for review to refs/for/aether-2.1 on origin (topic "+topic+"): changes 2, 3",
+		"2 commits already up for review on origin (topic "+topic+"): nothing pushed: changes 2, 3",
+		"Open changes of topic "+topic,
 		"no tag was pushed",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the review chapter lacks %q:\n%s", want, text)
-		}
-	}
+	)
 	listed := regexp.MustCompile(`change (\d+) into aether-2.1, patch set (\d+), \S+\n.*\n    Change-Id: (I[0-9a-f]{40})\n`).FindAllStringSubmatch(text, -1)
 	if len(listed) != 2 || listed[0][3] == listed[1][3] {
 		t.Fatalf("the chapter should list two changes with their own Change-Ids, got %q:\n%s", listed, text)
@@ -131,11 +128,7 @@ func checkReviewChapter(t *testing.T, text, dir string) {
 // and to the OCI registry, a rerun has nothing to do, and release:status
 // then shows the 2.1 line's charts published.
 func checkPublishAndStatus(t *testing.T, chapter, status string) {
-	for _, want := range []string{"chart package(s) to publish", "committed", "on gh-pages and pushed", "pushed ", "Nothing to do: chart:publish -push is already complete"} {
-		if !strings.Contains(chapter, want) {
-			t.Errorf("publish chapter lacks %q:\n%s", want, chapter)
-		}
-	}
+	testutil.ContainsAll(t, "publish chapter", chapter, "chart package(s) to publish", "committed", "on gh-pages and pushed", "pushed ", "Nothing to do: chart:publish -push is already complete")
 	m := regexp.MustCompile(`Charts: (\d+) on the branch, (\d+) published, (\d+) pending`).FindStringSubmatch(status)
 	if m == nil || m[1] == "0" || m[1] != m[2] || m[3] != "0" {
 		t.Errorf("status does not show every chart published: %v\n%s", m, status)

@@ -44,11 +44,20 @@ func run(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	num := func(i int) (int, error) {
-		if i >= len(args) {
-			return 0, fmt.Errorf("%s: missing argument %d", args[0], i)
+	// nums reads the numeric arguments at positions at, in that order.
+	nums := func(at ...int) ([]int, error) {
+		out := make([]int, len(at))
+		for k, i := range at {
+			if i >= len(args) {
+				return nil, fmt.Errorf("%s: missing argument %d", args[0], i)
+			}
+			v, err := strconv.Atoi(args[i])
+			if err != nil {
+				return nil, err
+			}
+			out[k] = v
 		}
-		return strconv.Atoi(args[i])
+		return out, nil
 	}
 	switch args[0] {
 	case "freeport":
@@ -66,32 +75,21 @@ func run(args []string) error {
 		srv := &http.Server{Addr: args[1], Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
 		return srv.ListenAndServe()
 	case "seed":
-		n, err := num(2)
+		v, err := nums(2, 3, 4) // N LAYERS BYTES
 		if err != nil {
 			return err
 		}
-		layers, err := num(3)
-		if err != nil {
-			return err
-		}
-		size, err := num(4)
-		if err != nil {
-			return err
-		}
-		_, err = imagepushtest.SeedStaging(ctx, args[1], n, layers, int64(size))
+		_, err = imagepushtest.SeedStaging(ctx, args[1], v[0], v[1], int64(v[2]))
 		return err
 	case "push":
 		if len(args) < 3 {
 			return fmt.Errorf("push FROM TO N JOBS")
 		}
-		n, err := num(3)
+		v, err := nums(3, 4) // N JOBS
 		if err != nil {
 			return err
 		}
-		jobs, err := num(4)
-		if err != nil {
-			return err
-		}
+		n, jobs := v[0], v[1]
 		prefix := "release"
 		if len(args) > 5 {
 			prefix = args[5]
