@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/relkit/relkit/checks/report"
 	"github.com/relkit/relkit/release/gitx"
+	"github.com/relkit/relkit/release/repofs"
 	"github.com/relkit/relkit/release/version"
 	"github.com/relkit/relkit/release/workspace"
 )
@@ -110,8 +110,10 @@ func docsVersionLine(ctx context.Context, ws *workspace.Config) ([]report.Findin
 func versionOn(ctx context.Context, ws *workspace.Config, r *workspace.Repo, at, l branchLine) (sideVersion, error) {
 	label := fmt.Sprintf("%s %s:1", r.Name, r.VersionFile)
 	if !at.known || at == l {
-		data, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(r.VersionFile)))
-		if errors.Is(err, os.ErrNotExist) {
+		data, err := repofs.Read(r.Dir, r.VersionFile, repofs.MaxVersion)
+		if _, _, refused := repofs.Refused(err); refused || errors.Is(err, os.ErrNotExist) {
+			// Nothing to compare; check:versions reports the file itself
+			// (file-not-regular, version-missing).
 			return sideVersion{}, nil
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package checks
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -314,5 +315,45 @@ func TestImagesTagInTheOtherForm(t *testing.T) {
 		for _, f := range rep.Findings() {
 			t.Errorf("tagPrefix %q, git tag %s: unexpected %s: %s", tc.prefix, tc.gitTag, f.Rule, f.Message)
 		}
+	}
+}
+
+// A docs VERSION that is a symlink out of the repo is refused like any
+// repo file (file-not-regular), and the docs line check reads nothing
+// through it: the version the outside file holds (off the charts' line)
+// is never compared, so no docs-version-line and no could-not-decide.
+func TestVersionsDocsLineRefusesASymlinkedVersion(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("2.1.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	component(t, root, "charts", func(r *demo.Repo) { r.SetVersion("2.2.0-dev\n") })
+	component(t, root, "docs", func(r *demo.Repo) { r.SetVersion("2.2.0\n") })
+	docsVersion := filepath.Join(root, "docs", "VERSION")
+	if err := os.Remove(docsVersion); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, docsVersion); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Parse(filepath.Join(root, "relkit.yaml"), []byte("charts: {path: charts}\ndocs: {path: docs}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Versions(context.Background(), ws, Options{})
+	if err := rep.Err(); err != nil {
+		t.Errorf("could not decide: %v", err)
+	}
+	refused := false
+	for _, f := range rep.Findings() {
+		refused = refused || (f.Repo == "docs" && f.Rule == ruleFileNotRegular)
+		if f.Rule == "docs-version-line" {
+			t.Errorf("unexpected finding %s %s: %s", f.Location(), f.Rule, f.Message)
+		}
+	}
+	if !refused {
+		t.Errorf("no file-not-regular finding for docs VERSION: %v", rep.Findings())
 	}
 }
