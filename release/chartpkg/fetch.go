@@ -18,6 +18,7 @@ import (
 
 	"github.com/relkit/relkit/checks/chartrepo"
 	"github.com/relkit/relkit/checks/imageref"
+	"github.com/relkit/relkit/release/repofs"
 )
 
 // MaxPackageSize bounds a chart package downloaded for a dependency.
@@ -229,11 +230,12 @@ func (f *Fetcher) cached(repo, name, version string) ([]byte, string, bool) {
 	matches, _ := filepath.Glob(filepath.Join(f.CacheDir, cacheKey(repo, name, version)+"-*.tgz"))
 	for _, m := range matches {
 		hexDigest := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), cacheKey(repo, name, version)+"-"), ".tgz")
-		st, err := os.Lstat(m)
-		if err != nil || !st.Mode().IsRegular() || st.Size() > MaxPackageSize {
+		// A cache entry must be a regular file itself (no symlink), read
+		// with the same cap and FIFO guard as any repo file.
+		if st, err := os.Lstat(m); err != nil || !st.Mode().IsRegular() {
 			continue
 		}
-		data, err := os.ReadFile(m)
+		data, err := repofs.ReadFile(m, MaxPackageSize)
 		if err != nil {
 			continue
 		}
