@@ -109,10 +109,10 @@ func findDockerfiles(ctx context.Context, dir string) ([]dockerfileEntry, error)
 }
 
 // refuseBuildFile says why the build file at p (a walk entry of type typ
-// under the resolved repo root) is not read, or "".
-//
-// This is discovery's own check until the repo-file reader of release/repofs
-// lands; dockerfilesOf reads it through repofs.
+// under the resolved repo root) is not read, or "". dockerfilesOf reads
+// the others through repofs, which refuses the same escapes; this check
+// adds what repofs allows: a symlink into .git (a build file is never
+// git's own data), and messages that never name a symlink's target.
 func refuseBuildFile(root, p string, typ fs.FileMode) string {
 	switch {
 	case typ.IsRegular():
